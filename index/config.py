@@ -1,0 +1,212 @@
+"""Settings: read once from TOML into one typed, validated object.
+
+A wrong or missing setting raises :class:`ConfigError` naming the key; nothing else in the
+program reads the configuration file. The Discord token is never a setting: it comes from the
+``DISCORD_TOKEN`` environment variable only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+SAMPLE_NEWS = Path(__file__).parent / "sample_news"
+VARIANTS = ("okapi", "plus", "l")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True)
+class NewsSettings:
+    folders: list[str] = field(default_factory=lambda: [str(SAMPLE_NEWS)])
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    database: str = "newsbot.db"
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    variant: str = "okapi"
+    k1: float = 1.5
+    b: float = 0.75
+    epsilon: float = 0.25
+    delta: float = 0.5
+    language: str = "english"
+    stem: bool = True
+    stopwords: bool = True
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    passages: int = 3
+    max_passages: int = 10
+    per_article: int = 2
+    excerpt_chars: int = 300
+    recency_days: float = 30.0
+    min_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    guild_ids: list[int] = field(default_factory=list)
+    admin_role_ids: list[int] = field(default_factory=list)
+    admin_user_ids: list[int] = field(default_factory=list)
+    mention_channel_ids: list[int] = field(default_factory=list)
+    message_content_intent: bool = False
+    cooldown_questions: int = 5
+    cooldown_seconds: float = 60.0
+    more_timeout_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    enabled: bool = True
+    interval_seconds: float = 300.0
+    announce_cap: int = 10
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Settings:
+    news: NewsSettings = field(default_factory=NewsSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+
+    @property
+    def database(self) -> Path:
+        return Path(self.store.database)
+
+    @property
+    def folders(self) -> list[Path]:
+        return [Path(f) for f in self.news.folders]
+
+
+def _check_value(key: str, value: Any, kind: Any) -> Any:
+    origin = typing.get_origin(kind)
+    if origin in (list,):
+        (inner,) = typing.get_args(kind)
+        if not isinstance(value, list):
+            raise ConfigError(key, f"expected a list, got {type(value).__name__}")
+        return [_check_value(f"{key}[{i}]", v, inner) for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        raise AssertionError(f"unsupported setting type for {key}")
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"expected true or false, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"expected a whole number, got {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key, f"expected a number, got {value!r}")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"expected a string, got {value!r}")
+        return value
+    raise AssertionError(f"unsupported setting type for {key}")
+
+
+def _section(name: str, cls: type, raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(name, "expected a table of settings")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{name}.{key}", f"unknown setting (known: {', '.join(sorted(known))})")
+    values = {key: _check_value(f"{name}.{key}", raw[key], hints[key]) for key in raw}
+    return cls(**values)
+
+
+def _validate(s: Settings) -> None:
+    def need(ok: bool, key: str, problem: str) -> None:
+        if not ok:
+            raise ConfigError(key, problem)
+
+    need(bool(s.news.folders), "news.folders", "give at least one folder")
+    need(bool(s.store.database.strip()), "store.database", "must not be empty")
+    need(s.index.variant in VARIANTS, "index.variant", f"must be one of {', '.join(VARIANTS)}")
+    need(s.index.k1 >= 0, "index.k1", "must be 0 or more")
+    need(0 <= s.index.b <= 1, "index.b", "must be between 0 and 1")
+    need(s.index.epsilon >= 0, "index.epsilon", "must be 0 or more")
+    need(s.index.delta >= 0, "index.delta", "must be 0 or more")
+    need(1 <= s.answer.max_passages <= 10, "answer.max_passages", "must be between 1 and 10")
+    need(
+        1 <= s.answer.passages <= s.answer.max_passages,
+        "answer.passages",
+        "must be between 1 and answer.max_passages",
+    )
+    need(s.answer.per_article >= 1, "answer.per_article", "must be 1 or more")
+    need(40 <= s.answer.excerpt_chars <= 1000, "answer.excerpt_chars", "must be 40 to 1000")
+    need(s.answer.recency_days >= 0, "answer.recency_days", "must be 0 (off) or more")
+    need(s.discord.cooldown_questions >= 1, "discord.cooldown_questions", "must be 1 or more")
+    need(s.discord.cooldown_seconds >= 0, "discord.cooldown_seconds", "must be 0 or more")
+    need(s.discord.more_timeout_seconds > 0, "discord.more_timeout_seconds", "must be above 0")
+    need(s.watch.interval_seconds >= 1, "watch.interval_seconds", "must be 1 or more")
+    need(s.watch.announce_cap >= 1, "watch.announce_cap", "must be 1 or more")
+    need(s.logging.level.upper() in LOG_LEVELS, "logging.level", f"must be one of {', '.join(LOG_LEVELS)}")
+
+
+def settings_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Settings:
+    """Build settings from parsed TOML; relative paths are taken from ``base_dir``."""
+    sections = {f.name: f for f in dataclasses.fields(Settings)}
+    hints = typing.get_type_hints(Settings)
+    for name in raw:
+        if name not in sections:
+            raise ConfigError(name, f"unknown section (known: {', '.join(sections)})")
+    parts = {name: _section(name, hints[name], raw[name]) for name in raw}
+    settings = Settings(**parts)
+    if base_dir is not None:
+        folders = [str((base_dir / f).resolve()) if not Path(f).is_absolute() else f for f in settings.news.folders]
+        db = settings.store.database
+        if not Path(db).is_absolute():
+            db = str(base_dir / db)
+        settings = dataclasses.replace(
+            settings,
+            news=dataclasses.replace(settings.news, folders=folders),
+            store=dataclasses.replace(settings.store, database=db),
+        )
+    _validate(settings)
+    return settings
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings from ``path``, ``$NEWSBOT_CONFIG`` or ``./newsbot.toml``; defaults if none exist.
+
+    An explicitly named file that does not exist is an error; the implicit ones are optional.
+    """
+    explicit = path or (Path(os.environ["NEWSBOT_CONFIG"]) if os.environ.get("NEWSBOT_CONFIG") else None)
+    candidate = explicit or Path("newsbot.toml")
+    if not candidate.exists():
+        if explicit is not None:
+            raise ConfigError(str(candidate), "config file not found")
+        settings = Settings()
+        _validate(settings)
+        return settings
+    try:
+        raw = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(candidate), f"not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(str(candidate), f"cannot read ({exc.strerror})") from None
+    return settings_from_dict(raw, base_dir=candidate.resolve().parent)

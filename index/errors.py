@@ -1,0 +1,46 @@
+"""One error family for everything a user can see.
+
+Every error raised on purpose by newsbot derives from :class:`NewsbotError` and carries a
+message written for the person at the terminal or in the Discord channel. The edges (the CLI and
+the bot) translate these into a one-line message; anything else is a bug and is logged.
+"""
+
+from __future__ import annotations
+
+
+class NewsbotError(Exception):
+    """Base class: ``str(err)`` is a complete sentence fit to show a user."""
+
+
+class ConfigError(NewsbotError):
+    """A setting is missing, of the wrong type, or out of range."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        self.key = key
+        self.problem = problem
+        super().__init__(f"config: {key}: {problem}")
+
+
+class NoIndexError(NewsbotError):
+    """Nothing has been indexed yet (or the index cannot be opened)."""
+
+
+class IndexBusyError(NewsbotError):
+    """A reindex is already running."""
+
+
+class IndexingError(NewsbotError):
+    """A reindex could not publish a usable index; the previous one is still serving."""
+
+
+class StoreError(NewsbotError):
+    """The database cannot be read or written (locked, read-only, disk full, corrupt)."""
+
+
+class ArticleError(NewsbotError):
+    """An article file cannot be used; it is reported with its path and skipped."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
