@@ -1,34 +1,78 @@
 """The public face of the core: open an index, ask it, list the latest, reindex it.
 
 The CLI and the Discord bot use only this module (and the values in :mod:`index.model`).
-SKELETON: signatures are fixed; bodies are being written.
+Heavy work (scoring, reindexing) runs off the event loop, so an adapter can await these methods
+from its loop without stalling it. Each question is answered from the generation that was current
+when it arrived; a reindex publishes a new one that the next question picks up.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from . import indexer
+from .bm25 import BM25Params
 from .config import Settings
-from .model import Answer, IndexReport, Stats, Story
+from .dates import parse_date_range, strip_phrases
+from .errors import IndexBusyError, NewsbotError, NoIndexError
+from .excerpt import make_excerpt
+from .generation import Generation
+from .model import Answer, Excerpt, Hit, IndexReport, Stats, Story
+from .search import RankParams, Window, article_matches, rank
+from .store import Store
+from .tokenizer import Tokenizer, TokenizerSpec
 
 ProgressCallback = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: stage is "scan", "parse", "store" or "build"; total may be 0 (unknown)."""
+"""``progress(stage, done, total)``: stage is "scan", "parse", "store" or "build"; total may be 0."""
+
+MAX_QUESTION_CHARS = 2000
+NEAR_DUPLICATE = 0.6
+LEAD_CHARS = 240
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 class NewsIndex:
     """An open news index. Cheap to query concurrently; one reindex at a time."""
 
-    settings: Settings
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.database = settings.database
+        self.generation: Generation | None = None
+        self.tokenizer = Tokenizer(self._wanted_spec())
+        self._data_version: int | None = None
+        self._reindex_task: asyncio.Task[IndexReport] | None = None
+        self._refresh_lock = asyncio.Lock()
 
+    # --- opening and closing ---------------------------------------------------------------
     @classmethod
     async def open(cls, settings: Settings) -> NewsIndex:
         """Open (creating if needed) the database named in ``settings.store.database``."""
-        raise NotImplementedError
+        database = settings.database
+        if not database.parent.exists():
+            database.parent.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(database)
+        index = cls(settings, store)
+        try:
+            await index.refresh(force=True)
+        except BaseException:
+            await store.close()
+            raise
+        return index
 
     async def close(self) -> None:
-        raise NotImplementedError
+        if self._reindex_task is not None and not self._reindex_task.done():
+            self._reindex_task.cancel()
+        await self.store.close()
 
     async def __aenter__(self) -> NewsIndex:
         return self
@@ -36,14 +80,58 @@ class NewsIndex:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    def _wanted_spec(self) -> TokenizerSpec:
+        s = self.settings.index
+        return TokenizerSpec(language=s.language, stem=s.stem, stopwords=s.stopwords)
+
+    def _bm25(self) -> BM25Params:
+        s = self.settings.index
+        return BM25Params(variant=s.variant, k1=s.k1, b=s.b, epsilon=s.epsilon, delta=s.delta)
+
+    def _rank_params(self) -> RankParams:
+        a = self.settings.answer
+        return RankParams(recency_days=a.recency_days)
+
+    async def refresh(self, force: bool = False) -> None:
+        """Load the current generation if another connection published a new one."""
+        async with self._refresh_lock:
+            version = int(await self.store.scalar("PRAGMA data_version"))
+            if not force and version == self._data_version and self.generation is not None:
+                return
+            self._data_version = version
+            number = int(await self.store.get_meta("generation") or 0)
+            if number == 0 or (self.generation is not None and self.generation.number == number):
+                return
+            spec = await self.store.get_meta("tokenizer")
+            gen = await asyncio.to_thread(Generation.load, self.database, number)
+            if spec:
+                self.tokenizer = Tokenizer(TokenizerSpec.from_json(spec))
+            self.generation = gen
+
     @property
     def is_empty(self) -> bool:
         """True until a first reindex has published something."""
-        raise NotImplementedError
+        return self.generation is None
 
     @property
     def reindexing(self) -> bool:
-        raise NotImplementedError
+        return self._reindex_task is not None and not self._reindex_task.done()
+
+    async def _current(self) -> Generation:
+        with contextlib.suppress(sqlite3.Error, OSError):  # keep serving what we have
+            await self.refresh()
+        if self.generation is None:
+            raise NoIndexError("nothing is indexed yet: run `newsbot index` (or /reindex) first")
+        return self.generation
+
+    # --- asking ------------------------------------------------------------------------------
+    async def _term_ids(self, terms: list[str]) -> dict[str, int]:
+        unique = sorted(set(terms))
+        if not unique:
+            return {}
+        marks = ",".join("?" * len(unique))
+        rows = await self.store.rows(f"SELECT term, id FROM terms WHERE term IN ({marks})", unique)
+        return {t: int(i) for t, i in rows}
 
     async def ask(
         self, question: str, *, k: int | None = None, as_of: dt.date | None = None, offset: int = 0
@@ -52,8 +140,103 @@ class NewsIndex:
 
         Raises NoIndexError when nothing has been indexed.
         """
-        raise NotImplementedError
+        gen = await self._current()
+        a = self.settings.answer
+        k = max(1, min(k or a.passages, a.max_passages))
+        offset = max(0, offset)
+        text = question[:MAX_QUESTION_CHARS]
+        today = as_of or dt.date.today()
+        dates = parse_date_range(text, today)
+        search_text = strip_phrases(text, dates)
+        terms = self.tokenizer.tokens(search_text)
+        known = await self._term_ids(terms)
+        ids = [known[t] for t in terms if t in known]
+        if not terms:
+            return Answer(question, as_of, (), note=self._note_no_words(text))
+        if not ids:
+            return Answer(question, as_of, (), note=self._note_unknown(search_text))
+        until = min(d for d in (dates.until, as_of) if d is not None) if (dates.until or as_of) else None
+        window = Window(since=dates.since, until=until, now=until or today)
+        limit = max(50, (offset + k) * 8)
+        ranked = await asyncio.to_thread(rank, gen, ids, window, self._rank_params(), limit)
+        ranked = [(p, s) for p, s in ranked if s > a.min_score]
+        if not ranked:
+            return Answer(question, as_of, (), note=self._note_weak(dates, as_of))
+        hits, more = await self._compose(gen, ranked, set(known), offset, k)
+        note = None if hits else "No more passages for this question."
+        return Answer(question, as_of, tuple(hits), note=note, has_more=more)
 
+    async def _compose(
+        self, gen: Generation, ranked: list[tuple[int, float]], terms: set[str], offset: int, k: int
+    ) -> tuple[list[Hit], bool]:
+        """Apply the per-article cap and near-duplicate collapse, then fetch, cite and excerpt."""
+        para_ids = [int(gen.para_ids[p]) for p, _ in ranked]
+        rows = await self._paragraph_rows(para_ids)
+        per_article: dict[int, int] = {}
+        chosen: list[tuple[dict[str, object], float, set[str]]] = []
+        cap = self.settings.answer.per_article
+        for (_, score), pid in zip(ranked, para_ids, strict=True):
+            row = rows.get(pid)
+            if row is None:  # removed by a reindex since this generation was built
+                continue
+            art = int(row["article_id"])  # type: ignore[call-overload]
+            if per_article.get(art, 0) >= cap:
+                continue
+            words = set(self.tokenizer.tokens(str(row["text"])))
+            if any(c[0]["article_id"] != art and _jaccard(words, c[2]) >= NEAR_DUPLICATE for c in chosen):
+                continue
+            per_article[art] = per_article.get(art, 0) + 1
+            chosen.append((row, score, words))
+            if len(chosen) > offset + k:
+                break
+        more = len(chosen) > offset + k
+        page = chosen[offset : offset + k]
+        limit = self.settings.answer.excerpt_chars
+        hits = []
+        for rank_no, (row, score, _) in enumerate(page, start=offset + 1):
+            excerpt = make_excerpt(str(row["text"]), terms, self.tokenizer, limit)
+            hits.append(_hit(rank_no, score, row, excerpt))
+        return hits, more
+
+    async def _paragraph_rows(self, para_ids: list[int]) -> dict[int, dict[str, object]]:
+        if not para_ids:
+            return {}
+        marks = ",".join("?" * len(para_ids))
+        rows = await self.store.rows(
+            "SELECT p.id, p.position, p.text, a.id, a.title, a.date, a.source, a.url,"
+            " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1)"
+            f" FROM paragraphs p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
+            para_ids,
+        )
+        keys = ("id", "position", "text", "article_id", "title", "date", "source", "url", "path")
+        return {int(r[0]): dict(zip(keys, r, strict=True)) for r in rows}
+
+    def _note_no_words(self, question: str) -> str:
+        if not question.strip():
+            return "Ask a question about the news, e.g. “what happened with the tram line?”"
+        return (
+            "Your question has no words to search for (only common words or symbols). "
+            "Try naming a person, place or event, or see the latest stories."
+        )
+
+    def _note_unknown(self, text: str) -> str:
+        words = self.tokenizer.words(text)[:8]
+        listed = ", ".join(f"“{w}”" for w in words)
+        return (
+            f"None of these words appear in the news I have: {listed}. "
+            "Check the spelling, try other words, or see the latest stories."
+        )
+
+    def _note_weak(self, dates: object, as_of: dt.date | None) -> str:
+        since = getattr(dates, "since", None)
+        until = getattr(dates, "until", None)
+        if since or until or as_of:
+            end = min(d for d in (until, as_of) if d) if (until or as_of) else "now"
+            span = f"{since or 'the start'} to {end}"
+            return f"Nothing in the news from {span} matches well. Try a wider date range or other words."
+        return "Nothing in the news matches well enough. Try other words, or see the latest stories."
+
+    # --- latest ------------------------------------------------------------------------------
     async def latest(
         self,
         n: int = 5,
@@ -62,8 +245,49 @@ class NewsIndex:
         since: dt.date | None = None,
         until: dt.date | None = None,
     ) -> list[Story]:
-        raise NotImplementedError
+        gen = await self._current()
+        n = max(1, min(n, 25))
+        where = ["1 = 1"]
+        params: list[object] = []
+        if since:
+            where.append("a.date >= ?")
+            params.append(since.isoformat())
+        if until:
+            where.append("(a.date IS NULL OR a.date <= ?)")
+            params.append(until.isoformat())
+        if topic and topic.strip():
+            terms = self.tokenizer.tokens(topic[:MAX_QUESTION_CHARS])
+            known = await self._term_ids(terms)
+            if not known:
+                return []
+            arts = await asyncio.to_thread(article_matches, gen, list(known.values()))
+            art_ids = [int(gen.art_ids[i]) for i in arts]
+            if not art_ids:
+                return []
+            where.append(f"a.id IN ({','.join('?' * len(art_ids))})")
+            params.extend(art_ids)
+        rows = await self.store.rows(
+            "SELECT a.id, a.title, a.date, a.source, a.url,"
+            " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1),"
+            " (SELECT text FROM paragraphs p WHERE p.article_id = a.id ORDER BY position LIMIT 1)"
+            f" FROM articles a WHERE {' AND '.join(where)}"
+            " ORDER BY a.date IS NULL, a.date DESC, a.id DESC LIMIT ?",
+            [*params, n],
+        )
+        return [
+            Story(
+                title=r[1],
+                date=dt.date.fromisoformat(r[2]) if r[2] else None,
+                source=r[3],
+                url=r[4],
+                path=r[5] or "",
+                lead=_lead(r[6] or ""),
+                article_id=int(r[0]),
+            )
+            for r in rows
+        ]
 
+    # --- reindexing --------------------------------------------------------------------------
     async def reindex(
         self, folders: list[Path] | None = None, progress: ProgressCallback | None = None
     ) -> IndexReport:
@@ -72,17 +296,92 @@ class NewsIndex:
         Raises IndexBusyError if a reindex is already running (in this process or another).
         Questions keep being answered from the previous generation until the new one is published.
         """
-        raise NotImplementedError
+        if self.reindexing:
+            raise IndexBusyError("a reindex is already running; try again when it has finished")
+        task = asyncio.ensure_future(
+            indexer.reindex(
+                self.database, folders or self.settings.folders, self._wanted_spec(), self._bm25(), progress
+            )
+        )
+        self._reindex_task = task
+        try:
+            report = await asyncio.shield(task)
+        finally:
+            if task.done():
+                self._reindex_task = None
+        await self.refresh(force=True)
+        return report
 
+    # --- statistics and the question log -----------------------------------------------------
     async def stats(self) -> Stats:
-        raise NotImplementedError
+        s = self.store
+        newest = await s.scalar("SELECT max(date) FROM articles")
+        built = await s.get_meta("built_at")
+        top = await s.rows(
+            "SELECT question, count(*) AS n FROM questions WHERE hits = 0"
+            " GROUP BY lower(question) ORDER BY n DESC, max(id) DESC LIMIT 5"
+        )
+        return Stats(
+            articles=int(await s.scalar("SELECT count(*) FROM articles")),
+            paragraphs=int(await s.scalar("SELECT count(*) FROM paragraphs")),
+            newest=dt.date.fromisoformat(newest) if newest else None,
+            built_at=dt.datetime.fromisoformat(built) if built else None,
+            generation=self.generation.number if self.generation else 0,
+            questions=int(await s.scalar("SELECT count(*) FROM questions")),
+            unanswered=int(await s.scalar("SELECT count(*) FROM questions WHERE hits = 0")),
+            top_unanswered=tuple((str(q), int(c)) for q, c in top),
+            feedback_up=int(await s.scalar("SELECT count(*) FROM feedback WHERE value = 1")),
+            feedback_down=int(await s.scalar("SELECT count(*) FROM feedback WHERE value = -1")),
+        )
 
     async def record_question(
         self, question: str, *, user_id: int | None, guild_id: int | None, hits: int
     ) -> int:
         """Log a question; returns its id (for feedback)."""
-        raise NotImplementedError
+        try:
+            return await self.store.add_question(question[:MAX_QUESTION_CHARS], user_id, guild_id, hits)
+        except sqlite3.Error as exc:
+            raise self.store.error(exc) from None
 
     async def record_feedback(self, question_id: int, *, user_id: int, value: int) -> None:
         """Store +1 / -1 feedback on a logged question (one vote per user, last one wins)."""
-        raise NotImplementedError
+        if value not in (-1, 1):
+            raise NewsbotError("feedback is +1 or -1")
+        try:
+            await self.store.add_feedback(question_id, user_id, value)
+        except sqlite3.IntegrityError:
+            raise NewsbotError("that question is no longer in the log") from None
+        except sqlite3.Error as exc:
+            raise self.store.error(exc) from None
+
+    async def paragraph_text(self, path_or_id: int) -> str | None:
+        """The whole text of a paragraph by its id (for "full paragraph" views)."""
+        return await self.store.scalar("SELECT text FROM paragraphs WHERE id = ?", (path_or_id,))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def _lead(text: str) -> str:
+    if len(text) <= LEAD_CHARS:
+        return text
+    cut = text[:LEAD_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:—-") + "…"
+
+
+def _hit(rank_no: int, score: float, row: dict[str, object], excerpt: Excerpt) -> Hit:
+    date = row["date"]
+    return Hit(
+        rank=rank_no,
+        score=score,
+        path=str(row["path"] or ""),
+        paragraph=int(row["position"]),  # type: ignore[call-overload]
+        title=str(row["title"]),
+        date=dt.date.fromisoformat(str(date)) if date else None,
+        source=row["source"] if isinstance(row["source"], str) else None,
+        url=row["url"] if isinstance(row["url"], str) else None,
+        text=str(row["text"]),
+        excerpt=excerpt,
+        article_id=int(row["article_id"]),  # type: ignore[call-overload]
+        paragraph_id=int(row["id"]),  # type: ignore[call-overload]
+    )

@@ -177,7 +177,9 @@ def settings_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Set
     parts = {name: _section(name, hints[name], raw[name]) for name in raw}
     settings = Settings(**parts)
     if base_dir is not None:
-        folders = [str((base_dir / f).resolve()) if not Path(f).is_absolute() else f for f in settings.news.folders]
+        folders = [
+            str((base_dir / f).resolve()) if not Path(f).is_absolute() else f for f in settings.news.folders
+        ]
         db = settings.store.database
         if not Path(db).is_absolute():
             db = str(base_dir / db)

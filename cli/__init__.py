@@ -1,0 +1,1 @@
+"""The terminal adapter: ``newsbot`` subcommands over the core in :mod:`index`."""

@@ -1,0 +1,57 @@
+"""``newsbot console``: a question-and-answer loop in the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from rich.console import Console
+
+from index.api import NewsIndex
+from index.errors import NewsbotError
+
+from . import render
+
+HELP = """Type a question and press Enter. Commands:
+  latest [topic]   the newest stories (about a topic)
+  more             the next passages for the last question
+  stats            what is indexed
+  help             this text
+  quit             leave (or Ctrl-D)"""
+
+
+async def run_console(index: NewsIndex, out: Console, as_of: dt.date | None = None) -> None:
+    out.print("[bold]newsbot[/bold] — ask about the news. Type [cyan]help[/cyan] for commands.")
+    last: tuple[str, int] | None = None
+    while True:
+        try:
+            line = (await asyncio.to_thread(input, "? ")).strip()
+        except EOFError:
+            out.print()
+            return
+        if not line:
+            continue
+        word, _, rest = line.partition(" ")
+        try:
+            if word in ("quit", "exit"):
+                return
+            if word == "help":
+                out.print(HELP)
+            elif word == "latest":
+                out.print(render.stories(await index.latest(5, topic=rest or None)))
+            elif word == "stats":
+                out.print(render.stats(await index.stats()))
+            elif word == "more" and not rest:
+                if last is None:
+                    out.print("Ask a question first.")
+                    continue
+                question, shown = last
+                answer = await index.ask(question, as_of=as_of, offset=shown)
+                last = (question, shown + len(answer.hits))
+                out.print(render.answer(answer))
+            else:
+                answer = await index.ask(line, as_of=as_of)
+                last = (line, len(answer.hits))
+                out.print(render.answer(answer))
+        except NewsbotError as exc:
+            out.print(f"[red]{exc}[/red]")

@@ -1,0 +1,293 @@
+"""``newsbot``: index stored news and ask it questions from a terminal; run the Discord bot.
+
+Each subcommand is a few lines: parse the arguments, call the core, render. Errors of the
+newsbot family become one line on stderr and a non-zero exit; nothing else is caught here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from index.api import NewsIndex
+from index.config import Settings, load_settings
+from index.errors import NewsbotError
+from index.model import IndexReport
+
+from . import render
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-03-01") from None
+
+
+def _k(value: str) -> int:
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= k <= 10:
+        raise argparse.ArgumentTypeError("choose between 1 and 10 passages")
+    return k
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(Path(args.config) if args.config else None)
+    if getattr(args, "db", None):
+        settings = dataclasses.replace(settings, store=dataclasses.replace(settings.store, database=args.db))
+    return settings
+
+
+def _progress_bar(enabled: bool) -> tuple[Callable[[str, int, int], None] | None, Callable[[], None]]:
+    """A rich progress bar on a terminal (files, paragraphs, rate); nothing otherwise."""
+    if not enabled or not err.is_terminal:
+        return None, lambda: None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description:<8}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+    bar.start()
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total or None, rate="")
+        task = tasks[stage]
+        elapsed = bar.tasks[task].elapsed or 0.0
+        rate = f"{done / elapsed:,.0f}/s" if elapsed > 0.2 and done else ""
+        bar.update(task, completed=done, total=total or None, rate=rate)
+
+    return update, bar.stop
+
+
+async def _ensure_indexed(index: NewsIndex, quiet: bool) -> None:
+    """The embedded default: index the configured folders the first time, so a newcomer can ask at once."""
+    if not index.is_empty:
+        return
+    if not quiet:
+        folders = ", ".join(str(f) for f in index.settings.folders)
+        err.print(f"[dim]First run: indexing {folders} …[/dim]")
+    report = await index.reindex()
+    if not quiet:
+        err.print(f"[dim]Indexed {report.articles} articles ({report.paragraphs} paragraphs).[/dim]")
+
+
+# --- subcommands ----------------------------------------------------------------------------
+async def cmd_index(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    folders = [Path(p) for p in args.paths] or settings.folders
+    progress, stop = _progress_bar(not args.json)
+    async with await NewsIndex.open(settings) as index:
+        try:
+            report = await index.reindex(folders, progress)
+        finally:
+            stop()
+    _print_report(report, args.json)
+    return 0 if report.published else 1
+
+
+def _print_report(report: IndexReport, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        out.print(render.report(report))
+
+
+async def cmd_ask(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    async with await NewsIndex.open(settings) as index:
+        await _ensure_indexed(index, quiet=args.json)
+        if args.batch:
+            return await _ask_batch(index, args)
+        if not args.question:
+            raise NewsbotError("give a question, e.g. newsbot ask 'who won the marathon?'")
+        answer = await index.ask(" ".join(args.question), k=args.k, as_of=args.as_of)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        out.print(render.answer(answer))
+    return 0
+
+
+async def _ask_batch(index: NewsIndex, args: argparse.Namespace) -> int:
+    path = Path(args.batch)
+    try:
+        text = (
+            sys.stdin.read()
+            if args.batch == "-"
+            else await asyncio.to_thread(path.read_text, encoding="utf-8")
+        )
+        lines = text.splitlines()
+    except OSError as exc:
+        raise NewsbotError(f"cannot read {path}: {exc.strerror}") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            question = str(item["question"])
+            as_of = dt.date.fromisoformat(item["as_of"]) if item.get("as_of") else args.as_of
+        except (ValueError, KeyError, TypeError) as exc:
+            row: dict[str, Any] = {"line": number, "error": f"bad input line: {exc}"}
+        else:
+            row = {"id": item.get("id"), **(await index.ask(question, k=args.k, as_of=as_of)).to_json()}
+        print(json.dumps(row, ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+    return 0
+
+
+async def cmd_latest(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    async with await NewsIndex.open(settings) as index:
+        await _ensure_indexed(index, quiet=args.json)
+        items = await index.latest(args.n, topic=args.topic, since=args.since, until=args.until)
+    if args.json:
+        print(json.dumps([s.to_json() for s in items], ensure_ascii=False))
+    else:
+        out.print(render.stories(items))
+    return 0
+
+
+async def cmd_stats(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    async with await NewsIndex.open(settings) as index:
+        stats = await index.stats()
+    out.print(render.stats(stats))
+    return 0
+
+
+async def cmd_console(args: argparse.Namespace) -> int:
+    from .console import run_console
+
+    settings = _settings(args)
+    async with await NewsIndex.open(settings) as index:
+        await _ensure_indexed(index, quiet=False)
+        await run_console(index, out, as_of=args.as_of)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    token = os.environ.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        raise NewsbotError("set DISCORD_TOKEN to your bot's token to run the Discord bot (see README.md)")
+    from bot.run import run_bot
+
+    run_bot(settings, token)
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    """The embedded default: the Discord bot when a token is set, otherwise the terminal console."""
+    if os.environ.get("DISCORD_TOKEN", "").strip():
+        return cmd_run(args)
+    err.print("[dim]No DISCORD_TOKEN set: starting the terminal console (Ctrl-D to quit).[/dim]")
+    return asyncio.run(cmd_console(args))
+
+
+# --- the parser -----------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Answer questions about stored news with cited excerpts, from a terminal or Discord.",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", help="settings file (default: $NEWSBOT_CONFIG or ./newsbot.toml)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="settings file")
+        return p
+
+    def db(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--db", metavar="FILE", help="database file (default: store.database from the settings)"
+        )
+
+    p = add("index", "Index news folders (incrementally) and publish the new index atomically.")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="folders to index (default: news.folders)")
+    db(p)
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=cmd_index)
+
+    p = add("ask", "Answer a question with cited passages.")
+    p.add_argument("question", nargs="*", metavar="QUESTION", help="the question (quote it or not)")
+    db(p)
+    p.add_argument("--k", type=_k, default=None, metavar="K", help="how many passages (1-10, default 3)")
+    p.add_argument(
+        "--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="answer as if today were this day"
+    )
+    p.add_argument(
+        "--batch", metavar="FILE", help="JSON Lines of {id, question, as_of?}; one JSON answer per line"
+    )
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = add("latest", "List the newest stories, optionally about a topic.")
+    db(p)
+    p.add_argument("--n", type=int, default=5, metavar="N", help="how many stories (default 5, at most 25)")
+    p.add_argument("--topic", metavar="WORDS", help="only stories about these words")
+    p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only stories from this day on")
+    p.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="only stories up to this day")
+    p.add_argument("--json", action="store_true", help="print the stories as JSON")
+    p.set_defaults(func=cmd_latest)
+
+    p = add("stats", "Show what is indexed and how questions went.")
+    db(p)
+    p.set_defaults(func=cmd_stats)
+
+    p = add("console", "Ask questions interactively in the terminal.")
+    db(p)
+    p.add_argument(
+        "--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="answer as if today were this day"
+    )
+    p.set_defaults(func=cmd_console)
+
+    p = add("run", "Run the Discord bot (needs DISCORD_TOKEN in the environment).")
+    p.set_defaults(func=cmd_run)
+
+    p = add("start", "Run the Discord bot if DISCORD_TOKEN is set, else the terminal console.")
+    db(p)
+    p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_start)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.func(args)
+        if isinstance(result, Awaitable):
+            result = asyncio.run(result)  # type: ignore[arg-type]
+        return int(result)
+    except NewsbotError as exc:
+        err.print(f"[red]newsbot:[/red] {exc}", markup=True, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130

@@ -1,0 +1,133 @@
+"""BM25 exactly as rank-bm25 0.2.2 defines it, precomputed as a sparse term-by-document matrix.
+
+For every (term, document) pair with a non-zero count the matrix holds that term's contribution
+to the document's score, so a query's scores are the sum of a few matrix rows. rank-bm25 computes
+the same numbers by looping over every document for every query term.
+
+BM25Plus also gives documents that lack a term a constant, non-zero contribution (rank-bm25's
+BM25L multiplies by the term's count, so it does not); that constant is kept per term (``floor``)
+and added to every score, so the scores equal rank-bm25's while the matrix stays sparse. Terms
+absent from the corpus contribute nothing, as in rank-bm25.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+VARIANTS = ("okapi", "plus", "l")
+
+
+@dataclass(frozen=True, slots=True)
+class BM25Params:
+    variant: str = "okapi"
+    k1: float = 1.5
+    b: float = 0.75
+    epsilon: float = 0.25
+    delta: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown BM25 variant {self.variant!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Row ``t`` of the CSR matrix: the documents holding term ``t`` and its contribution to each."""
+
+    indptr: np.ndarray  # int64, n_terms + 1
+    indices: np.ndarray  # int32, document numbers, sorted within a row
+    data: np.ndarray  # float64 contributions
+    floor: np.ndarray  # float64 per term: what a document without the term still gets (0 for Okapi)
+    n_docs: int
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.indptr) - 1
+
+
+def count_matrix(term_ids: np.ndarray, doc_of_token: np.ndarray, n_terms: int, n_docs: int) -> sp.csr_matrix:
+    """Term-by-document counts from the flat list of every token's term and document."""
+    ones = np.ones(len(term_ids), dtype=np.float64)
+    counts = sp.csr_matrix((ones, (term_ids.astype(np.int64), doc_of_token)), shape=(n_terms, n_docs))
+    counts.sum_duplicates()
+    counts.sort_indices()
+    return counts
+
+
+def idf_for(df: np.ndarray, n_docs: int, params: BM25Params) -> np.ndarray:
+    """Per-term idf as rank-bm25 computes it; 0 for terms no document holds."""
+    present = df > 0
+    idf = np.zeros(len(df), dtype=np.float64)
+    freq = df[present].astype(np.float64)
+    if params.variant == "okapi":
+        raw = np.log(n_docs - freq + 0.5) - np.log(freq + 0.5)
+        if len(raw):
+            eps = params.epsilon * (raw.sum() / len(raw))
+            raw = np.where(raw < 0, eps, raw)
+        idf[present] = raw
+    elif params.variant == "l":
+        idf[present] = np.log(n_docs + 1) - np.log(freq + 0.5)
+    else:
+        idf[present] = np.log((n_docs + 1) / freq)
+    return idf
+
+
+def weigh(counts: sp.csr_matrix, doc_len: np.ndarray, params: BM25Params) -> Weights:
+    """Turn a term-by-document count matrix into BM25 contributions."""
+    n_terms, n_docs = counts.shape
+    df = np.diff(counts.indptr)
+    idf = idf_for(df, n_docs, params)
+    avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
+    k1, b = params.k1, params.b
+    rows = np.repeat(np.arange(n_terms), df)
+    tf = counts.data
+    dl = doc_len[counts.indices].astype(np.float64)
+    norm = 1 - b + b * dl / avgdl if avgdl > 0 else np.full_like(dl, 1 - b)
+    term_idf = idf[rows]
+    if params.variant == "okapi":
+        data = term_idf * (tf * (k1 + 1) / (tf + k1 * norm))
+        floor = np.zeros(n_terms)
+    elif params.variant == "l":
+        ctd = tf / norm
+        floor = np.zeros(n_terms)
+        data = term_idf * tf * (k1 + 1) * (ctd + params.delta) / (k1 + ctd + params.delta)
+    else:
+        floor = idf * params.delta
+        data = term_idf * (params.delta + (tf * (k1 + 1)) / (k1 * norm + tf)) - floor[rows]
+    return Weights(
+        indptr=counts.indptr.astype(np.int64),
+        indices=counts.indices.astype(np.int32),
+        data=data.astype(np.float64),
+        floor=floor.astype(np.float64),
+        n_docs=n_docs,
+    )
+
+
+def query_counts(term_ids: list[int], n_terms: int) -> dict[int, int]:
+    """How many times each known term occurs in a query (rank-bm25 counts repeated terms again)."""
+    out: dict[int, int] = {}
+    for t in term_ids:
+        if 0 <= t < n_terms:
+            out[t] = out.get(t, 0) + 1
+    return out
+
+
+def scores(weights: Weights, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray, float]:
+    """Dense scores of every document, the documents touched, and the constant added to all.
+
+    ``dense[d] + constant`` equals rank-bm25's ``get_scores(query)[d]``.
+    """
+    dense = np.zeros(weights.n_docs, dtype=np.float64)
+    touched: list[np.ndarray] = []
+    constant = 0.0
+    for term, times in query_counts(term_ids, weights.n_terms).items():
+        lo, hi = int(weights.indptr[term]), int(weights.indptr[term + 1])
+        docs = weights.indices[lo:hi]
+        dense[docs] += weights.data[lo:hi] * times if times != 1 else weights.data[lo:hi]
+        constant += float(weights.floor[term]) * times
+        touched.append(docs)
+    docs = np.unique(np.concatenate(touched)) if touched else np.empty(0, dtype=np.int32)
+    return dense, docs, constant

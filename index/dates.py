@@ -1,0 +1,402 @@
+"""Date phrases in a news question ("in 2020", "since March 3", "last week"), read relative to a given day.
+
+:func:`parse_date_range` finds the phrases it understands and turns them into one inclusive range.
+Absolute dates count only after a preposition ("in 2020", never "the 2020 election"); relative ones
+("yesterday", "last month", "past 3 days", "2 weeks ago") stand alone. Impossible dates are ignored,
+never raised. Nothing here reads the clock: "today" is always passed in.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+__all__ = ["DateQuery", "parse_date_range", "strip_phrases"]
+
+MIN_YEAR = 1800
+MAX_YEAR = 2199
+
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september")
+_MONTH_NAMES += ("october", "november", "december")
+_MONTHS = {name: n for n, name in enumerate(_MONTH_NAMES, start=1)}
+_MONTHS.update({name[:3]: n for n, name in enumerate(_MONTH_NAMES, start=1)})
+_MONTHS["sept"] = 9
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAYS = {name: n for n, name in enumerate(_DAY_NAMES)}
+
+_NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+
+_MONTH = "(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")(?:\.(?=\s*[0-9]))?"
+_WEEKDAY = "(?:" + "|".join(_WEEKDAYS) + ")"
+_N = r"[0-9]{1,4}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True))
+_UNIT = r"day|week|month|year"
+_ORD = r"(?:st|nd|rd|th)?"
+
+# One alternative per kind of date expression; the outer group names say which one matched.
+_EXPR = re.compile(
+    rf"""(?<![\w-])(?:
+      (?P<iso>(?P<iso_y>[0-9]{{4}})(?P<iso_sep>[-/])(?P<iso_m>[0-9]{{1,2}})(?P=iso_sep)(?P<iso_d>[0-9]{{1,2}}))
+    | (?P<dmy>(?:the\s+)?(?P<dmy_d>[0-9]{{1,2}}){_ORD}\s+(?:of\s+)?(?P<dmy_m>{_MONTH})
+        (?:,?\s+(?P<dmy_y>[0-9]{{4}}))?)
+    | (?P<mdy>(?P<mdy_m>{_MONTH})\s+(?:the\s+)?(?P<mdy_d>[0-9]{{1,2}}){_ORD}(?:,?\s+(?P<mdy_y>[0-9]{{4}}))?)
+    | (?P<my>(?P<my_m>{_MONTH}),?\s+(?:of\s+)?(?P<my_y>[0-9]{{4}}))
+    | (?P<mon>{_MONTH})
+    | (?P<year>[0-9]{{4}})
+    | (?P<wd>(?P<wd_last>last\s+)?(?P<wd_d>{_WEEKDAY}))
+    | (?P<roll>(?:the\s+|this\s+)?(?:past|last|previous)\s+(?P<roll_n>{_N})\s+(?P<roll_u>{_UNIT})s?
+        | (?:the\s+|this\s+)?past\s+(?P<roll_u1>{_UNIT})
+        | the\s+(?:last|previous)\s+(?P<roll_u2>{_UNIT}))
+    | (?P<rel>(?:(?:the\s+)?day\s+before\s+yesterday|yesterday|today|tonight
+        | this\s+(?:morning|afternoon|evening)
+        | (?P<rel_w>this|last|previous|current)\s+(?P<rel_u>week|month|year))(?:['’]s)?)
+    | (?P<ago>(?P<ago_n>{_N})\s+(?P<ago_u>{_UNIT})s?\s+ago)
+    )(?!\w|[-/.][0-9])""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_KINDS = ("iso", "dmy", "mdy", "my", "mon", "year", "wd", "roll", "rel", "ago")
+_RELATIVE = frozenset({"roll", "rel", "ago"})
+_DAYS = frozenset({"iso", "dmy", "mdy", "wd"})
+
+_PREP = re.compile(
+    r"(?<![\w-])(?P<p>between|from|since|after|before|until|till|til|up\s+(?:to|until)|through|thru"
+    r"|in|during|throughout|on|over|within|for)\s+$",
+    re.IGNORECASE,
+)
+_AND = re.compile(r"\s+(?:and|&)\s+|\s*&\s*", re.IGNORECASE)
+_TO = re.compile(r"\s+(?:to|until|till|through|thru)\s+|\s*[-–—]\s*", re.IGNORECASE)
+_ONWARDS = re.compile(r"\s+(?:onwards?|forwards?|on(?=\s*(?:$|[?!.,;])))", re.IGNORECASE)
+
+_RANGE_PREPS = frozenset({"in", "during", "throughout", "on", "from", "over", "within", "for"})
+_UNTIL_PREPS = frozenset({"until", "till", "til", "up to", "up until", "through", "thru"})
+
+Range = tuple[dt.date, dt.date]
+
+
+@dataclass(frozen=True, slots=True)
+class DateQuery:
+    """The dates a question asks about: ``since``/``until`` are inclusive, ``None`` when open.
+
+    ``phrases`` are the exact substrings that were understood (``spans`` their offsets), so the
+    caller can search for the rest of the question.
+    """
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    phrases: tuple[str, ...] = ()
+    spans: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def narrows(self) -> bool:
+        """True when the question limits the dates at all."""
+        return self.since is not None or self.until is not None
+
+    def text_without_phrases(self, question: str) -> str:
+        """``question`` with the understood phrases taken out."""
+        return strip_phrases(question, self)
+
+
+def parse_date_range(question: str, today: dt.date) -> DateQuery:
+    """The date range asked for in ``question``, reading relative phrases from ``today``."""
+    found: list[tuple[int, int, dt.date | None, dt.date | None]] = []
+    exprs = list(_EXPR.finditer(question))
+    i = 0
+    while i < len(exprs):
+        m = exprs[i]
+        i += 1
+        prep_match = _PREP.search(question, max(0, m.start() - 16), m.start())
+        prep = " ".join(prep_match.group("p").casefold().split()) if prep_match else None
+        start = prep_match.start() if prep_match else m.start()
+        if prep in ("between", "from") and i < len(exprs):
+            link = (_AND if prep == "between" else _TO).fullmatch(question, m.end(), exprs[i].start())
+            if link:
+                other = exprs[i]
+                i += 1
+                pair = _pair(m, other, today)
+                if pair is not None:
+                    found.append((start, other.end(), pair[0], pair[1]))
+                continue
+        end = m.end()
+        onwards = _ONWARDS.match(question, end) if prep == "from" else None
+        if onwards:
+            prep, end = "since", onwards.end()
+        item = _bound(m, prep, today)
+        if item is not None:
+            found.append((start if prep else m.start(), end, item[0], item[1]))
+    return _combine(question, found)
+
+
+def strip_phrases(question: str, dq: DateQuery) -> str:
+    """``question`` without the phrases of ``dq``, spaces and stray punctuation tidied."""
+    spans = list(dq.spans)
+    if [question[s:e] for s, e in spans] != list(dq.phrases):
+        spans = _find_phrases(question, dq.phrases)
+    pieces: list[str] = []
+    pos = 0
+    for s, e in spans:
+        pieces.append(question[pos:s])
+        pos = e
+    pieces.append(question[pos:])
+    text = re.sub(r"\s+", " ", " ".join(pieces))
+    text = re.sub(r" (?=[?!.,;:])", "", text)
+    text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
+    return text.strip(" ,;:")
+
+
+def _find_phrases(question: str, phrases: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where each phrase occurs as whole words, in order, each after the one before."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for phrase in phrases:
+        m = re.compile(rf"(?<!\w){re.escape(phrase)}(?!\w)").search(question, pos)
+        if m:
+            spans.append(m.span())
+            pos = m.end()
+    return spans
+
+
+def _combine(question: str, found: list[tuple[int, int, dt.date | None, dt.date | None]]) -> DateQuery:
+    """One query from every phrase found: the latest since and the earliest until."""
+    sinces = [s for _, _, s, _ in found if s is not None]
+    untils = [u for _, _, _, u in found if u is not None]
+    since = max(sinces) if sinces else None
+    until = min(untils) if untils else None
+    if since is not None and until is not None and since > until:
+        return DateQuery()
+    spans = tuple((s, e) for s, e, _, _ in found)
+    return DateQuery(since, until, tuple(question[s:e] for s, e in spans), spans)
+
+
+def _bound(
+    m: re.Match[str], prep: str | None, today: dt.date
+) -> tuple[dt.date | None, dt.date | None] | None:
+    """The since/until that one expression sets, given the preposition before it (if any)."""
+    kind = _kind(m)
+    if prep is None:
+        standalone = kind in _RELATIVE or (kind == "wd" and m.group("wd_last") is not None)
+        prep = "in" if standalone else None
+    if prep is None or prep == "between":
+        return None
+    if kind not in _RELATIVE and prep in ("over", "within", "for"):
+        return None
+    if prep == "on" and kind not in _DAYS and kind not in _RELATIVE:
+        return None
+    rng = _resolve(m, today)
+    if rng is None:
+        return None
+    try:
+        if prep == "since":
+            return rng[0], None
+        if prep == "after":
+            return rng[1] + dt.timedelta(days=1), None
+        if prep == "before":
+            return None, rng[0] - dt.timedelta(days=1)
+        if prep in _UNTIL_PREPS:
+            return None, rng[1]
+    except OverflowError:
+        return None
+    return rng if prep in _RANGE_PREPS else None
+
+
+def _pair(first: re.Match[str], second: re.Match[str], today: dt.date) -> Range | None:
+    """The range "between X and Y" / "from X to Y"; a year given on one side serves the other."""
+    y1, y2 = _explicit_year(first), _explicit_year(second)
+    if y1 is None and y2 is not None and _yearless(first):
+        a, b = _resolve(first, today, y2), _resolve(second, today)
+        if a is not None and b is not None and a[0] > b[1]:
+            a = _resolve(first, today, y2 - 1)
+    elif y2 is None and y1 is not None and _yearless(second):
+        a, b = _resolve(first, today), _resolve(second, today, y1)
+        if a is not None and b is not None and b[1] < a[0]:
+            b = _resolve(second, today, y1 + 1)
+    else:
+        a, b = _resolve(first, today), _resolve(second, today)
+        if a is not None and b is not None and a[0] > b[1] and _yearless(first) and _yearless(second):
+            a = _resolve(first, today, a[0].year - 1)
+    if a is None or b is None or a[0] > b[1]:
+        return None
+    return a[0], b[1]
+
+
+def _kind(m: re.Match[str]) -> str:
+    return next(k for k in _KINDS if m.group(k) is not None)
+
+
+def _explicit_year(m: re.Match[str]) -> int | None:
+    """The year written in the expression, if any."""
+    group = {"iso": "iso_y", "dmy": "dmy_y", "mdy": "mdy_y", "my": "my_y", "year": "year"}.get(_kind(m))
+    value = m.group(group) if group else None
+    return int(value) if value else None
+
+
+def _yearless(m: re.Match[str]) -> bool:
+    """True for a month or a day of a month written without a year."""
+    return _kind(m) in ("dmy", "mdy", "mon") and _explicit_year(m) is None
+
+
+def _resolve(m: re.Match[str], today: dt.date, year: int | None = None) -> Range | None:
+    """The first and last day an expression means, or ``None`` if it names no real date."""
+    try:
+        return _RESOLVERS[_kind(m)](m, today, year)
+    except (ValueError, OverflowError, LookupError):
+        return None
+
+
+def _check_year(year: int) -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"year {year} out of range")
+    return year
+
+
+def _month_number(text: str) -> int:
+    return _MONTHS[text.rstrip(".").casefold()]
+
+
+def _number(text: str) -> int:
+    return _NUMBERS.get(text.casefold()) or int(text)
+
+
+def _month_range(year: int, month: int) -> Range:
+    last = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, 1), dt.date(year, month, last)
+
+
+def _year_range(year: int) -> Range:
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def _week_range(day: dt.date) -> Range:
+    monday = day - dt.timedelta(days=day.weekday())
+    return monday, monday + dt.timedelta(days=6)
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """``day`` moved by whole months, clamped to the end of a shorter month."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _recent_day(month: int, day: int, today: dt.date) -> dt.date:
+    """The latest ``month``/``day`` not after ``today`` (looking back far enough for 29 February)."""
+    for year in range(today.year, today.year - 9, -1):
+        try:
+            candidate = dt.date(year, month, day)
+        except ValueError:
+            continue
+        if candidate <= today:
+            return candidate
+    raise ValueError(f"no {month}/{day}")
+
+
+def _day(m: re.Match[str], today: dt.date, year: int | None) -> Range:
+    kind = _kind(m)
+    if kind == "iso":
+        d = dt.date(_check_year(int(m.group("iso_y"))), int(m.group("iso_m")), int(m.group("iso_d")))
+        return d, d
+    month, day = _month_number(m.group(f"{kind}_m")), int(m.group(f"{kind}_d"))
+    written = m.group(f"{kind}_y")
+    if written:
+        year = int(written)
+    d = dt.date(_check_year(year), month, day) if year is not None else _recent_day(month, day, today)
+    return d, d
+
+
+def _month_year(m: re.Match[str], today: dt.date, year: int | None) -> Range:
+    return _month_range(_check_year(int(m.group("my_y"))), _month_number(m.group("my_m")))
+
+
+def _month(m: re.Match[str], today: dt.date, year: int | None) -> Range:
+    month = _month_number(m.group("mon"))
+    if year is None:
+        year = today.year if month <= today.month else today.year - 1
+    return _month_range(_check_year(year), month)
+
+
+def _year(m: re.Match[str], today: dt.date, year: int | None) -> Range:
+    return _year_range(_check_year(int(m.group("year"))))
+
+
+def _weekday(m: re.Match[str], today: dt.date, year: int | None) -> Range:
+    """The latest such weekday not after today ("last Monday": strictly before today)."""
+    back = (today.weekday() - _WEEKDAYS[m.group("wd_d").casefold()]) % 7
+    if back == 0 and m.group("wd_last"):
+        back = 7
+    d = today - dt.timedelta(days=back)
+    return d, d
+
+
+def _rolling(m: re.Match[str], today: dt.date, year: int | None) -> Range:
+    """The last N days/weeks/months/years up to and including today."""
+    n = _number(m.group("roll_n")) if m.group("roll_n") else 1
+    unit = (m.group("roll_u") or m.group("roll_u1") or m.group("roll_u2")).casefold()
+    if unit == "day":
+        return today - dt.timedelta(days=n), today
+    if unit == "week":
+        return today - dt.timedelta(weeks=n), today
+    return _add_months(today, -n * (12 if unit == "year" else 1)), today
+
+
+def _relative(m: re.Match[str], today: dt.date, year: int | None) -> Range:
+    word = " ".join(m.group("rel").casefold().replace("’", "'").removesuffix("'s").split())
+    if word.endswith("day before yesterday"):
+        d = today - dt.timedelta(days=2)
+        return d, d
+    if word == "yesterday":
+        d = today - dt.timedelta(days=1)
+        return d, d
+    if m.group("rel_u") is None:  # today, tonight, this morning...
+        return today, today
+    back = 1 if m.group("rel_w").casefold() in ("last", "previous") else 0
+    unit = m.group("rel_u").casefold()
+    if unit == "week":
+        return _week_range(today - dt.timedelta(weeks=back))
+    if unit == "month":
+        first = _add_months(today.replace(day=1), -back)
+        return _month_range(first.year, first.month)
+    return _year_range(today.year - back)
+
+
+def _ago(m: re.Match[str], today: dt.date, year: int | None) -> Range:
+    """ "N days ago" is that day; weeks, months and years ago are the calendar week/month/year."""
+    n = _number(m.group("ago_n"))
+    unit = m.group("ago_u").casefold()
+    if unit == "day":
+        d = today - dt.timedelta(days=n)
+        return d, d
+    if unit == "week":
+        return _week_range(today - dt.timedelta(weeks=n))
+    if unit == "month":
+        first = _add_months(today.replace(day=1), -n)
+        return _month_range(first.year, first.month)
+    return _year_range(today.year - n)
+
+
+_RESOLVERS = {
+    "iso": _day,
+    "dmy": _day,
+    "mdy": _day,
+    "my": _month_year,
+    "mon": _month,
+    "year": _year,
+    "wd": _weekday,
+    "roll": _rolling,
+    "rel": _relative,
+    "ago": _ago,
+}

@@ -1,0 +1,211 @@
+"""The short excerpt that shows why a paragraph matched: its best one to three sentences, trimmed.
+
+The paragraph's whitespace runs are collapsed to single spaces first, and everything (sentences,
+matched words, cuts, marks) is measured in that collapsed text, so marks always point at the words.
+The tokenizer reads the paragraph once; everything else is linear or bounded by ``max_chars``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .model import Excerpt
+from .tokenizer import Tokenizer
+
+__all__ = ["make_excerpt", "sentences"]
+
+_SPACES = re.compile(r"\s+")
+_QUOTES = "\"'“”‘’«»()[]"
+# The end of a sentence: terminal punctuation, closing quotes or brackets, then the one space.
+_STOP = re.compile(r"[.!?]+[\"'”’»)\]]* ")
+_ABBREVIATION = re.compile(
+    r"(?<![\w.'’])(?:(?:[A-Za-z]\.)+|(?:Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Gen|Gov|Sen|Rep|Lt|Col|Sgt|Capt|Rev|Hon|No|vs"
+    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
+)
+_GLUE = frozenset("\u200d\ufe0e\ufe0f")  # zero-width joiner and variation selectors stay with their neighbour
+
+Word = tuple[int, int, str]
+
+
+def make_excerpt(
+    text: str, query_terms: set[str] | frozenset[str], tokenizer: Tokenizer, max_chars: int = 300
+) -> Excerpt:
+    """The 1–3 sentences of ``text`` richest in ``query_terms`` (tokenizer terms), at most ``max_chars`` long.
+
+    Ties go to more matches in all, then to the earlier window. A window that is too long is cut on word
+    boundaries around its densest cluster of matches; with no match at all, the paragraph's beginning.
+    """
+    if max_chars < 1:
+        raise ValueError("max_chars must be at least 1")
+    flat = _SPACES.sub(" ", text).strip(" ")
+    if not flat:
+        return Excerpt("")
+    words = [w for w in tokenizer.spans(flat) if w[2] in query_terms]
+    if words:
+        start, end = _best_window(sentences(flat), words, max_chars)
+    else:
+        start, end = 0, len(flat)
+    if end - start > max_chars:
+        inside = [w for w in words if start <= w[0] and w[1] <= end]
+        start, end = _trim(flat, start, end, inside, max_chars)
+        while end > start + 1 and flat[end - 1] == " ":
+            end -= 1
+        while start < end - 1 and flat[start] == " ":
+            start += 1
+    marks = _marks(flat, [w for w in words if start <= w[0] and w[1] <= end], start)
+    return Excerpt(flat[start:end], marks, start > 0, end < len(flat))
+
+
+def sentences(flat: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of whitespace-collapsed text (no space at either end)."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _STOP.finditer(flat):
+        after = m.end()
+        if after >= len(flat) or not _starts_sentence(flat[after]):
+            continue
+        if m.end() - m.start() == 2 and _abbreviation_before(flat, m.start()):
+            continue
+        spans.append((start, m.end() - 1))
+        start = after
+    spans.append((start, len(flat)))
+    return spans
+
+
+def _abbreviation_before(flat: str, stop: int) -> bool:
+    """True when the full stop at ``stop`` ends "Mr.", "U.S.", "J." and the like."""
+    return flat[stop] == "." and _ABBREVIATION.search(flat, max(0, stop - 12), stop + 1) is not None
+
+
+def _starts_sentence(char: str) -> bool:
+    return char.isupper() or char.isdigit() or char in _QUOTES
+
+
+def _best_window(spans: list[tuple[int, int]], words: list[Word], max_chars: int) -> tuple[int, int]:
+    """The 1–3 consecutive sentences with the most distinct matched terms, then the most matches.
+
+    Windows longer than one sentence count only when they fit in ``max_chars`` and have matches in their
+    first and last sentences (anything else only adds text that would be trimmed again).
+    """
+    terms: list[list[str]] = [[] for _ in spans]
+    k = 0
+    for s, _, term in words:
+        while spans[k][1] < s:
+            k += 1
+        terms[k].append(term)
+    best: tuple[int, int, int] | None = None
+    window = (0, 0)
+    for i, first in enumerate(terms):
+        if not first:
+            continue
+        for j in range(i, min(i + 3, len(spans))):
+            if j > i and (not terms[j] or spans[j][1] - spans[i][0] > max_chars):
+                continue
+            found = [t for ts in terms[i : j + 1] for t in ts]
+            score = (len(set(found)), len(found), -i)
+            if best is None or score > best:
+                best, window = score, (spans[i][0], spans[j][1])
+    return window
+
+
+def _trim(flat: str, start: int, end: int, words: list[Word], max_chars: int) -> tuple[int, int]:
+    """At most ``max_chars`` of ``flat[start:end]``, centred on the densest cluster of ``words``."""
+    cluster = _densest(words, max_chars)
+    if cluster is None:
+        return start, _snap_end(flat, start + 1, start + max_chars, start + max_chars // 2)
+    lo, hi = cluster
+    slack = max_chars - (hi - lo)
+    left = max(start, min(lo - slack // 2, end - max_chars))
+    right = left + max_chars
+    return _snap_start(flat, left, lo), _snap_end(flat, hi, right, hi)
+
+
+def _densest(words: list[Word], max_chars: int) -> tuple[int, int] | None:
+    """The span of the matched words that fit together in ``max_chars`` with the most distinct terms."""
+    words = [w for w in words if w[1] - w[0] <= max_chars]
+    counts: dict[str, int] = {}
+    best: tuple[int, int] | None = None
+    cluster: tuple[int, int] | None = None
+    j = 0
+    for i, (s, _, term) in enumerate(words):
+        while j < len(words) and words[j][1] - s <= max_chars:
+            counts[words[j][2]] = counts.get(words[j][2], 0) + 1
+            j += 1
+        score = (len(counts), j - i)
+        if best is None or score > best:
+            best, cluster = score, (s, words[j - 1][1])
+        counts[term] -= 1
+        if not counts[term]:
+            del counts[term]
+    return cluster
+
+
+def _snap_start(flat: str, lo: int, hi: int) -> int:
+    """The first place in ``[lo, hi]`` to start without splitting a word (``hi`` always qualifies)."""
+    if lo == 0 or flat[lo - 1] == " ":
+        return lo
+    space = flat.find(" ", lo, hi)
+    if space >= 0:
+        return space + 1
+    return next((p for p in range(lo, hi) if _breakable(flat, p)), hi)
+
+
+def _snap_end(flat: str, lo: int, hi: int, prefer: int) -> int:
+    """The last place in ``[lo, hi]`` to stop without splitting a word, looking in ``[prefer, hi]`` first.
+
+    If there is none (one huge word), a hard cut that at least keeps combining marks with their letter.
+    """
+    if hi >= len(flat) or flat[hi] == " ":
+        return min(hi, len(flat))
+    for floor in (max(lo, prefer), lo):
+        space = flat.rfind(" ", floor, hi)
+        if space >= 0:
+            return space
+        found = next((p for p in range(hi, floor - 1, -1) if _breakable(flat, p)), None)
+        if found is not None:
+            return found
+    cut = hi
+    while cut > lo and not _keeps_clusters(flat, cut):
+        cut -= 1
+    return cut if _keeps_clusters(flat, cut) else hi
+
+
+def _letter(char: str) -> bool:
+    return char.isalnum() or unicodedata.category(char)[0] == "M"
+
+
+def _inside_word(flat: str, p: int) -> bool:
+    """True when ``flat[p - 1]`` and ``flat[p]`` belong to one word (inner apostrophes included)."""
+    before, after = flat[p - 1], flat[p]
+    if _letter(after):
+        return _letter(before) or (before in "'’" and p >= 2 and _letter(flat[p - 2]))
+    if after in "'’":
+        return _letter(before) and p + 1 < len(flat) and _letter(flat[p + 1])
+    return False
+
+
+def _keeps_clusters(flat: str, p: int) -> bool:
+    """Cutting before ``flat[p]`` keeps combining marks and joined emoji with what they modify."""
+    if p <= 0 or p >= len(flat):
+        return True
+    char = flat[p]
+    return not (unicodedata.category(char)[0] == "M" or char in _GLUE or flat[p - 1] == "\u200d")
+
+
+def _breakable(flat: str, p: int) -> bool:
+    """Cutting before ``flat[p]`` splits no word."""
+    if p <= 0 or p >= len(flat) or flat[p - 1] == " " or flat[p] == " ":
+        return True
+    return _keeps_clusters(flat, p) and not _inside_word(flat, p)
+
+
+def _marks(flat: str, words: list[Word], offset: int) -> tuple[tuple[int, int], ...]:
+    """Excerpt offsets of the matched words, neighbours separated by one space merged into one mark."""
+    marks: list[tuple[int, int]] = []
+    for s, e, _ in words:
+        if marks and s - (marks[-1][1] + offset) <= 1 and not flat[marks[-1][1] + offset : s].strip(" "):
+            marks[-1] = (marks[-1][0], e - offset)
+        else:
+            marks.append((s - offset, e - offset))
+    return tuple(marks)

@@ -1,0 +1,151 @@
+"""Index generations on disk: written aside, published by one rename and one commit, memory-mapped.
+
+A generation is a folder ``<database>.gens/<number>/`` of ``.npy`` arrays and an ``info.json``.
+It is built in ``tmp-<number>-<pid>/``, flushed to disk, renamed to its number, and only then
+named as current in the database (``meta.generation``) by the reindex's commit. Until that commit
+every reader keeps using the previous generation; a crash at any point leaves a stray folder that
+the next reindex deletes. Readers map the arrays read-only, so serving memory stays small.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bm25 import Weights
+
+NO_DATE = np.iinfo(np.int32).min
+ARRAYS = (
+    "para_ids",
+    "para_article",
+    "para_position",
+    "para_len",
+    "para_flags",
+    "art_ids",
+    "art_days",
+    "art_start",
+    "w_indptr",
+    "w_indices",
+    "w_data",
+    "w_floor",
+    "t_indptr",
+    "t_indices",
+    "t_data",
+    "t_floor",
+)
+
+
+def gens_dir(database: Path) -> Path:
+    return database.with_name(database.name + ".gens")
+
+
+@dataclass(slots=True)
+class Generation:
+    """The arrays of one published generation (memory-mapped when loaded from disk).
+
+    Paragraphs are numbered 0..P-1 in (article, position) order, so an article's paragraphs are
+    ``art_start[a]:art_start[a+1]``. ``w_*`` is the paragraph matrix, ``t_*`` the title matrix
+    (rows: terms, columns: articles).
+    """
+
+    number: int
+    info: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.arrays[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def n_paragraphs(self) -> int:
+        return int(self.info["paragraphs"])
+
+    @property
+    def n_articles(self) -> int:
+        return int(self.info["articles"])
+
+    def body(self) -> Weights:
+        a = self.arrays
+        return Weights(a["w_indptr"], a["w_indices"], a["w_data"], a["w_floor"], self.n_paragraphs)
+
+    def titles(self) -> Weights:
+        a = self.arrays
+        return Weights(a["t_indptr"], a["t_indices"], a["t_data"], a["t_floor"], self.n_articles)
+
+    @classmethod
+    def load(cls, database: Path, number: int) -> Generation:
+        folder = gens_dir(database) / f"{number:08d}"
+        info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+        return cls(number=number, info=info, arrays=arrays)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write(database: Path, number: int, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> Path:
+    """Write a generation aside and rename it into place; returns its folder.
+
+    Not yet current: the caller names it in the database in the same transaction as its rows.
+    """
+    root = gens_dir(database)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f"tmp-{number:08d}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    for name in ARRAYS:
+        with open(tmp / f"{name}.npy", "wb") as fh:
+            np.save(fh, np.ascontiguousarray(arrays[name]))
+            fh.flush()
+            os.fsync(fh.fileno())
+    with open(tmp / "info.json", "w", encoding="utf-8") as fh:
+        json.dump(info, fh, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    _fsync_dir(tmp)
+    final = root / f"{number:08d}"
+    if final.exists():
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    _fsync_dir(root)
+    return final
+
+
+def numbers_on_disk(database: Path) -> list[int]:
+    root = gens_dir(database)
+    if not root.is_dir():
+        return []
+    return sorted(int(p.name) for p in root.iterdir() if p.name.isdigit())
+
+
+def cleanup(database: Path, current: int) -> list[str]:
+    """Delete debris: unfinished builds and generations other than the current and the one before.
+
+    The previous generation is kept so that a reader in another process that has not yet noticed
+    the swap can still open it. Only call while holding the writer's lock.
+    """
+    root = gens_dir(database)
+    removed: list[str] = []
+    if not root.is_dir():
+        return removed
+    previous = max((n for n in numbers_on_disk(database) if n < current), default=None)
+    for entry in root.iterdir():
+        keep = entry.name.isdigit() and int(entry.name) in (current, previous)
+        if not keep:
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return removed

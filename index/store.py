@@ -1,0 +1,190 @@
+"""The SQLite store (through aiosqlite): articles, their paragraphs and files, the vocabulary,
+and what people asked. The schema is versioned and migrated in order; the database runs in WAL
+mode so that readers keep answering while a reindex writes.
+
+Paragraph tokens are kept as term ids (``uint32``, in order) so that an index generation can be
+rebuilt from the store without reading the article files or tokenizing again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from .errors import StoreError
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
+    CREATE TABLE articles (
+        id INTEGER PRIMARY KEY,
+        text_hash TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        date TEXT,
+        source TEXT,
+        url TEXT,
+        title_terms BLOB NOT NULL,
+        paragraphs INTEGER NOT NULL,
+        indexed_at TEXT NOT NULL
+    );
+    CREATE INDEX articles_by_date ON articles(date);
+    CREATE TABLE paragraphs (
+        id INTEGER PRIMARY KEY,
+        article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        terms BLOB NOT NULL,
+        UNIQUE (article_id, position)
+    );
+    CREATE TABLE files (
+        root TEXT NOT NULL,
+        rel TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        stamp TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        article_id INTEGER NOT NULL REFERENCES articles(id),
+        PRIMARY KEY (root, rel)
+    );
+    CREATE INDEX files_by_article ON files(article_id);
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY,
+        asked_at TEXT NOT NULL,
+        question TEXT NOT NULL,
+        user_id INTEGER,
+        guild_id INTEGER,
+        hits INTEGER NOT NULL
+    );
+    CREATE TABLE feedback (
+        question_id INTEGER NOT NULL REFERENCES questions(id),
+        user_id INTEGER NOT NULL,
+        value INTEGER NOT NULL CHECK (value IN (-1, 1)),
+        at TEXT NOT NULL,
+        PRIMARY KEY (question_id, user_id)
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _translate(exc: Exception, path: Path) -> StoreError:
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"the database {path} is read-only: cannot write to it")
+    if "locked" in text or "busy" in text:
+        return StoreError(f"the database {path} is locked by another process; try again shortly")
+    if "disk" in text and "full" in text:
+        return StoreError(f"the disk holding {path} is full")
+    if "not a database" in text or "malformed" in text:
+        return StoreError(f"{path} is not a newsbot database, or it is damaged")
+    if "unable to open" in text:
+        return StoreError(f"cannot open the database {path} (does its folder exist and is it writable?)")
+    return StoreError(f"database error on {path}: {exc}")
+
+
+class Store:
+    """One aiosqlite connection to the newsbot database."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path, *, migrate: bool = True) -> Store:
+        try:
+            conn = await aiosqlite.connect(str(path), timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _translate(exc, path) from None
+        store = cls(conn, path)
+        try:
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA busy_timeout = 30000")
+            mode = await store.scalar("PRAGMA journal_mode")
+            if mode != "wal":
+                await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            if migrate:
+                await store.migrate()
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise _translate(exc, path) from None
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    def error(self, exc: Exception) -> StoreError:
+        return _translate(exc, self.path)
+
+    # --- schema -----------------------------------------------------------------------------
+    async def migrate(self) -> None:
+        version = int(await self.scalar("PRAGMA user_version") or 0)
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was made by a newer newsbot (schema {version}, this one knows {SCHEMA_VERSION})"
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(MIGRATIONS[number - 1]):
+                    await self.conn.execute(statement)
+                await self.conn.execute(f"PRAGMA user_version = {number}")
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+
+    # --- small helpers ----------------------------------------------------------------------
+    async def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self.conn.execute(sql, params) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def get_meta(self, key: str) -> str | None:
+        return await self.scalar("SELECT value FROM meta WHERE key = ?", (key,))
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # --- questions and feedback ------------------------------------------------------------
+    async def add_question(self, question: str, user_id: int | None, guild_id: int | None, hits: int) -> int:
+        cur = await self.conn.execute(
+            "INSERT INTO questions(asked_at, question, user_id, guild_id, hits) VALUES (?, ?, ?, ?, ?)",
+            (now_iso(), question, user_id, guild_id, hits),
+        )
+        return int(cur.lastrowid or 0)
+
+    async def add_feedback(self, question_id: int, user_id: int, value: int) -> None:
+        await self.conn.execute(
+            "INSERT INTO feedback(question_id, user_id, value, at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(question_id, user_id) DO UPDATE SET value = excluded.value, at = excluded.at",
+            (question_id, user_id, value, now_iso()),
+        )
+
+    async def insert_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self.conn.executemany(sql, rows)
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]

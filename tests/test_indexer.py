@@ -1,0 +1,282 @@
+"""The indexer on real files and a real SQLite database: incremental, deduplicating, atomic."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from index.api import NewsIndex
+from index.config import SAMPLE_NEWS, Settings
+from index.errors import IndexBusyError, IndexingError
+from index.generation import gens_dir, numbers_on_disk
+from index.indexer import writer_lock
+
+from .conftest import ROOT, make_settings, write_article
+
+
+def news(tmp_path: Path) -> Path:
+    folder = tmp_path / "news"
+    write_article(
+        folder,
+        "tram.txt",
+        "Tram line opens",
+        ["The harbor tram opened to riders on Monday.", "Fares are two dollars."],
+    )
+    write_article(
+        folder,
+        "vote.txt",
+        "Council vote",
+        ["The council voted to repave Elm Street.", "Work starts in spring."],
+    )
+    write_article(
+        folder,
+        "sub/storm.txt",
+        "Storm warning",
+        ["A red storm warning was issued for the bay."],
+        "2026-10-07",
+    )
+    return folder
+
+
+async def open_index(settings: Settings) -> NewsIndex:
+    return await NewsIndex.open(settings)
+
+
+async def test_sample_news_indexes_with_one_duplicate(tmp_path: Path) -> None:
+    async with await NewsIndex.open(make_settings(tmp_path)) as index:
+        report = await index.reindex()
+        files = len(list(SAMPLE_NEWS.rglob("*.txt")))
+        assert report.published and report.added == files
+        assert report.duplicates == 1 and report.articles == files - 1
+        assert report.skipped == [] and report.paragraphs > 100
+        # both paths of the duplicated article are known
+        rows = await index.store.rows("SELECT count(*) FROM files GROUP BY article_id HAVING count(*) > 1")
+        assert [r[0] for r in rows] == [2]
+
+
+async def test_incremental_reindex(tmp_path: Path) -> None:
+    folder = news(tmp_path)
+    settings = make_settings(tmp_path, [folder])
+    async with await NewsIndex.open(settings) as index:
+        first = await index.reindex()
+        assert (first.added, first.articles, first.generation) == (3, 3, 1)
+
+        again = await index.reindex()
+        assert (again.added, again.changed, again.removed, again.unchanged) == (0, 0, 0, 3)
+        assert again.generation == 1, "an unchanged folder must not publish a new generation"
+
+        (folder / "vote.txt").unlink()
+        write_article(folder, "tram.txt", "Tram line opens", ["The harbor tram opened on Tuesday instead."])
+        write_article(folder, "new.txt", "Library reopens", ["The library reopened after renovation."])
+        os.utime(folder / "sub/storm.txt")  # touched, not changed
+        third = await index.reindex()
+        assert (third.added, third.changed, third.removed, third.unchanged) == (1, 1, 1, 1)
+        assert third.articles == 3 and third.generation == 2
+        texts = [r[0] for r in await index.store.rows("SELECT text FROM paragraphs ORDER BY id")]
+        assert "The council voted to repave Elm Street." not in texts
+        assert "The harbor tram opened on Tuesday instead." in texts
+        assert not any("two dollars" in t for t in texts)
+
+
+async def test_metadata_supplies_source_and_link(tmp_path: Path) -> None:
+    folder = news(tmp_path)
+    (folder / "metadata.jsonl").write_text(
+        '{"file": "tram.txt", "title": "Tram line opens", "source": "Gazette", "url": "https://news.example.com/t"}\n'
+        "not json\n",
+        encoding="utf-8",
+    )
+    async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
+        report = await index.reindex()
+        row = await index.store.rows("SELECT source, url FROM articles WHERE title = 'Tram line opens'")
+        assert tuple(row[0]) == ("Gazette", "https://news.example.com/t")
+        assert any("metadata" in s.reason for s in report.skipped)
+        # changing only the metadata is noticed
+        (folder / "metadata.jsonl").write_text(
+            '{"file": "tram.txt", "source": "Courier"}\n', encoding="utf-8"
+        )
+        report = await index.reindex()
+        assert report.changed == 1
+        row = await index.store.rows("SELECT source FROM articles WHERE title = 'Tram line opens'")
+        assert row[0][0] == "Courier"
+
+
+async def test_jsonl_articles(tmp_path: Path) -> None:
+    folder = tmp_path / "scraped"
+    folder.mkdir()
+    (folder / "feed.jsonl").write_text(
+        '{"title": "One", "date": "2026-01-02", "url": "https://x.example.org/1", "source": "Feed", "text": "Alpha beta.\\n\\nGamma."}\n'
+        '{"title": "Two", "paragraphs": ["Delta epsilon.", "Zeta."]}\n'
+        '{"title": "", "text": "no title"}\n'
+        "{broken\n",
+        encoding="utf-8",
+    )
+    async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
+        report = await index.reindex()
+        assert report.added == 2 and report.paragraphs == 4
+        assert sorted(s.path.rsplit("#", 1)[1] for s in report.skipped) == ["3", "4"]
+        rows = await index.store.rows("SELECT rel FROM files ORDER BY rel")
+        assert [r[0] for r in rows] == ["feed.jsonl#1", "feed.jsonl#2"]
+
+
+async def test_bad_input_is_reported_and_the_rest_indexed(tmp_path: Path) -> None:
+    folder = news(tmp_path)
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    (folder / "title_only.txt").write_text(" date 2026-01-01 Just a title\n", encoding="utf-8")
+    (folder / "bad_date.txt").write_text(" date 2020-13-45 Bad date\n\nBody text.\n", encoding="utf-8")
+    big = folder / "huge.txt"
+    with open(big, "wb") as fh:
+        fh.write(b" date 2026-01-01 Huge\n\n")
+        fh.truncate(50 * 1024 * 1024)
+    locked = folder / "locked.txt"
+    write_article(folder, "locked.txt", "Locked", ["Cannot read me."])
+    locked.chmod(0)
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    (folder / "sub" / "back").symlink_to(folder)  # a folder loop
+    (folder / "latin1.txt").write_bytes(
+        " date 2026-01-01 Caf\xe9\n\nCr\xe8me br\xfbl\xe9e.".encode("latin-1")
+    )
+    (folder / "notes.md").write_text("not an article", encoding="utf-8")
+    async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
+        report = await index.reindex()
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert reasons["empty.txt"] == "empty file"
+    assert "binary" in reasons["binary.txt"]
+    assert reasons["title_only.txt"] == "title but no body"
+    assert reasons["bad_date.txt"] == "impossible date 2020-13-45"
+    assert "over the 10 MB limit" in reasons["huge.txt"]
+    assert "loop" in reasons["loop.txt"]
+    assert "loop" in reasons["back"]
+    if os.geteuid() != 0:  # root reads any file
+        assert "cannot read" in reasons["locked.txt"]
+    assert "notes.md" not in reasons
+    assert [Path(w.path).name for w in report.warnings] == ["latin1.txt"]
+    assert report.published and report.articles >= 4  # the three good ones and the Latin-1 one
+
+
+async def test_path_disappearing_mid_run_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = news(tmp_path)
+    from index import sources
+
+    real_read = sources.read
+
+    def vanish(source: sources.SourceFile) -> object:
+        if source.rel == "vote.txt":
+            source.path.unlink()
+        return real_read(source)
+
+    monkeypatch.setattr("index.indexer.read", vanish)
+    async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
+        report = await index.reindex()
+    assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
+        ("vote.txt", "file disappeared while indexing")
+    ]
+    assert report.articles == 2
+
+
+async def test_missing_folder_keeps_the_old_index(tmp_path: Path) -> None:
+    folder = news(tmp_path)
+    async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
+        await index.reindex()
+        folder.rename(tmp_path / "elsewhere")
+        with pytest.raises(IndexingError, match="folder not found"):
+            await index.reindex()
+        answer = await index.ask("harbor tram")
+        assert answer.hits and answer.hits[0].title == "Tram line opens"
+
+
+async def test_one_reindex_at_a_time(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, [news(tmp_path)])
+    async with await NewsIndex.open(settings) as index:
+        with writer_lock(settings.database), pytest.raises(IndexBusyError):
+            await index.reindex()
+        first = asyncio.create_task(index.reindex())
+        await asyncio.sleep(0)
+        with pytest.raises(IndexBusyError):
+            await index.reindex()
+        assert (await first).published
+
+
+async def test_schema_is_versioned(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    async with await NewsIndex.open(settings):
+        pass
+    with sqlite3.connect(settings.database) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn.execute("PRAGMA user_version = 999")
+    from index.errors import StoreError
+
+    with pytest.raises(StoreError, match="newer newsbot"):
+        await NewsIndex.open(settings)
+
+
+KILLER = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from pathlib import Path
+    sys.path.insert(0, {root!r})
+    from index import generation
+    from index.api import NewsIndex
+    from index.config import settings_from_dict
+
+    stage = sys.argv[1]
+    settings = settings_from_dict({{"news": {{"folders": [sys.argv[2]]}}, "store": {{"database": sys.argv[3]}}}})
+
+    def progress(name, done, total):
+        if name == stage and (stage != "store" or done > 0):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    real_write = generation.write
+    def write_then_die(*args, **kwargs):
+        path = real_write(*args, **kwargs)
+        if stage == "published-not-committed":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return path
+    generation.write = write_then_die
+
+    async def main():
+        async with await NewsIndex.open(settings) as index:
+            await index.reindex(progress=progress)
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.parametrize("stage", ["scan", "parse", "store", "build", "published-not-committed"])
+async def test_killed_reindex_leaves_previous_generation_serving(tmp_path: Path, stage: str) -> None:
+    folder = news(tmp_path)
+    settings = make_settings(tmp_path, [folder])
+    async with await NewsIndex.open(settings) as index:
+        await index.reindex()
+        before = await index.ask("harbor tram")
+    for i in range(600):
+        write_article(
+            folder, f"bulk/{i}.txt", f"Bulk story {i}", [f"Filler paragraph number {i} about gardens."] * 3
+        )
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER.format(root=str(ROOT)), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(script), stage, str(folder), str(settings.database)],
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    async with await NewsIndex.open(settings) as index:
+        assert index.generation is not None and index.generation.number == 1
+        after = await index.ask("harbor tram")
+        assert [h.text for h in after.hits] == [h.text for h in before.hits]
+        assert int(await index.store.scalar("SELECT count(*) FROM articles")) == 3
+        report = await index.reindex()
+        assert report.published and report.articles == 603 and report.generation >= 2
+    leftovers = [p.name for p in gens_dir(settings.database).iterdir()]
+    assert not any(name.startswith("tmp-") for name in leftovers)
+    assert numbers_on_disk(settings.database)[-1] == report.generation
