@@ -43,8 +43,9 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 class NewsIndex:
     """An open news index. Cheap to query concurrently; one reindex at a time."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, rank_params: RankParams | None = None) -> None:
         self.settings = settings
+        self.rank_params = rank_params or RankParams(recency_days=settings.answer.recency_days)
         self.store = store
         self.database = settings.database
         self.generation: Generation | None = None
@@ -55,13 +56,16 @@ class NewsIndex:
 
     # --- opening and closing ---------------------------------------------------------------
     @classmethod
-    async def open(cls, settings: Settings) -> NewsIndex:
-        """Open (creating if needed) the database named in ``settings.store.database``."""
+    async def open(cls, settings: Settings, rank_params: RankParams | None = None) -> NewsIndex:
+        """Open (creating if needed) the database named in ``settings.store.database``.
+
+        ``rank_params`` overrides the ranking features (for evaluation and tuning).
+        """
         database = settings.database
         if not database.parent.exists():
             database.parent.mkdir(parents=True, exist_ok=True)
         store = await Store.open(database)
-        index = cls(settings, store)
+        index = cls(settings, store, rank_params)
         try:
             await index.refresh(force=True)
         except BaseException:
@@ -87,10 +91,6 @@ class NewsIndex:
     def _bm25(self) -> BM25Params:
         s = self.settings.index
         return BM25Params(variant=s.variant, k1=s.k1, b=s.b, epsilon=s.epsilon, delta=s.delta)
-
-    def _rank_params(self) -> RankParams:
-        a = self.settings.answer
-        return RankParams(recency_days=a.recency_days)
 
     async def refresh(self, force: bool = False) -> None:
         """Load the current generation if another connection published a new one."""
@@ -158,8 +158,9 @@ class NewsIndex:
         until = min(d for d in (dates.until, as_of) if d is not None) if (dates.until or as_of) else None
         window = Window(since=dates.since, until=until, now=until or today)
         limit = max(50, (offset + k) * 8)
-        ranked = await asyncio.to_thread(rank, gen, ids, window, self._rank_params(), limit)
-        ranked = [(p, s) for p, s in ranked if s > a.min_score]
+        ranked = await asyncio.to_thread(rank, gen, ids, window, self.rank_params, limit)
+        if a.min_score > 0:
+            ranked = [(p, s) for p, s in ranked if s > a.min_score]
         if not ranked:
             return Answer(question, as_of, (), note=self._note_weak(dates, as_of))
         hits, more = await self._compose(gen, ranked, set(known), offset, k)

@@ -158,6 +158,7 @@ def _validate(s: Settings) -> None:
     )
     need(s.answer.per_article >= 1, "answer.per_article", "must be 1 or more")
     need(40 <= s.answer.excerpt_chars <= 1000, "answer.excerpt_chars", "must be 40 to 1000")
+    need(s.answer.min_score >= 0, "answer.min_score", "must be 0 (off) or more")
     need(s.answer.recency_days >= 0, "answer.recency_days", "must be 0 (off) or more")
     need(s.discord.cooldown_questions >= 1, "discord.cooldown_questions", "must be 1 or more")
     need(s.discord.cooldown_seconds >= 0, "discord.cooldown_seconds", "must be 0 or more")

@@ -46,7 +46,7 @@ _NUMBERS = {
 _MONTH = "(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")(?:\.(?=\s*[0-9]))?"
 _WEEKDAY = "(?:" + "|".join(_WEEKDAYS) + ")"
 _N = r"[0-9]{1,4}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True))
-_UNIT = r"day|week|month|year"
+_UNIT = r"hour|day|week|month|year"
 _ORD = r"(?:st|nd|rd|th)?"
 
 # One alternative per kind of date expression; the outer group names say which one matched.
@@ -138,7 +138,7 @@ def parse_date_range(question: str, today: dt.date) -> DateQuery:
             prep, end = "since", onwards.end()
         item = _bound(m, prep, today)
         if item is not None:
-            found.append((start if prep else m.start(), end, item[0], item[1]))
+            found.append((start, end, item[0], item[1]))
     return _combine(question, found)
 
 
@@ -343,9 +343,11 @@ def _weekday(m: re.Match[str], today: dt.date, year: int | None) -> Range:
 
 
 def _rolling(m: re.Match[str], today: dt.date, year: int | None) -> Range:
-    """The last N days/weeks/months/years up to and including today."""
+    """The last N hours/days/weeks/months/years up to and including today (hours round up to days)."""
     n = _number(m.group("roll_n")) if m.group("roll_n") else 1
     unit = (m.group("roll_u") or m.group("roll_u1") or m.group("roll_u2")).casefold()
+    if unit == "hour":
+        return today - dt.timedelta(days=-(-n // 24)), today
     if unit == "day":
         return today - dt.timedelta(days=n), today
     if unit == "week":
@@ -374,9 +376,14 @@ def _relative(m: re.Match[str], today: dt.date, year: int | None) -> Range:
 
 
 def _ago(m: re.Match[str], today: dt.date, year: int | None) -> Range:
-    """ "N days ago" is that day; weeks, months and years ago are the calendar week/month/year."""
+    """ "N days ago" is that day; weeks, months and years ago are the calendar week/month/year.
+
+    "N hours ago" is today or yesterday when it may have been either.
+    """
     n = _number(m.group("ago_n"))
     unit = m.group("ago_u").casefold()
+    if unit == "hour":
+        return today - dt.timedelta(days=-(-n // 24)), today - dt.timedelta(days=n // 24)
     if unit == "day":
         d = today - dt.timedelta(days=n)
         return d, d

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 
 from .model import Excerpt
 from .tokenizer import Tokenizer
@@ -16,13 +17,19 @@ from .tokenizer import Tokenizer
 __all__ = ["make_excerpt", "sentences"]
 
 _SPACES = re.compile(r"\s+")
-_QUOTES = "\"'“”‘’«»()[]"
-# The end of a sentence: terminal punctuation, closing quotes or brackets, then the one space.
-_STOP = re.compile(r"[.!?]+[\"'”’»)\]]* ")
-_ABBREVIATION = re.compile(
-    r"(?<![\w.'’])(?:(?:[A-Za-z]\.)+|(?:Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Gen|Gov|Sen|Rep|Lt|Col|Sgt|Capt|Rev|Hon|No|vs"
-    r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)$"
+_TITLES = "Mr Mrs Ms Dr Prof St Sr Jr Gen Gov Sen Rep Lt Col Sgt Capt Rev Hon No vs"
+_TITLES += " Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec"
+# A full stop after a title ("Mr.") or an initial ("J.", "U.S.", but not "Paul's.") ends no sentence.
+_NOT_ABBREVIATION = "".join(
+    rf"(?<!\b(?:{'|'.join(t for t in _TITLES.split() if len(t) == n)})\.)" for n in (2, 3, 4)
 )
+_NOT_ABBREVIATION += r"(?<![^\w'’][A-Za-z]\.)(?<!^[A-Za-z]\.)"
+# The end of a sentence: terminal punctuation, closing quotes or brackets, one space, then a capital,
+# a digit or an opening quote (non-ASCII letters are checked with str.isupper()).
+_STOP = re.compile(
+    rf"(?:[!?][.!?]*|\.[.!?]+|\.{_NOT_ABBREVIATION})[\"'”’»)\]]* (?=[\"'“‘«(\[0-9A-Z]|[^\x00-\x7f])"
+)
+_OPENERS = "\"'“‘«(["
 _GLUE = frozenset("\u200d\ufe0e\ufe0f")  # zero-width joiner and variation selectors stay with their neighbour
 
 Word = tuple[int, int, str]
@@ -41,7 +48,7 @@ def make_excerpt(
     flat = _SPACES.sub(" ", text).strip(" ")
     if not flat:
         return Excerpt("")
-    words = [w for w in tokenizer.spans(flat) if w[2] in query_terms]
+    words = [w for w in tokenizer.spans(flat) if w[2] in query_terms] if query_terms else []
     if words:
         start, end = _best_window(sentences(flat), words, max_chars)
     else:
@@ -63,23 +70,13 @@ def sentences(flat: str) -> list[tuple[int, int]]:
     start = 0
     for m in _STOP.finditer(flat):
         after = m.end()
-        if after >= len(flat) or not _starts_sentence(flat[after]):
+        char = flat[after]
+        if char >= "\x80" and not (char.isupper() or char.isdigit() or char in _OPENERS):
             continue
-        if m.end() - m.start() == 2 and _abbreviation_before(flat, m.start()):
-            continue
-        spans.append((start, m.end() - 1))
+        spans.append((start, after - 1))
         start = after
     spans.append((start, len(flat)))
     return spans
-
-
-def _abbreviation_before(flat: str, stop: int) -> bool:
-    """True when the full stop at ``stop`` ends "Mr.", "U.S.", "J." and the like."""
-    return flat[stop] == "." and _ABBREVIATION.search(flat, max(0, stop - 12), stop + 1) is not None
-
-
-def _starts_sentence(char: str) -> bool:
-    return char.isupper() or char.isdigit() or char in _QUOTES
 
 
 def _best_window(spans: list[tuple[int, int]], words: list[Word], max_chars: int) -> tuple[int, int]:
@@ -88,24 +85,26 @@ def _best_window(spans: list[tuple[int, int]], words: list[Word], max_chars: int
     Windows longer than one sentence count only when they fit in ``max_chars`` and have matches in their
     first and last sentences (anything else only adds text that would be trimmed again).
     """
-    terms: list[list[str]] = [[] for _ in spans]
-    k = 0
+    ends = [e for _, e in spans]
+    found: dict[int, list[str]] = {}
     for s, _, term in words:
-        while spans[k][1] < s:
-            k += 1
-        terms[k].append(term)
-    best: tuple[int, int, int] | None = None
+        found.setdefault(bisect_left(ends, s), []).append(term)
+    best = (0, 0)
     window = (0, 0)
-    for i, first in enumerate(terms):
-        if not first:
-            continue
+    for i, first in found.items():  # in sentence order, so ties keep the earlier window
+        seen = set(first)
+        total = len(first)
         for j in range(i, min(i + 3, len(spans))):
-            if j > i and (not terms[j] or spans[j][1] - spans[i][0] > max_chars):
-                continue
-            found = [t for ts in terms[i : j + 1] for t in ts]
-            score = (len(set(found)), len(found), -i)
-            if best is None or score > best:
-                best, window = score, (spans[i][0], spans[j][1])
+            if j > i:
+                if spans[j][1] - spans[i][0] > max_chars:
+                    break
+                more = found.get(j)
+                if not more:
+                    continue
+                seen.update(more)
+                total += len(more)
+            if (len(seen), total) > best:
+                best, window = (len(seen), total), (spans[i][0], spans[j][1])
     return window
 
 

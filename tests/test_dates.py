@@ -97,6 +97,10 @@ def parse(question: str, today: dt.date = TODAY) -> DateQuery:
         ("past 2 months", D(2021, 8, 13), TODAY, "past 2 months"),
         ("in the past three months", D(2021, 7, 13), TODAY, "in the past three months"),
         ("3 days ago", D(2021, 10, 10), D(2021, 10, 10), "3 days ago"),
+        ("in the past 24 hours", D(2021, 10, 12), TODAY, "in the past 24 hours"),
+        ("last 36 hours", D(2021, 10, 11), TODAY, "last 36 hours"),
+        ("5 hours ago", D(2021, 10, 12), TODAY, "5 hours ago"),
+        ("30 hours ago", D(2021, 10, 11), D(2021, 10, 12), "30 hours ago"),
         ("two weeks ago", D(2021, 9, 27), D(2021, 10, 3), "two weeks ago"),
         ("a month ago", D(2021, 9, 1), D(2021, 9, 30), "a month ago"),
         # relative after a preposition

@@ -1,0 +1,126 @@
+"""Score answers on the real weekly news-quiz questions of ../shared/eval/realtimeqa_dev.jsonl.
+
+Each question is asked as of its quiz date. Prints article hit@1/5/10 (the gold article among the
+articles of the top k passages) and answer-paragraph hit@1/5 (a top-k passage is the gold
+paragraph). ``--corpus demo`` (default) indexes ../shared/corpus/realtimeqa_demo; ``--corpus all``
+indexes all four corpora (unpacking the archives into --workdir once).
+
+    python bench/eval_quality.py [--corpus demo|all] [--ablate] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from index.api import NewsIndex  # noqa: E402
+from index.config import settings_from_dict  # noqa: E402
+from index.search import RankParams  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus"
+QUESTIONS = SHARED / "eval" / "realtimeqa_dev.jsonl"
+
+
+def folders(which: str, workdir: Path) -> list[Path]:
+    if which == "demo":
+        return [CORPUS / "realtimeqa_demo"]
+    out = [CORPUS / "bbc"]
+    for name in ("realtimeqa_news", "reuters21578"):
+        target = workdir / name
+        if not target.is_dir():
+            workdir.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["tar", "xzf", str(CORPUS / f"{name}.tar.gz"), "-C", str(workdir)], check=True)
+        out.append(target)
+    return out
+
+
+def norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def score(rows: list[dict[str, Any]], answers: list[dict[str, Any]]) -> dict[str, float]:
+    hits = {"article@1": 0, "article@5": 0, "article@10": 0, "paragraph@1": 0, "paragraph@5": 0}
+    n_para = 0
+    for row, answer in zip(rows, answers, strict=True):
+        gold = Path(row["article_file"]).name
+        names = [Path(h["path"]).name for h in answer["hits"]]
+        for k in (1, 5, 10):
+            hits[f"article@{k}"] += gold in names[:k]
+        if row.get("answer_paragraph"):
+            n_para += 1
+            texts = [norm(h["text"]) for h in answer["hits"]]
+            target = norm(row["answer_paragraph"])
+            for k in (1, 5):
+                hits[f"paragraph@{k}"] += any(t == target for t in texts[:k])
+    n = len(rows)
+    return {key: round(v / (n_para if key.startswith("paragraph") else n), 3) for key, v in hits.items()}
+
+
+async def evaluate(index: NewsIndex, rows: list[dict[str, Any]]) -> tuple[dict[str, float], float]:
+    started = time.perf_counter()
+    answers = []
+    for row in rows:
+        as_of = dt.date.fromisoformat(row["question_date"])
+        answers.append((await index.ask(row["question"], k=10, as_of=as_of)).to_json())
+    return score(rows, answers), (time.perf_counter() - started) / len(rows)
+
+
+ABLATIONS: dict[str, dict[str, float]] = {
+    "plain BM25 (as of the quiz date)": dict(
+        title_weight=0, neighbour_weight=0, article_weight=0, junk_factor=1, recency_days=0
+    ),
+    "+ recency prior": dict(title_weight=0, neighbour_weight=0, article_weight=0, junk_factor=1),
+    "+ title field": dict(neighbour_weight=0, article_weight=0, junk_factor=1),
+    "+ neighbours, junk damped": dict(article_weight=0),
+    "+ article's best paragraph (all features)": {},
+}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", choices=("demo", "all"), default="demo")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/newsbot-eval"))
+    parser.add_argument(
+        "--ablate", action="store_true", help="also score with features turned off one by one"
+    )
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    db = args.workdir / f"eval-{args.corpus}.db"
+    settings = settings_from_dict(
+        {
+            "news": {"folders": [str(f) for f in folders(args.corpus, args.workdir)]},
+            "store": {"database": str(db)},
+        }
+    )
+    results: dict[str, Any] = {"corpus": args.corpus, "questions": len(rows)}
+    async with await NewsIndex.open(settings) as index:
+        report = await index.reindex()
+        print(
+            f"index: {report.articles:,} articles, {report.paragraphs:,} paragraphs ({report.seconds:.1f} s)"
+        )
+        variants = ABLATIONS if args.ablate else {"newsbot (all features)": {}}
+        for name, overrides in variants.items():
+            index.rank_params = dataclasses.replace(RankParams(), **overrides)
+            figures, per_q = await evaluate(index, rows)
+            results[name] = figures
+            cells = "  ".join(f"{k} {v:.3f}" for k, v in figures.items())
+            print(f"{name:<44} {cells}  ({per_q * 1000:.1f} ms/question)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,155 @@
+"""Answering over the bundled sample news: passages, citations, excerpts, notes, dates, latest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from index.api import NewsIndex
+from index.errors import NoIndexError
+
+from .conftest import make_settings, write_article
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def index(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[NewsIndex]:
+    tmp = tmp_path_factory.mktemp("answer")
+    async with await NewsIndex.open(make_settings(tmp)) as idx:
+        await idx.reindex()
+        yield idx
+
+
+async def test_answer_cites_the_right_article(index: NewsIndex) -> None:
+    answer = await index.ask("How much did the Alderbrook library renovation cost?", as_of=dt.date(2026, 11, 30))
+    assert answer.hits and answer.note is None
+    top = answer.hits[0]
+    assert "library" in top.title.lower()
+    assert top.path.endswith(".txt") and top.paragraph >= 0 and top.date is not None
+    assert top.text and top.excerpt.text and top.excerpt.marks
+    assert [h.rank for h in answer.hits] == list(range(1, len(answer.hits) + 1))
+    for h in answer.hits:
+        for start, end in h.excerpt.marks:
+            assert h.excerpt.text[start:end].strip()
+
+
+async def test_at_most_two_passages_per_article_and_no_duplicate_stories(index: NewsIndex) -> None:
+    answer = await index.ask("Riverside marathon course record", k=10, as_of=dt.date(2026, 11, 30))
+    per_article: dict[int, int] = {}
+    for h in answer.hits:
+        per_article[h.article_id] = per_article.get(h.article_id, 0) + 1
+    assert max(per_article.values()) <= 2
+    # the byte-identical wire copy is one article, so its passages never show twice
+    assert len({h.text for h in answer.hits}) == len(answer.hits)
+
+
+async def test_k_and_offset_page_through(index: NewsIndex) -> None:
+    first = await index.ask("storm", k=2, as_of=dt.date(2026, 11, 30))
+    second = await index.ask("storm", k=2, offset=2, as_of=dt.date(2026, 11, 30))
+    assert len(first.hits) == 2 and first.has_more
+    assert [h.rank for h in second.hits] == [3, 4]
+    assert not {h.paragraph_id for h in first.hits} & {h.paragraph_id for h in second.hits}
+
+
+async def test_as_of_hides_later_articles(index: NewsIndex) -> None:
+    answer = await index.ask("Harbor Line tram opening", k=10, as_of=dt.date(2026, 10, 1))
+    assert answer.hits
+    assert all(h.date is None or h.date <= dt.date(2026, 10, 1) for h in answer.hits)
+
+
+async def test_date_phrases_narrow_the_search(index: NewsIndex) -> None:
+    answer = await index.ask("storm since October 9", k=10, as_of=dt.date(2026, 11, 30))
+    assert answer.hits and all(h.date and h.date >= dt.date(2026, 10, 9) for h in answer.hits)
+    before = await index.ask("storm before 2026-10-05", k=10, as_of=dt.date(2026, 11, 30))
+    assert before.hits and all(h.date and h.date < dt.date(2026, 10, 5) for h in before.hits)
+    wrong = await index.ask("storm since Octember", as_of=dt.date(2026, 11, 30))
+    assert wrong.hits, "a date phrase that does not parse is ignored, never an error"
+
+
+@pytest.mark.parametrize(
+    ("question", "note"),
+    [
+        ("", "Ask a question"),
+        ("the of and was it", "no words to search for"),
+        ("xylophonist quokka", "None of these words appear"),
+        ("storm in 1999", "Nothing in the news from"),
+    ],
+)
+async def test_plain_notes_instead_of_noise(index: NewsIndex, question: str, note: str) -> None:
+    answer = await index.ask(question, as_of=dt.date(2026, 11, 30))
+    assert answer.hits == () and answer.note and note in answer.note
+
+
+async def test_odd_questions_are_answered_safely(index: NewsIndex) -> None:
+    long_q = ("tram " * 1000)[:5000]
+    for q in [long_q, "**bold** `code` <@123> @everyone", "'; DROP TABLE articles; --", "Café Élodie fire 🔥", "\x00\u200b\u202e"]:
+        answer = await index.ask(q, as_of=dt.date(2026, 11, 30))
+        assert answer.hits or answer.note
+        for h in answer.hits:
+            assert len(h.excerpt.render()) <= index.settings.answer.excerpt_chars + 2
+    assert int(await index.store.scalar("SELECT count(*) FROM articles")) > 0
+
+
+async def test_unicode_article_found_without_accents(index: NewsIndex) -> None:
+    answer = await index.ask("cafe elodie reopens", as_of=dt.date(2026, 11, 30))
+    assert answer.hits and "Élodie" in answer.hits[0].title
+
+
+async def test_latest_is_newest_first_and_topical(index: NewsIndex) -> None:
+    items = await index.latest(5)
+    dates = [s.date for s in items]
+    assert len(items) == 5 and dates == sorted(dates, reverse=True)  # type: ignore[type-var]
+    assert all(s.lead and s.title for s in items)
+    tram = await index.latest(10, topic="tram")
+    assert tram and all("tram" in (s.title + s.lead).lower() or s.path for s in tram)
+    assert len(tram) < 10
+    assert await index.latest(5, topic="xylophonist") == []
+    ranged = await index.latest(25, since=dt.date(2026, 10, 1), until=dt.date(2026, 10, 7))
+    assert ranged and all(s.date and dt.date(2026, 10, 1) <= s.date <= dt.date(2026, 10, 7) for s in ranged)
+
+
+async def test_json_contract(index: NewsIndex) -> None:
+    data = (await index.ask("Who won the Coastal Cup?", as_of=dt.date(2026, 11, 30))).to_json()
+    assert set(data) == {"question", "as_of", "hits", "note"}
+    hit = data["hits"][0]
+    assert set(hit) == {"rank", "score", "path", "paragraph", "title", "date", "source", "url", "text", "excerpt"}
+    assert data["as_of"] == "2026-11-30"
+
+
+async def test_feedback_and_stats(index: NewsIndex) -> None:
+    qid = await index.record_question("who won?", user_id=1, guild_id=2, hits=3)
+    await index.record_question("xylophone", user_id=1, guild_id=2, hits=0)
+    await index.record_feedback(qid, user_id=1, value=1)
+    await index.record_feedback(qid, user_id=1, value=-1)  # the last vote wins
+    await index.record_feedback(qid, user_id=5, value=-1)
+    stats = await index.stats()
+    assert stats.articles > 30 and stats.paragraphs > 100 and stats.newest == dt.date(2026, 11, 25)
+    assert stats.feedback_down == 2 and stats.feedback_up == 0
+    assert stats.unanswered >= 1 and stats.top_unanswered[0][0] == "xylophone"
+
+
+async def test_empty_index_says_so(tmp_path: Path) -> None:
+    async with await NewsIndex.open(make_settings(tmp_path)) as idx:
+        assert idx.is_empty
+        with pytest.raises(NoIndexError):
+            await idx.ask("anything")
+
+
+async def test_new_generation_picked_up_without_restart(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    write_article(folder, "a.txt", "Old story", ["Nothing about zebras here."])
+    for i in range(8):  # enough other articles for idf to mean something
+        write_article(folder, f"filler{i}.txt", f"Filler {i}", [f"Gardening tips number {i} for autumn."])
+    settings = make_settings(tmp_path, [folder])
+    async with await NewsIndex.open(settings) as reader, await NewsIndex.open(settings) as writer:
+        await writer.reindex()
+        assert (await reader.ask("zebras")).hits
+        write_article(folder, "b.txt", "Zebra crossing", ["A new zebra crossing opened on Main Street."])
+        await writer.reindex()
+        answer = await reader.ask("zebra crossing Main Street")
+        assert answer.hits[0].title == "Zebra crossing"

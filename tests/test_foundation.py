@@ -1,0 +1,117 @@
+"""The project's shape: layering, settings, and the command line's help."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from cli.main import build_parser, main
+from index.config import Settings, load_settings, settings_from_dict
+from index.errors import ConfigError
+
+from .conftest import ROOT
+
+
+def test_index_never_imports_discord_or_bot() -> None:
+    for path in (ROOT / "index").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in ("discord", "bot", "cli"), f"{path} imports {name}"
+
+
+def test_importing_index_loads_no_discord() -> None:
+    code = "import sys, index.api, index.config; print('discord' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_example_config_parses_and_covers_every_setting() -> None:
+    path = ROOT / "config.example.toml"
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    settings = settings_from_dict(raw, base_dir=ROOT)
+    for section in dataclasses.fields(Settings):
+        assert section.name in raw, f"config.example.toml lacks [{section.name}]"
+        for f in dataclasses.fields(getattr(settings, section.name)):
+            assert f.name in raw[section.name], f"config.example.toml lacks {section.name}.{f.name}"
+    # the example's values are the defaults (relative paths aside)
+    assert dataclasses.replace(settings, news=Settings().news, store=Settings().store) == Settings()
+    text = path.read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            before = text[: text.index(line)].rstrip().splitlines()[-1]
+            assert before.lstrip().startswith("#") or "=" in before, f"setting without a comment: {line}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"answer": {"passages": "three"}}, "answer.passages"),
+        ({"answer": {"passages": 11}}, "answer.passages"),
+        ({"index": {"variant": "bm99"}}, "index.variant"),
+        ({"index": {"b": 2}}, "index.b"),
+        ({"discord": {"guild_ids": ["x"]}}, "discord.guild_ids[0]"),
+        ({"discord": {"admin_roles": [1]}}, "discord.admin_roles"),
+        ({"nonsense": {}}, "nonsense"),
+        ({"logging": {"level": "LOUD"}}, "logging.level"),
+        ({"watch": {"enabled": "yes"}}, "watch.enabled"),
+        ({"news": {"folders": []}}, "news.folders"),
+    ],
+)
+def test_bad_settings_name_the_key(raw: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_dict(raw)
+    assert info.value.key == key
+    assert str(info.value).startswith(f"config: {key}: ")
+
+
+def test_load_settings_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[answer\npassages = 3", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(bad)
+    good = tmp_path / "good.toml"
+    good.write_text('[store]\ndatabase = "data/x.db"\n[news]\nfolders = ["n"]\n', encoding="utf-8")
+    s = load_settings(good)
+    assert s.database == tmp_path / "data/x.db" and s.folders == [tmp_path / "n"]
+
+
+def test_bad_config_is_one_line_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[answer]\npassages = 0\n", encoding="utf-8")
+    assert main(["--config", str(bad), "stats"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "answer.passages" in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_every_subcommand_has_help() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    names = set(sub.choices)  # type: ignore[arg-type]
+    assert {"index", "ask", "latest", "run", "console"} <= names
+    for name, action in sub.choices.items():  # type: ignore[union-attr]
+        assert action.description, f"newsbot {name} has no help"
+        text = action.format_help()
+        assert f"newsbot {name}" in text
+        for arg in action._actions:
+            if arg.dest not in ("help", "config") and arg.help != "==SUPPRESS==":
+                assert arg.help, f"newsbot {name} {arg.dest} has no help"
+
+
+def test_run_without_token_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    assert main(["run"]) == 2
+    assert "DISCORD_TOKEN" in capsys.readouterr().err
