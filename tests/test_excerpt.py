@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -285,31 +284,23 @@ def test_text_of_only_stopwords() -> None:
     assert flat(text).startswith(ex.text) and len(ex.text) <= 40
 
 
-# ---- speed ---------------------------------------------------------------------------------------------
+# ---- long paragraphs (correctness only: speed is measured in bench/, never asserted) -----------------
 
 
-def test_long_paragraph_is_fast() -> None:
+def test_long_paragraph_finds_the_match_deep_inside() -> None:
     sentence = "The mayor of the city said on Tuesday that the old bridge over the river will close. "
     text = (sentence * 1200)[:100_000]
     text = text[:60_000] + " The new stadium opened. " + text[60_000:]
     query = terms("stadium bridge mayor")
-    best = min(_timed(text, query) for _ in range(5))
-    assert best < 0.05, best
     ex = make_excerpt(text, query, TOKENIZER)
-    assert "stadium" in ex.text
+    assert "stadium" in ex.text and ex.cut_start and ex.cut_end
     check_marks(ex, query)
 
 
-def test_long_unbroken_paragraph_is_fast() -> None:
+def test_long_unbroken_paragraph_is_cut() -> None:
     text = "word" * 25_000
-    best = min(_timed(text, terms("word")) for _ in range(5))
-    assert best < 0.05, best
-
-
-def _timed(text: str, query: frozenset[str]) -> float:
-    start = time.perf_counter()
-    make_excerpt(text, query, TOKENIZER)
-    return time.perf_counter() - start
+    ex = make_excerpt(text, terms("word"), TOKENIZER)
+    assert len(ex.render()) <= 302 and ex.cut_end
 
 
 # ---- properties ----------------------------------------------------------------------------------------
