@@ -47,6 +47,7 @@ class NewsIndex:
         self.settings = settings
         self.rank_params = rank_params or RankParams(recency_days=settings.answer.recency_days)
         self.store = store
+        self.log_store: Store | None = None  # the question log's own connection (see open())
         self.database = settings.database
         self.generation: Generation | None = None
         self.tokenizer = Tokenizer(self._wanted_spec())
@@ -67,15 +68,21 @@ class NewsIndex:
         store = await Store.open(database)
         index = cls(settings, store, rank_params)
         try:
+            # Writes to the question log get a connection of their own: on the reading connection an
+            # insert that overlaps a read while a reindex holds the write lock fails at once (SQLite
+            # refuses to upgrade a read transaction rather than deadlock), and waits would stall reads.
+            index.log_store = await Store.open(database, migrate=False)
             await index.refresh(force=True)
         except BaseException:
-            await store.close()
+            await index.close()
             raise
         return index
 
     async def close(self) -> None:
         if self._reindex_task is not None and not self._reindex_task.done():
             self._reindex_task.cancel()
+        if self.log_store is not None:
+            await self.log_store.close()
         await self.store.close()
 
     async def __aenter__(self) -> NewsIndex:
@@ -340,7 +347,7 @@ class NewsIndex:
     ) -> int:
         """Log a question; returns its id (for feedback)."""
         try:
-            return await self.store.add_question(question[:MAX_QUESTION_CHARS], user_id, guild_id, hits)
+            return await self._log().add_question(question[:MAX_QUESTION_CHARS], user_id, guild_id, hits)
         except sqlite3.Error as exc:
             raise self.store.error(exc) from None
 
@@ -349,11 +356,14 @@ class NewsIndex:
         if value not in (-1, 1):
             raise NewsbotError("feedback is +1 or -1")
         try:
-            await self.store.add_feedback(question_id, user_id, value)
+            await self._log().add_feedback(question_id, user_id, value)
         except sqlite3.IntegrityError:
             raise NewsbotError("that question is no longer in the log") from None
         except sqlite3.Error as exc:
             raise self.store.error(exc) from None
+
+    def _log(self) -> Store:
+        return self.log_store or self.store
 
     async def paragraph_text(self, path_or_id: int) -> str | None:
         """The whole text of a paragraph by its id (for "full paragraph" views)."""

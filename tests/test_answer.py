@@ -26,7 +26,9 @@ async def index(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[NewsI
 
 
 async def test_answer_cites_the_right_article(index: NewsIndex) -> None:
-    answer = await index.ask("How much did the Alderbrook library renovation cost?", as_of=dt.date(2026, 11, 30))
+    answer = await index.ask(
+        "How much did the Alderbrook library renovation cost?", as_of=dt.date(2026, 11, 30)
+    )
     assert answer.hits and answer.note is None
     top = answer.hits[0]
     assert "library" in top.title.lower()
@@ -87,7 +89,13 @@ async def test_plain_notes_instead_of_noise(index: NewsIndex, question: str, not
 
 async def test_odd_questions_are_answered_safely(index: NewsIndex) -> None:
     long_q = ("tram " * 1000)[:5000]
-    for q in [long_q, "**bold** `code` <@123> @everyone", "'; DROP TABLE articles; --", "Café Élodie fire 🔥", "\x00\u200b\u202e"]:
+    for q in [
+        long_q,
+        "**bold** `code` <@123> @everyone",
+        "'; DROP TABLE articles; --",
+        "Café Élodie fire 🔥",
+        "\x00\u200b\u202e",
+    ]:
         answer = await index.ask(q, as_of=dt.date(2026, 11, 30))
         assert answer.hits or answer.note
         for h in answer.hits:
@@ -117,7 +125,18 @@ async def test_json_contract(index: NewsIndex) -> None:
     data = (await index.ask("Who won the Coastal Cup?", as_of=dt.date(2026, 11, 30))).to_json()
     assert set(data) == {"question", "as_of", "hits", "note"}
     hit = data["hits"][0]
-    assert set(hit) == {"rank", "score", "path", "paragraph", "title", "date", "source", "url", "text", "excerpt"}
+    assert set(hit) == {
+        "rank",
+        "score",
+        "path",
+        "paragraph",
+        "title",
+        "date",
+        "source",
+        "url",
+        "text",
+        "excerpt",
+    }
     assert data["as_of"] == "2026-11-30"
 
 

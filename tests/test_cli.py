@@ -25,7 +25,9 @@ def test_index_ask_latest_json(tmp_path: Path, capsys: pytest.CaptureFixture[str
     report = json.loads(out)
     assert code == 0 and report["published"] and report["added"] > 40 and report["skipped"] == []
 
-    code, out, _ = run(capsys, "ask", "who won the Coastal Cup final?", "--db", db, "--as-of", "2026-11-30", "--json")
+    code, out, _ = run(
+        capsys, "ask", "who won the Coastal Cup final?", "--db", db, "--as-of", "2026-11-30", "--json"
+    )
     answer = json.loads(out)
     assert code == 0 and answer["as_of"] == "2026-11-30" and answer["hits"]
     assert "Coastal Cup" in answer["hits"][0]["title"]

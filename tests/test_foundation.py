@@ -89,7 +89,9 @@ def test_load_settings_file_errors(tmp_path: Path) -> None:
     assert s.database == tmp_path / "data/x.db" and s.folders == [tmp_path / "n"]
 
 
-def test_bad_config_is_one_line_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_config_is_one_line_on_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[answer]\npassages = 0\n", encoding="utf-8")
     assert main(["--config", str(bad), "stats"]) == 2
@@ -111,7 +113,9 @@ def test_every_subcommand_has_help() -> None:
                 assert arg.help, f"newsbot {name} {arg.dest} has no help"
 
 
-def test_run_without_token_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_without_token_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     assert main(["run"]) == 2
     assert "DISCORD_TOKEN" in capsys.readouterr().err

@@ -1,0 +1,141 @@
+"""The Discord client: holds the index, registers and syncs the commands, routes events and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import discord
+from discord import app_commands
+
+from index.api import NewsIndex
+from index.config import Settings
+
+from . import commands, errors, mentions
+from .checks import QuestionCooldown
+from .reindex import ReindexJob
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+DRAIN_SECONDS = 5.0
+
+
+def intents_for(settings: Settings) -> discord.Intents:
+    """Default intents minus members and presences; message content only when configured."""
+    intents = discord.Intents.default()
+    intents.members = False
+    intents.presences = False
+    intents.message_content = settings.discord.message_content_intent
+    return intents
+
+
+class NewsTree(app_commands.CommandTree["NewsBot"]):
+    async def on_error(
+        self, interaction: discord.Interaction[NewsBot], error: app_commands.AppCommandError
+    ) -> None:
+        name = interaction.command.qualified_name if interaction.command else "unknown command"
+        await errors.report(interaction, error, f"/{name}")
+
+
+class NewsBot(discord.Client):
+    """newsbot on Discord. The index is opened and closed by whoever created the bot."""
+
+    def __init__(
+        self, settings: Settings, index: NewsIndex, *, progress_interval: float = 2.0, **options: Any
+    ) -> None:
+        options.setdefault("intents", intents_for(settings))
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        super().__init__(**options)
+        self.settings = settings
+        self.index = index
+        self.progress_interval = progress_interval
+        self.cooldown = QuestionCooldown(
+            settings.discord.cooldown_questions, settings.discord.cooldown_seconds
+        )
+        self.tree = NewsTree(self)
+        for command in commands.ALL:
+            self.tree.add_command(command)
+        self.synced: dict[int | None, list[app_commands.AppCommand]] = {}
+        self._reindex_claimed = False
+        self._draining: set[asyncio.Task[Any]] = set()
+        self._cancelling: set[asyncio.Task[Any]] = set()
+        self._views: set[discord.ui.View] = set()
+
+    async def setup_hook(self) -> None:
+        """Sync the commands once per start: to the configured guilds, or globally when there are none."""
+        guild_ids = self.settings.discord.guild_ids
+        if not guild_ids:
+            self.synced[None] = await self.tree.sync()
+            log.info("Synced %d commands globally", len(self.synced[None]))
+            return
+        for guild_id in guild_ids:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            self.synced[guild_id] = await self.tree.sync(guild=guild)
+            log.info("Synced %d commands to guild %s", len(self.synced[guild_id]), guild_id)
+
+    async def on_ready(self) -> None:
+        log.info("Ready as %s in %d guild(s)", self.user, len(self.guilds))
+
+    async def on_message(self, message: discord.Message) -> None:
+        await mentions.on_mention(self, message)
+
+    # --------------------------------------------------------------------- reindex
+
+    def claim_reindex(self) -> bool:
+        """Reserve the one reindex slot (synchronously, so two commands cannot both get it)."""
+        if self._reindex_claimed or self.index.reindexing:
+            return False
+        self._reindex_claimed = True
+        return True
+
+    def start_reindex(self, interaction: discord.Interaction[NewsBot]) -> asyncio.Task[None]:
+        job = ReindexJob(self, interaction, self.progress_interval)
+
+        async def run() -> None:
+            try:
+                await job.run()
+            finally:
+                self._reindex_claimed = False
+
+        return self.spawn(run(), name="newsbot-reindex", drain=False)
+
+    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str, drain: bool = True) -> asyncio.Task[T]:
+        """A background task the bot keeps a reference to.
+
+        On close, ``drain`` tasks (small writes such as the question log) get a moment to finish;
+        the others (a reindex) are cancelled.
+        """
+        task = asyncio.create_task(coro, name=name)
+        (self._draining if drain else self._cancelling).add(task)
+        task.add_done_callback(self._draining.discard)
+        task.add_done_callback(self._cancelling.discard)
+        return task
+
+    # --------------------------------------------------------------------- views
+
+    def track_view(self, view: discord.ui.View) -> None:
+        self._views.add(view)
+
+    def untrack_view(self, view: discord.ui.View) -> None:
+        self._views.discard(view)
+
+    async def close(self) -> None:
+        for view in list(self._views):
+            view.stop()
+        self._views.clear()
+        if self._draining:
+            await asyncio.wait(list(self._draining), timeout=DRAIN_SECONDS)
+        tasks = [*self._draining, *self._cancelling]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await super().close()
+        # discord.py leaves its "wait for GUILD_CREATEs, then dispatch ready" task running on close.
+        ready_task = getattr(self._connection, "_ready_task", None)
+        if isinstance(ready_task, asyncio.Task) and not ready_task.done():
+            ready_task.cancel()

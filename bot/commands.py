@@ -1,0 +1,77 @@
+"""The slash commands. Each handler parses, calls the core, renders; errors go to the tree's handler."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from . import render
+from .answers import answer_question
+from .checks import admin_only, question_cooldown
+from .reindex import BUSY
+
+if TYPE_CHECKING:
+    from .app import NewsBot
+
+
+@app_commands.command(name="ask", description="Ask a question about the stored news")
+@app_commands.describe(question="What do you want to know?")
+@question_cooldown()
+async def ask(interaction: discord.Interaction[NewsBot], question: str) -> None:
+    await interaction.response.defer(thinking=True)
+    reply = await answer_question(
+        interaction.client, question, asker_id=interaction.user.id, guild_id=interaction.guild_id
+    )
+    message = await interaction.edit_original_response(
+        content=reply.parts.content,
+        embeds=reply.parts.embeds,
+        view=reply.view,
+        allowed_mentions=render.NO_PINGS,
+    )
+    if reply.view is not None:
+        reply.view.message = message
+
+
+@app_commands.command(name="latest", description="The newest stories")
+@app_commands.describe(count="How many stories (1-10)", topic="Only stories about this")
+async def latest(
+    interaction: discord.Interaction[NewsBot],
+    count: app_commands.Range[int, 1, 10] = 5,
+    topic: str | None = None,
+) -> None:
+    await interaction.response.defer(thinking=True)
+    stories = await interaction.client.index.latest(count, topic=topic or None)
+    parts = render.latest_message(stories, topic)
+    await interaction.edit_original_response(
+        content=parts.content, embeds=parts.embeds, allowed_mentions=render.NO_PINGS
+    )
+
+
+@app_commands.command(name="reindex", description="Re-read the news folders (admins only)")
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
+@admin_only()
+async def reindex(interaction: discord.Interaction[NewsBot]) -> None:
+    bot = interaction.client
+    if not bot.claim_reindex():
+        await interaction.response.send_message(BUSY, ephemeral=True, allowed_mentions=render.NO_PINGS)
+        return
+    await interaction.response.defer(thinking=True)
+    bot.start_reindex(interaction)
+
+
+@app_commands.command(name="stats", description="Index and usage statistics (admins only)")
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
+@admin_only()
+async def stats(interaction: discord.Interaction[NewsBot]) -> None:
+    await interaction.response.defer(thinking=True, ephemeral=True)
+    parts = render.stats_message(await interaction.client.index.stats())
+    await interaction.edit_original_response(
+        content=parts.content, embeds=parts.embeds, allowed_mentions=render.NO_PINGS
+    )
+
+
+ALL = (ask, latest, reindex, stats)

@@ -1,0 +1,367 @@
+"""Core values (Answer, Story, IndexReport, Stats) → Discord message parts, within Discord's limits.
+
+Everything that comes from an article or a user is escaped (markdown and mentions) before it is shown;
+only the bold marks around matched words are real markdown. Nothing here talks to Discord.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import discord
+
+from index.model import Answer, Excerpt, Hit, IndexReport, Stats, Story
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+EMBEDS_PER_MESSAGE = 10
+EMBED_TOTAL_LIMIT = 6000
+
+QUESTION_SHOWN = 300  # characters of a question echoed back
+COLOUR = discord.Colour(0x2B6CB0)
+ELLIPSIS = "…"
+NO_PINGS = discord.AllowedMentions.none()
+ZWSP = "\u200b"
+
+# Discord renders these as mentions (or channel links); a zero-width space after "@"/"#" stops that.
+_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>")
+_TRAILING_AT = re.compile(r"[@#]$|<[@#][!&]?$")
+
+
+def escape_mentions(text: str) -> str:
+    """``@everyone``, ``@here``, ``<@123>``, ``<@!123>``, ``<@&456>`` and ``<#789>`` shown as plain text."""
+
+    def defuse(m: re.Match[str]) -> str:
+        if m.group(1):
+            return "@" + ZWSP + m.group(1)
+        return "<" + m.group(2) + ZWSP + m.group(3) + ">"
+
+    text = _MENTION.sub(defuse, text)
+    # An excerpt is escaped in pieces (the marks split it); a piece ending in "@" or "<@" could join
+    # the next piece into a mention, so break it here too.
+    return _TRAILING_AT.sub(lambda m: m.group(0) + ZWSP, text)
+
+
+def escape(text: str) -> str:
+    """Article or user text made safe to show: no markdown, no mentions."""
+    return discord.utils.escape_markdown(escape_mentions(text))
+
+
+def plain(text: str) -> str:
+    """For places where Discord renders no markdown (footers): only defuse mentions."""
+    return escape_mentions(text)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut (never a dangling backslash)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(0, limit - 1)]
+    trailing = len(cut) - len(cut.rstrip("\\"))
+    if trailing % 2:
+        cut = cut[:-1]
+    return cut + ELLIPSIS
+
+
+def fit(raw: str, limit: int, escaper: Callable[[str], str] = escape) -> str:
+    """``raw`` escaped and shortened (before escaping, so no escape is cut in half) to ``limit``."""
+    out = escaper(raw)
+    while len(out) > limit and raw:
+        raw = raw[: max(0, len(raw) - (len(out) - limit) - 1)]
+        out = escaper(raw) + ELLIPSIS
+    return out if len(out) <= limit else clip(out, limit)
+
+
+def render_excerpt(excerpt: Excerpt, limit: int) -> str:
+    """The excerpt with matched words in bold, shortened (keeping the marks balanced) to ``limit``."""
+    out = excerpt.render(open_mark="**", close_mark="**", escape=escape)
+    text = excerpt.text
+    while len(out) > limit and text:
+        text = text[: max(0, len(text) - (len(out) - limit) - 1)]
+        marks = tuple((s, min(e, len(text))) for s, e in excerpt.marks if s < len(text))
+        out = Excerpt(text, marks, excerpt.cut_start, True).render("**", "**", escape)
+    return out if len(out) <= limit else clip(excerpt.render(escape=escape), limit)
+
+
+def safe_url(url: str | None) -> str | None:
+    """A URL Discord accepts for an embed link, or None."""
+    if (
+        url
+        and url.startswith(("https://", "http://"))
+        and len(url) <= 2048
+        and not any(c.isspace() for c in url)
+    ):
+        return url
+    return None
+
+
+def day(date: dt.date | None) -> str:
+    return date.isoformat() if date else "undated"
+
+
+@dataclass
+class MessageParts:
+    """What to send: content and embeds, already within limits."""
+
+    content: str | None = None
+    embeds: list[discord.Embed] = field(default_factory=list)
+
+
+def budget(fixed: int, count: int, total: int = EMBED_TOTAL_LIMIT, each: int = DESCRIPTION_LIMIT) -> int:
+    """Characters each of ``count`` descriptions may use when the rest of the embeds take ``fixed``."""
+    if count <= 0:
+        return each
+    return max(0, min(each, (total - fixed) // count))
+
+
+# ---------------------------------------------------------------------------------------------- answers
+
+
+def question_line(question: str, *, first: int = 0, last: int = 0) -> str:
+    shown = fit(" ".join(question.split()), QUESTION_SHOWN)
+    where = f" — passages {first}–{last}" if first > 1 else ""
+    return clip(f"**Q:** {shown}{where}", CONTENT_LIMIT)
+
+
+def _hit_embed(hit: Hit, description: str) -> discord.Embed:
+    embed = discord.Embed(
+        title=fit(hit.title or hit.path, TITLE_LIMIT),
+        url=safe_url(hit.url),
+        description=description,
+        colour=COLOUR,
+    )
+    footer = " · ".join(p for p in (day(hit.date), hit.source, f"{hit.path} ¶{hit.paragraph}") if p)
+    embed.set_footer(text=clip(plain(footer), FOOTER_LIMIT))
+    return embed
+
+
+def answer_message(answer: Answer, *, offset: int = 0) -> MessageParts:
+    """The cited passages of ``answer`` (the note and suggestions when there are none)."""
+    hits = list(answer.hits[:EMBEDS_PER_MESSAGE])
+    if not hits:
+        return no_answer_message(answer, more=offset > 0)
+    content = question_line(answer.question, first=offset + 1, last=offset + len(hits))
+    if answer.note:
+        content = clip(f"{content}\n*{fit(answer.note, 500)}*", CONTENT_LIMIT)
+    fixed = sum(len(_hit_embed(h, "")) for h in hits)
+    each = budget(fixed, len(hits))
+    embeds = [_hit_embed(h, render_excerpt(h.excerpt, each)) for h in hits]
+    return MessageParts(content=content, embeds=embeds)
+
+
+def no_answer_message(answer: Answer, *, more: bool = False) -> MessageParts:
+    if more:
+        note = "There are no more passages for this question."
+    else:
+        note = answer.note or "I found nothing about that in the stored news."
+    description = fit(note, 1000)
+    if answer.suggestions:
+        tries = ", ".join(fit(s, 100) for s in answer.suggestions[:10])
+        description += f"\n\nYou could try: {tries}"
+    embed = discord.Embed(
+        title="No good answer", description=clip(description, DESCRIPTION_LIMIT), colour=COLOUR
+    )
+    return MessageParts(content=question_line(answer.question), embeds=[embed])
+
+
+def _fits(raw: str, limit: int) -> int:
+    """The longest prefix of ``raw`` (in characters) whose escaped form fits in ``limit``."""
+    lo, hi = 0, min(len(raw), limit)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if len(escape(raw[:mid])) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _split(text: str, limit: int) -> list[str]:
+    """``text`` escaped, in pieces of at most ``limit`` characters, cut at spaces where possible."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while rest:
+        n = _fits(rest, limit)
+        if n < len(rest):
+            space = rest.rfind(" ", 0, n)
+            if space > n // 2:
+                n = space + 1
+        n = max(n, 1)
+        pieces.append(escape(rest[:n].strip()) or ZWSP)
+        rest = rest[n:].lstrip()
+    return pieces
+
+
+def pack(embeds: Iterable[discord.Embed]) -> list[list[discord.Embed]]:
+    """Embeds grouped into messages of at most 10 embeds and 6,000 characters."""
+    messages: list[list[discord.Embed]] = []
+    current: list[discord.Embed] = []
+    size = 0
+    for embed in embeds:
+        n = len(embed)
+        if current and (len(current) >= EMBEDS_PER_MESSAGE or size + n > EMBED_TOTAL_LIMIT):
+            messages.append(current)
+            current, size = [], 0
+        current.append(embed)
+        size += n
+    if current:
+        messages.append(current)
+    return messages
+
+
+def paragraph_messages(hits: Sequence[Hit]) -> list[MessageParts]:
+    """The whole paragraph of each hit, split over embeds and messages as the limits require."""
+    embeds: list[discord.Embed] = []
+    for hit in hits:
+        title = fit(hit.title or hit.path, TITLE_LIMIT)
+        footer = clip(plain(f"{day(hit.date)} · {hit.path} ¶{hit.paragraph}"), FOOTER_LIMIT)
+        room = EMBED_TOTAL_LIMIT - len(title) - len(footer)
+        chunks = _split(hit.text, min(DESCRIPTION_LIMIT, room)) or [""]
+        for i, chunk in enumerate(chunks):
+            embed = discord.Embed(
+                title=title if i == 0 else None,
+                url=safe_url(hit.url) if i == 0 else None,
+                description=chunk or None,
+                colour=COLOUR,
+            )
+            if i == len(chunks) - 1:
+                embed.set_footer(text=footer)
+            embeds.append(embed)
+    return [MessageParts(embeds=group) for group in pack(embeds)] or [
+        MessageParts(content="Nothing to show.")
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- latest
+
+
+def latest_message(stories: Sequence[Story], topic: str | None = None) -> MessageParts:
+    about = f" about {fit(topic, 200)}" if topic else ""
+    if not stories:
+        return MessageParts(content=clip(f"No stories found{about}.", CONTENT_LIMIT))
+    stories = stories[:EMBEDS_PER_MESSAGE]
+
+    def make(story: Story, lead: str) -> discord.Embed:
+        embed = discord.Embed(
+            title=fit(story.title or story.path, TITLE_LIMIT),
+            url=safe_url(story.url),
+            description=lead or None,
+            colour=COLOUR,
+        )
+        footer = " · ".join(p for p in (day(story.date), story.source, story.path) if p)
+        embed.set_footer(text=clip(plain(footer), FOOTER_LIMIT))
+        return embed
+
+    fixed = sum(len(make(s, "")) for s in stories)
+    each = budget(fixed, len(stories), each=600)
+    embeds = [make(s, fit(s.lead, each) if s.lead else "") for s in stories]
+    content = clip(
+        f"**Latest {len(stories)} {'story' if len(stories) == 1 else 'stories'}{about}**", CONTENT_LIMIT
+    )
+    return MessageParts(content=content, embeds=embeds)
+
+
+# ---------------------------------------------------------------------------------------------- reindex
+
+
+def progress_text(stage: str, done: int, total: int) -> str:
+    names = {
+        "scan": "Scanning files",
+        "parse": "Reading articles",
+        "store": "Storing",
+        "build": "Building index",
+    }
+    name = names.get(stage, stage)
+    count = f" {done}/{total}" if total else (f" {done}" if done else "")
+    return clip(f"Reindexing… {name}{count}", CONTENT_LIMIT)
+
+
+def _listing(items: Sequence[tuple[str, str]], limit: int = FIELD_VALUE_LIMIT) -> str:
+    lines: list[str] = []
+    size = 0
+    for i, (path, reason) in enumerate(items):
+        line = f"{fit(path, 200)}: {fit(reason, 200)}"
+        left = len(items) - i
+        tail = f"… and {left} more"
+        if size + len(line) + 1 > limit - len(tail) - 1 and left > 1:
+            lines.append(tail)
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return clip("\n".join(lines), limit)
+
+
+def report_message(report: IndexReport) -> MessageParts:
+    title = "Reindex finished" if report.changed_anything else "Reindex finished — nothing changed"
+    if not report.published:
+        title = "Reindex finished — nothing new was published"
+    embed = discord.Embed(title=title, colour=COLOUR)
+    for name, value in (
+        ("Added", report.added),
+        ("Changed", report.changed),
+        ("Removed", report.removed),
+        ("Unchanged", report.unchanged),
+        ("Duplicates", report.duplicates),
+        ("Skipped", len(report.skipped)),
+        ("Articles", report.articles),
+        ("Paragraphs", report.paragraphs),
+    ):
+        embed.add_field(name=name, value=str(value), inline=True)
+    if report.skipped:
+        embed.add_field(
+            name="Skipped files", value=_listing([(s.path, s.reason) for s in report.skipped]), inline=False
+        )
+    if report.warnings:
+        embed.add_field(
+            name="Warnings", value=_listing([(s.path, s.reason) for s in report.warnings]), inline=False
+        )
+    embed.set_footer(text=f"{report.seconds:.1f} s · generation {report.generation}")
+    return MessageParts(content=f"Reindex done in {report.seconds:.1f} s.", embeds=[embed])
+
+
+# ---------------------------------------------------------------------------------------------- stats
+
+
+def age(since: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    if since is None:
+        return "never built"
+    now = now or dt.datetime.now(dt.UTC)
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{hours // 24} days"
+
+
+def stats_message(stats: Stats, now: dt.datetime | None = None) -> MessageParts:
+    embed = discord.Embed(title="newsbot statistics", colour=COLOUR)
+    embed.add_field(name="Articles", value=str(stats.articles))
+    embed.add_field(name="Paragraphs", value=str(stats.paragraphs))
+    embed.add_field(name="Newest article", value=day(stats.newest))
+    embed.add_field(name="Index age", value=age(stats.built_at, now))
+    embed.add_field(name="Generation", value=str(stats.generation))
+    embed.add_field(name="Questions answered", value=str(stats.questions))
+    embed.add_field(name="No good answer", value=str(stats.unanswered))
+    embed.add_field(name="Feedback", value=f"👍 {stats.feedback_up} · 👎 {stats.feedback_down}")
+    if stats.top_unanswered:
+        lines = [f"{n}× {fit(q, 150)}" for q, n in stats.top_unanswered[:10]]
+        embed.add_field(
+            name="Most asked without a good answer",
+            value=clip("\n".join(lines), FIELD_VALUE_LIMIT),
+            inline=False,
+        )
+    return MessageParts(embeds=[embed])

@@ -1,0 +1,113 @@
+"""The buttons under an answer: More (asker only), Full paragraph, and 👍 / 👎 feedback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from index.model import Answer
+
+from . import errors, render
+
+if TYPE_CHECKING:
+    from .app import NewsBot
+
+log = logging.getLogger(__name__)
+
+
+class AnswerView(discord.ui.View):
+    """Buttons for one answer. Custom ids are per message, so fixed names are fine."""
+
+    def __init__(
+        self, bot: NewsBot, answer: Answer, *, asker_id: int, question_id: asyncio.Future[int | None]
+    ) -> None:
+        super().__init__(timeout=bot.settings.discord.more_timeout_seconds)
+        self.bot = bot
+        self.answer = answer
+        self.asker_id = asker_id
+        self.question_id = question_id
+        self.offset = 0
+        self._paging = asyncio.Lock()  # two quick presses page once each, in order
+        self.message: discord.Message | discord.InteractionMessage | None = None
+        self.more.disabled = not answer.has_more
+        bot.track_view(self)
+
+    @discord.ui.button(label="More", style=discord.ButtonStyle.primary, custom_id="newsbot:more")
+    async def more(
+        self, interaction: discord.Interaction[NewsBot], button: discord.ui.Button[AnswerView]
+    ) -> None:
+        if interaction.user.id != self.asker_id:
+            await errors.tell(interaction, "Only the person who asked can page through this answer.")
+            return
+        await interaction.response.defer()
+        async with self._paging:
+            offset = self.offset + len(self.answer.hits)
+            answer = await self.bot.index.ask(self.answer.question, offset=offset)
+            if not answer.hits:
+                button.disabled = True
+                await interaction.edit_original_response(view=self, allowed_mentions=render.NO_PINGS)
+                await errors.tell(interaction, "There are no more passages for this question.")
+                return
+            self.answer, self.offset = answer, offset
+            button.disabled = not answer.has_more
+            parts = render.answer_message(answer, offset=offset)
+            await interaction.edit_original_response(
+                content=parts.content, embeds=parts.embeds, view=self, allowed_mentions=render.NO_PINGS
+            )
+
+    @discord.ui.button(label="Full paragraph", style=discord.ButtonStyle.secondary, custom_id="newsbot:full")
+    async def full(
+        self, interaction: discord.Interaction[NewsBot], button: discord.ui.Button[AnswerView]
+    ) -> None:
+        first, *rest = render.paragraph_messages(self.answer.hits)
+        await interaction.response.send_message(
+            content=first.content, embeds=first.embeds, ephemeral=True, allowed_mentions=render.NO_PINGS
+        )
+        for parts in rest:
+            await interaction.followup.send(
+                content=parts.content or "",
+                embeds=parts.embeds,
+                ephemeral=True,
+                allowed_mentions=render.NO_PINGS,
+            )
+
+    @discord.ui.button(emoji="👍", style=discord.ButtonStyle.secondary, custom_id="newsbot:up")
+    async def thumbs_up(
+        self, interaction: discord.Interaction[NewsBot], button: discord.ui.Button[AnswerView]
+    ) -> None:
+        await self._feedback(interaction, +1)
+
+    @discord.ui.button(emoji="👎", style=discord.ButtonStyle.secondary, custom_id="newsbot:down")
+    async def thumbs_down(
+        self, interaction: discord.Interaction[NewsBot], button: discord.ui.Button[AnswerView]
+    ) -> None:
+        await self._feedback(interaction, -1)
+
+    async def _feedback(self, interaction: discord.Interaction[NewsBot], value: int) -> None:
+        question_id = await self.question_id  # the question is logged in the background
+        if question_id is None:
+            await errors.tell(interaction, "Sorry, feedback isn't available for this answer.")
+            return
+        await self.bot.index.record_feedback(question_id, user_id=interaction.user.id, value=value)
+        await errors.tell(interaction, "Thanks for the feedback!")
+
+    async def on_timeout(self) -> None:
+        """Grey out the buttons once they no longer work."""
+        self.bot.untrack_view(self)
+        if self.message is None or self.bot.is_closed():
+            return
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        try:
+            await self.message.edit(view=self)
+        except discord.HTTPException:
+            log.debug("Could not disable the buttons of message %s", self.message.id, exc_info=True)
+
+    async def on_error(
+        self, interaction: discord.Interaction[NewsBot], error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        await errors.report(interaction, error, f"button {getattr(item, 'custom_id', item)!s}")

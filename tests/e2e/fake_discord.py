@@ -1,0 +1,760 @@
+"""A fake Discord (REST + gateway) served on 127.0.0.1 for end-to-end tests of the real discord.py client.
+
+It answers the REST routes the bot uses, records every request (method, path, query, JSON body, also the
+``payload_json`` part of multipart bodies) and runs a gateway websocket: HELLO, heartbeat ACKs, IDENTIFY →
+READY + GUILD_CREATE. Tests inject INTERACTION_CREATE / MESSAGE_CREATE through :meth:`FakeDiscord.slash`,
+:meth:`FakeDiscord.click` and :meth:`FakeDiscord.post_message`, then wait for what the bot sent with
+:meth:`FakeDiscord.wait_for`.
+
+Gateway frames are sent as text, so the client's zlib/zstd stream decompression is never used (discord.py
+only decompresses binary frames).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yarl
+from aiohttp import WSMsgType, web
+
+API_PREFIX = "/api/v10"
+EPHEMERAL = 64
+LOADING = 128
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+LIMIT_CONTENT = 2000
+LIMIT_EMBEDS = 10
+LIMIT_EMBED_TOTAL = 6000
+LIMIT_TITLE = 256
+LIMIT_DESCRIPTION = 4096
+LIMIT_FIELDS = 25
+LIMIT_FIELD_NAME = 256
+LIMIT_FIELD_VALUE = 1024
+LIMIT_FOOTER = 2048
+LIMIT_AUTHOR = 256
+
+Json = dict[str, Any]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+@dataclass
+class Request:
+    """One request the client made."""
+
+    method: str
+    path: str  # without the /api/v10 prefix
+    query: dict[str, str]
+    json: Any
+    files: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:  # short, for assertion messages
+        body = json.dumps(self.json)[:300] if self.json is not None else ""
+        return f"<{self.method} {self.path} {body}>"
+
+
+@dataclass
+class Person:
+    """A guild member the tests act as."""
+
+    id: int
+    name: str
+    roles: list[int] = field(default_factory=list)
+    permissions: int = 0x400 | 0x800 | 0x80000000  # view channel, send messages, use app commands
+    bot: bool = False
+
+    def user(self) -> Json:
+        return {
+            "id": str(self.id),
+            "username": self.name,
+            "global_name": self.name,
+            "discriminator": "0",
+            "avatar": None,
+            "bot": self.bot,
+            "public_flags": 0,
+        }
+
+    def member(self) -> Json:
+        return {
+            "user": self.user(),
+            "roles": [str(r) for r in self.roles],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "nick": None,
+            "permissions": str(self.permissions),
+        }
+
+
+@dataclass
+class Sent:
+    """An interaction the tests injected."""
+
+    id: int
+    token: str
+    user: Person
+
+
+def check_limits(message: Json) -> list[str]:
+    """Every way ``message`` (a create/edit body) breaks Discord's size limits; empty when it fits."""
+    problems: list[str] = []
+    content = message.get("content") or ""
+    if len(content) > LIMIT_CONTENT:
+        problems.append(f"content has {len(content)} characters")
+    embeds = message.get("embeds") or []
+    if len(embeds) > LIMIT_EMBEDS:
+        problems.append(f"{len(embeds)} embeds")
+    total = 0
+    for i, embed in enumerate(embeds):
+        parts = {
+            "title": (embed.get("title") or "", LIMIT_TITLE),
+            "description": (embed.get("description") or "", LIMIT_DESCRIPTION),
+            "footer": ((embed.get("footer") or {}).get("text") or "", LIMIT_FOOTER),
+            "author": ((embed.get("author") or {}).get("name") or "", LIMIT_AUTHOR),
+        }
+        for name, (text, limit) in parts.items():
+            total += len(text)
+            if len(text) > limit:
+                problems.append(f"embed {i} {name} has {len(text)} characters")
+        fields = embed.get("fields") or []
+        if len(fields) > LIMIT_FIELDS:
+            problems.append(f"embed {i} has {len(fields)} fields")
+        for f in fields:
+            total += len(f.get("name", "")) + len(f.get("value", ""))
+            if len(f.get("name", "")) > LIMIT_FIELD_NAME:
+                problems.append(f"embed {i} field name has {len(f['name'])} characters")
+            if len(f.get("value", "")) > LIMIT_FIELD_VALUE:
+                problems.append(f"embed {i} field value has {len(f['value'])} characters")
+            if not f.get("name") or not f.get("value"):
+                problems.append(f"embed {i} has an empty field")
+    if total > LIMIT_EMBED_TOTAL:
+        problems.append(f"embeds total {total} characters")
+    return problems
+
+
+def embed_text(message: Json) -> str:
+    """All the visible text of a message body (content + embeds), for substring assertions."""
+    parts = [message.get("content") or ""]
+    for embed in message.get("embeds") or []:
+        parts += [embed.get("title") or "", embed.get("description") or "", embed.get("url") or ""]
+        parts += [
+            (embed.get("author") or {}).get("name") or "",
+            (embed.get("footer") or {}).get("text") or "",
+        ]
+        for f in embed.get("fields") or []:
+            parts += [f.get("name", ""), f.get("value", "")]
+    return "\n".join(parts)
+
+
+def buttons(message: Json) -> dict[str, Json]:
+    """The buttons of a message body by custom_id."""
+    found: dict[str, Json] = {}
+    for row in message.get("components") or []:
+        for comp in row.get("components") or []:
+            if comp.get("type") == 2 and "custom_id" in comp:
+                found[comp["custom_id"]] = comp
+    return found
+
+
+class FakeDiscord:
+    """REST + gateway on one random local port; one test guild with channels, roles and people."""
+
+    def __init__(self, token: str = "fake-token") -> None:
+        self.token = token
+        ids = itertools.count(1_300_000_000_000_000_001)
+        self._ids: Iterator[int] = ids
+        self.app_id = next(ids)
+        self.bot = Person(self.app_id, "newsbot", bot=True)
+        self.guild_id = next(ids)
+        self.other_guild_id = next(ids)
+        self.channel_id = next(ids)  # the mention channel
+        self.quiet_channel_id = next(ids)  # a channel not in mention_channel_ids
+        self.admin_role_id = next(ids)
+        self.other_role_id = next(ids)
+        self.admin = Person(next(ids), "alice-admin", roles=[self.admin_role_id])
+        self.manager = Person(
+            next(ids), "mallory-manager", roles=[self.other_role_id], permissions=0x20 | 0x80000C00
+        )
+        self.user = Person(next(ids), "bob")
+        self.user2 = Person(next(ids), "carol")
+        self.requests: list[Request] = []
+        self.unhandled: list[Request] = []
+        self.identified = asyncio.Event()
+        self.identify_payload: Json | None = None
+        self.commands: dict[tuple[int | None, str], Json] = {}
+        self.messages: dict[int, Json] = {}
+        self.originals: dict[str, int] = {}  # interaction token -> message id
+        self._interaction_by_token: dict[str, Sent] = {}
+        self._clicked: dict[str, int] = {}  # component interaction token -> message id
+        self._seq = 0
+        self._ws: web.WebSocketResponse | None = None
+        self._ws_done: asyncio.Event = asyncio.Event()
+        self._waiters: list[tuple[Callable[[Request], bool], asyncio.Future[Request]]] = []
+        self._runner: web.AppRunner | None = None
+        self._routes: list[tuple[str, re.Pattern[str], Callable[..., Awaitable[web.StreamResponse]]]] = []
+        self.port = 0
+        self._route("GET", r"/users/@me", self._get_me)
+        self._route("GET", r"/oauth2/applications/@me", self._get_application)
+        self._route("GET", r"/gateway", self._get_gateway)
+        self._route("GET", r"/gateway/bot", self._get_gateway)
+        self._route("PUT", r"/applications/(?P<app>\d+)/commands", self._put_commands)
+        self._route("PUT", r"/applications/(?P<app>\d+)/guilds/(?P<guild>\d+)/commands", self._put_commands)
+        self._route("GET", r"/applications/(?P<app>\d+)/commands", self._get_commands)
+        self._route("GET", r"/applications/(?P<app>\d+)/guilds/(?P<guild>\d+)/commands", self._get_commands)
+        self._route("POST", r"/interactions/(?P<iid>\d+)/(?P<token>[^/]+)/callback", self._callback)
+        self._route(
+            "GET", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)", self._wh_get
+        )
+        self._route(
+            "PATCH",
+            r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)",
+            self._wh_patch,
+        )
+        self._route(
+            "DELETE",
+            r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)",
+            self._wh_delete,
+        )
+        self._route("POST", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)", self._wh_post)
+        self._route("POST", r"/channels/(?P<cid>\d+)/messages", self._channel_post)
+        self._route("PATCH", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self._channel_patch)
+        self._route("POST", r"/channels/(?P<cid>\d+)/typing", self._no_content)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> yarl.URL:
+        return yarl.URL(f"ws://127.0.0.1:{self.port}/gateway")
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        for _, fut in self._waiters:
+            fut.cancel()
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ----------------------------------------------------------------- waiting
+
+    def _record(self, req: Request) -> None:
+        self.requests.append(req)
+        for pred, fut in list(self._waiters):
+            if not fut.done() and pred(req):
+                fut.set_result(req)
+                self._waiters.remove((pred, fut))
+
+    async def wait_for(
+        self, predicate: Callable[[Request], bool], *, within: float = 5.0, seen: bool = True
+    ) -> Request:
+        """The first request matching ``predicate`` (already recorded when ``seen``, else a new one)."""
+        if seen:
+            for req in self.requests:
+                if predicate(req):
+                    return req
+        fut: asyncio.Future[Request] = asyncio.get_running_loop().create_future()
+        self._waiters.append((predicate, fut))
+        try:
+            return await asyncio.wait_for(fut, within)
+        except TimeoutError:
+            raise AssertionError(f"timed out waiting for a request; got {self.requests[-8:]}") from None
+        finally:
+            if (predicate, fut) in self._waiters:
+                self._waiters.remove((predicate, fut))
+
+    def for_interaction(self, sent: Sent) -> list[Request]:
+        """Every request that used this interaction's token, in order."""
+        return [r for r in self.requests if f"/{sent.token}" in r.path]
+
+    async def callback(self, sent: Sent, *, within: float = 5.0) -> Request:
+        """The interaction callback (the first response) for ``sent``."""
+        return await self.wait_for(
+            lambda r: r.method == "POST" and r.path == f"/interactions/{sent.id}/{sent.token}/callback",
+            within=within,
+        )
+
+    async def edit_of_original(
+        self, sent: Sent, predicate: Callable[[Json], bool] = lambda body: True, *, within: float = 5.0
+    ) -> Json:
+        """The body of the first PATCH of the interaction's original response that matches ``predicate``."""
+        req = await self.wait_for(
+            lambda r: (
+                r.method == "PATCH"
+                and r.path == f"/webhooks/{self.app_id}/{sent.token}/messages/@original"
+                and predicate(r.json)
+            ),
+            within=within,
+        )
+        return req.json
+
+    async def followup(self, sent: Sent, *, within: float = 5.0) -> Json:
+        req = await self.wait_for(
+            lambda r: r.method == "POST" and r.path == f"/webhooks/{self.app_id}/{sent.token}",
+            within=within,
+        )
+        return req.json
+
+    def original_id(self, sent: Sent) -> int:
+        return self.originals[sent.token]
+
+    # ----------------------------------------------------------------- gateway
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._ws = ws
+        self._ws_done = asyncio.Event()
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 45_000}, "s": None, "t": None})
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                payload = json.loads(msg.data)
+                op = payload.get("op")
+                if op == 1:
+                    await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
+                elif op == 2:
+                    self.identify_payload = payload["d"]
+                    await self._ready(ws)
+                    self.identified.set()
+                elif op == 6:
+                    await self._send(ws, "RESUMED", {})
+        finally:
+            self._ws_done.set()
+        return ws
+
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: Json) -> None:
+        self._seq += 1
+        await ws.send_json({"op": 0, "t": event, "s": self._seq, "d": data})
+
+    async def _ready(self, ws: web.WebSocketResponse) -> None:
+        await self._send(
+            ws,
+            "READY",
+            {
+                "v": 10,
+                "user": self.bot.user() | {"verified": True, "mfa_enabled": False, "flags": 0},
+                "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+                "session_id": "fake-session",
+                "resume_gateway_url": str(self.gateway_url),
+                "application": {"id": str(self.app_id), "flags": 0},
+                "private_channels": [],
+                "relationships": [],
+            },
+        )
+        await self._send(ws, "GUILD_CREATE", self.guild_payload())
+
+    def guild_payload(self) -> Json:
+        gid = str(self.guild_id)
+
+        def channel(cid: int, name: str, position: int) -> Json:
+            return {
+                "id": str(cid),
+                "type": 0,
+                "guild_id": gid,
+                "name": name,
+                "position": position,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "last_message_id": None,
+                "rate_limit_per_user": 0,
+            }
+
+        def role(rid: int, name: str, permissions: int, position: int) -> Json:
+            return {
+                "id": str(rid),
+                "name": name,
+                "permissions": str(permissions),
+                "position": position,
+                "colors": {"primary_color": 0},
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+                "flags": 0,
+            }
+
+        people = [self.bot, self.admin, self.manager, self.user, self.user2]
+        return {
+            "id": gid,
+            "name": "Test Guild",
+            "icon": None,
+            "owner_id": str(self.user2.id),
+            "unavailable": False,
+            "member_count": len(people),
+            "large": False,
+            "features": [],
+            "roles": [
+                role(self.guild_id, "@everyone", 0x400 | 0x800 | 0x80000000, 0),
+                role(self.admin_role_id, "news-admins", 0, 1),
+                role(self.other_role_id, "managers", 0x20, 2),
+            ],
+            "channels": [channel(self.channel_id, "news", 0), channel(self.quiet_channel_id, "quiet", 1)],
+            "members": [p.member() for p in people],
+            "threads": [],
+            "emojis": [],
+            "stickers": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "preferred_locale": "en-US",
+        }
+
+    async def dispatch(self, event: str, data: Json) -> None:
+        """Send a DISPATCH to the connected client."""
+        assert self._ws is not None and not self._ws.closed, "the client is not connected"
+        await self._send(self._ws, event, data)
+
+    # ----------------------------------------------------------------- injecting
+
+    def _channel(self, channel_id: int | None) -> Json:
+        cid = channel_id or self.channel_id
+        return {"id": str(cid), "type": 0, "guild_id": str(self.guild_id), "name": "news", "position": 0}
+
+    def _interaction(self, itype: int, data: Json, user: Person, *, dm: bool, channel_id: int | None) -> Json:
+        iid = next(self._ids)
+        token = f"itoken-{iid}"
+        payload: Json = {
+            "id": str(iid),
+            "application_id": str(self.app_id),
+            "type": itype,
+            "token": token,
+            "version": 1,
+            "data": data,
+            "app_permissions": str(0x400 | 0x800 | 0x4000 | 0x10000),
+            "locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": 8 * 1024 * 1024,
+        }
+        if dm:
+            dm_id = next(self._ids)
+            payload["user"] = user.user()
+            payload["channel"] = {"id": str(dm_id), "type": 1, "recipients": [user.user()]}
+            payload["channel_id"] = str(dm_id)
+            payload["context"] = 1
+            payload["authorizing_integration_owners"] = {"0": "0"}
+        else:
+            payload["guild_id"] = str(self.guild_id)
+            payload["guild_locale"] = "en-US"
+            payload["guild"] = {"id": str(self.guild_id), "locale": "en-US", "features": []}
+            payload["member"] = user.member()
+            payload["channel"] = self._channel(channel_id)
+            payload["channel_id"] = payload["channel"]["id"]
+            payload["context"] = 0
+            payload["authorizing_integration_owners"] = {"0": str(self.guild_id)}
+        return payload
+
+    async def slash(
+        self,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user: Person | None = None,
+        dm: bool = False,
+        channel_id: int | None = None,
+    ) -> Sent:
+        """Invoke ``/name`` with ``options`` as ``user`` (default: a plain member) and return its handle."""
+        user = user or self.user
+        command = self.commands.get((None if dm else self.guild_id, name)) or self.commands.get((None, name))
+        type_of = {str: 3, int: 4, bool: 5, float: 10}
+        data: Json = {
+            "id": command["id"] if command else str(next(self._ids)),
+            "name": name,
+            "type": 1,
+            "options": [
+                {"name": k, "type": type_of[type(v)], "value": v}
+                for k, v in (options or {}).items()
+                if v is not None
+            ],
+        }
+        if not dm and command and command.get("guild_id"):
+            data["guild_id"] = command["guild_id"]
+        payload = self._interaction(2, data, user, dm=dm, channel_id=channel_id)
+        sent = Sent(int(payload["id"]), payload["token"], user)
+        self._interaction_by_token[sent.token] = sent
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return sent
+
+    async def click(self, message_id: int, custom_id: str, *, user: Person | None = None) -> Sent:
+        """Press the button ``custom_id`` on the stored message ``message_id``."""
+        user = user or self.user
+        message = self.messages[message_id]
+        assert custom_id in buttons(message), f"no button {custom_id!r} on message {message_id}"
+        payload = self._interaction(
+            3,
+            {"custom_id": custom_id, "component_type": 2},
+            user,
+            dm=False,
+            channel_id=int(message["channel_id"]),
+        )
+        payload["message"] = message
+        sent = Sent(int(payload["id"]), payload["token"], user)
+        self._clicked[sent.token] = message_id
+        self._interaction_by_token[sent.token] = sent
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return sent
+
+    async def post_message(
+        self,
+        content: str,
+        *,
+        user: Person | None = None,
+        channel_id: int | None = None,
+        mention_bot: bool = True,
+    ) -> Json:
+        """A member posts ``content`` in a guild channel (mentioning the bot when ``mention_bot``)."""
+        user = user or self.user
+        message = self._message(channel_id or self.channel_id, {"content": content}, author=user)
+        message["member"] = {k: v for k, v in user.member().items() if k != "user"}
+        if mention_bot:
+            message["mentions"] = [
+                self.bot.user() | {"member": {"roles": [], "flags": 0, "joined_at": _now()}}
+            ]
+        self.messages[int(message["id"])] = message
+        await self.dispatch("MESSAGE_CREATE", message)
+        return message
+
+    # ----------------------------------------------------------------- REST
+
+    def _route(self, method: str, pattern: str, func: Callable[..., Awaitable[web.StreamResponse]]) -> None:
+        self._routes.append((method, re.compile(pattern + "$"), func))
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = request.path[len(API_PREFIX) :]
+        body: Any = None
+        files: list[str] = []
+        if request.content_type == "application/json":
+            body = await request.json()
+        elif request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if part.name == "payload_json":  # type: ignore[union-attr]
+                    body = json.loads(await part.text())  # type: ignore[union-attr]
+                else:
+                    files.append(part.filename or part.name or "")  # type: ignore[union-attr]
+                    await part.read()  # type: ignore[union-attr]
+        req = Request(request.method, path, dict(request.query), body, files)
+        for method, pattern, func in self._routes:
+            if method == request.method and (m := pattern.match(path)):
+                resp = await func(req, **m.groupdict())
+                self._record(req)
+                return resp
+        self.unhandled.append(req)
+        self._record(req)
+        return _json({"message": "404: Not Found (fake)", "code": 0}, status=404)
+
+    async def _no_content(self, req: Request, **_: str) -> web.StreamResponse:
+        return web.Response(status=204)
+
+    async def _get_me(self, req: Request) -> web.StreamResponse:
+        return _json(self.bot.user() | {"verified": True, "mfa_enabled": False, "flags": 0})
+
+    async def _get_application(self, req: Request) -> web.StreamResponse:
+        return _json(
+            {
+                "id": str(self.app_id),
+                "name": "newsbot",
+                "description": "",
+                "icon": None,
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "owner": self.user2.user(),
+                "verify_key": "0" * 64,
+                "flags": 0,
+                "summary": "",
+                "team": None,
+            }
+        )
+
+    async def _get_gateway(self, req: Request) -> web.StreamResponse:
+        return _json(
+            {
+                "url": str(self.gateway_url),
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 1000,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
+            }
+        )
+
+    async def _put_commands(self, req: Request, app: str, guild: str | None = None) -> web.StreamResponse:
+        gid = int(guild) if guild else None
+        for key in [k for k in self.commands if k[0] == gid]:
+            del self.commands[key]
+        out = []
+        for cmd in req.json or []:
+            stored = dict(cmd) | {
+                "id": str(next(self._ids)),
+                "application_id": app,
+                "version": "1",
+                "type": cmd.get("type", 1),
+            }
+            if gid is not None:
+                stored["guild_id"] = str(gid)
+            self.commands[(gid, cmd["name"])] = stored
+            out.append(stored)
+        return _json(out)
+
+    async def _get_commands(self, req: Request, app: str, guild: str | None = None) -> web.StreamResponse:
+        gid = int(guild) if guild else None
+        return _json([c for (g, _), c in self.commands.items() if g == gid])
+
+    def _message(self, channel_id: int, body: Json, *, author: Person | None = None, flags: int = 0) -> Json:
+        mid = next(self._ids)
+        message: Json = {
+            "id": str(mid),
+            "channel_id": str(channel_id),
+            "guild_id": str(self.guild_id),
+            "type": 0,
+            "content": body.get("content") or "",
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "attachments": [],
+            "author": (author or self.bot).user(),
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": _now(),
+            "edited_timestamp": None,
+            "flags": (body.get("flags") or 0) | flags,
+        }
+        return message
+
+    def _update(self, message: Json, body: Json) -> Json:
+        for key in ("content", "embeds", "components"):
+            if key in body:
+                message[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
+        if "flags" in body and body["flags"] is not None:
+            message["flags"] = (message.get("flags", 0) & EPHEMERAL) | body["flags"]
+        message["flags"] = message.get("flags", 0) & ~LOADING
+        message["edited_timestamp"] = _now()
+        return message
+
+    async def _callback(self, req: Request, iid: str, token: str) -> web.StreamResponse:
+        cb_type = req.json["type"]
+        data = req.json.get("data") or {}
+        sent = self._interaction_by_token.get(token)
+        channel_id = self.channel_id
+        ephemeral = bool((data.get("flags") or 0) & EPHEMERAL)
+        resource: Json | None = None
+        if cb_type in (4, 5):
+            message = self._message(channel_id, data, flags=LOADING if cb_type == 5 else 0)
+            message["type"] = 20
+            message["webhook_id"] = str(self.app_id)
+            message["application_id"] = str(self.app_id)
+            message["interaction_metadata"] = {
+                "id": iid,
+                "type": 2,
+                "user": (sent.user if sent else self.user).user(),
+                "authorizing_integration_owners": {"0": str(self.guild_id)},
+            }
+            self.messages[int(message["id"])] = message
+            self.originals[token] = int(message["id"])
+            resource = {"type": cb_type, "message": message}
+        elif cb_type in (6, 7) and token in self._clicked:
+            # a component interaction: its original response is the message with the button
+            self.originals[token] = self._clicked[token]
+            if cb_type == 7:
+                self._update(self.messages[self._clicked[token]], data)
+            resource = {"type": cb_type}
+        return _json(
+            {
+                "interaction": {
+                    "id": iid,
+                    "type": 2,
+                    "response_message_id": resource["message"]["id"]
+                    if resource and "message" in resource
+                    else None,
+                    "response_message_loading": cb_type == 5,
+                    "response_message_ephemeral": ephemeral,
+                },
+                **({"resource": resource} if resource else {}),
+            }
+        )
+
+    def _webhook_message(self, token: str, mid: str) -> Json | None:
+        if mid == "@original":
+            original = self.originals.get(token)
+            return self.messages.get(original) if original is not None else None
+        return self.messages.get(int(mid))
+
+    async def _wh_get(self, req: Request, app: str, token: str, mid: str) -> web.StreamResponse:
+        message = self._webhook_message(token, mid)
+        if message is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        return _json(message)
+
+    async def _wh_patch(self, req: Request, app: str, token: str, mid: str) -> web.StreamResponse:
+        message = self._webhook_message(token, mid)
+        if message is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        return _json(self._update(message, req.json or {}))
+
+    async def _wh_delete(self, req: Request, app: str, token: str, mid: str) -> web.StreamResponse:
+        message = self._webhook_message(token, mid)
+        if message is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        del self.messages[int(message["id"])]
+        return web.Response(status=204)
+
+    async def _wh_post(self, req: Request, app: str, token: str) -> web.StreamResponse:
+        message = self._message(self.channel_id, req.json or {})
+        message["webhook_id"] = app
+        message["application_id"] = app
+        self.messages[int(message["id"])] = message
+        return _json(message)
+
+    async def _channel_post(self, req: Request, cid: str) -> web.StreamResponse:
+        body = req.json or {}
+        message = self._message(int(cid), body)
+        if body.get("message_reference"):
+            message["type"] = 19
+            message["message_reference"] = body["message_reference"] | {"channel_id": cid}
+        self.messages[int(message["id"])] = message
+        return _json(message)
+
+    async def _channel_patch(self, req: Request, cid: str, mid: str) -> web.StreamResponse:
+        message = self.messages.get(int(mid))
+        if message is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        return _json(self._update(message, req.json or {}))
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # discord.py only decodes a body whose Content-Type is exactly "application/json"
+    return web.Response(body=json.dumps(data).encode(), status=status, content_type="application/json")

@@ -1,0 +1,50 @@
+"""Small assertions shared by the bot tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from .fake_discord import EPHEMERAL, FakeDiscord, Json, Sent, check_limits
+
+NO_PINGS = {"parse": []}
+
+
+def assert_sendable(body: Json) -> None:
+    """Within Discord's limits and pinging nobody."""
+    assert check_limits(body) == [], check_limits(body)
+    mentions = body.get("allowed_mentions")
+    assert mentions is not None, f"no allowed_mentions in {body}"
+    assert mentions.get("parse") == [], mentions
+    assert not mentions.get("users") and not mentions.get("roles") and not mentions.get("replied_user")
+
+
+def is_ephemeral(data: dict[str, Any]) -> bool:
+    return bool((data.get("flags") or 0) & EPHEMERAL)
+
+
+async def answer_of(fake: FakeDiscord, sent: Sent) -> Json:
+    """The deferred (type 5) response of /ask, then the edit that carries the answer."""
+    callback = await fake.callback(sent)
+    assert callback.json["type"] == 5, callback
+    body = await fake.edit_of_original(sent)
+    assert_sendable(body)
+    return body
+
+
+async def refusal_of(fake: FakeDiscord, sent: Sent) -> str:
+    """An ephemeral immediate reply (type 4, flags 64); returns its text."""
+    callback = await fake.callback(sent)
+    assert callback.json["type"] == 4, callback
+    assert is_ephemeral(callback.json["data"]), callback
+    return callback.json["data"]["content"]
+
+
+async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Poll ``condition`` until it holds (fail after ``within`` seconds)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while not condition():
+        assert loop.time() < end, "condition not reached in time"
+        await asyncio.sleep(0.005)
