@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -364,13 +363,6 @@ class NewsIndex:
 
     def _log(self) -> Store:
         return self.log_store or self.store
-
-    async def paragraph_text(self, path_or_id: int) -> str | None:
-        """The whole text of a paragraph by its id (for "full paragraph" views)."""
-        return await self.store.scalar("SELECT text FROM paragraphs WHERE id = ?", (path_or_id,))
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
 def _lead(text: str) -> str:

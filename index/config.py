@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .bm25 import VARIANTS
 from .errors import ConfigError
 
 SAMPLE_NEWS = Path(__file__).parent / "sample_news"
-VARIANTS = ("okapi", "plus", "l")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
