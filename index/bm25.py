@@ -115,19 +115,44 @@ def query_counts(term_ids: list[int], n_terms: int) -> dict[int, int]:
     return out
 
 
+def accumulate(weights: Weights, term_ids: list[int], into: np.ndarray) -> tuple[np.ndarray, float]:
+    """Add the query's contributions into ``into`` (all zeros on entry); return the documents touched
+    (sorted, unique) and the constant that every document gets on top.
+
+    The caller owns ``into`` and must zero the touched entries again (``into[touched] = 0``): a
+    buffer reused that way costs nothing to clear, where a fresh dense array costs page faults.
+    """
+    parts: list[np.ndarray] = []
+    constant = 0.0
+    postings = 0
+    for term, times in query_counts(term_ids, weights.n_terms).items():
+        lo, hi = int(weights.indptr[term]), int(weights.indptr[term + 1])
+        docs = weights.indices[lo:hi]
+        into[docs] += weights.data[lo:hi] * times if times != 1 else weights.data[lo:hi]
+        constant += float(weights.floor[term]) * times
+        parts.append(docs)
+        postings += hi - lo
+    if not parts:
+        return np.empty(0, dtype=np.int64), constant
+    if len(parts) == 1:
+        return np.asarray(parts[0], dtype=np.int64), constant
+    if postings * 16 > weights.n_docs:
+        # many postings: one linear scan of the buffer beats sorting them. (A document whose
+        # contributions sum to exactly 0 is missed; its score equals an untouched one's anyway.)
+        return np.flatnonzero(into != 0), constant
+    # few postings: merge the sorted lists (a stable sort of sorted runs is a merge)
+    merged = np.sort(np.concatenate(parts), kind="stable")
+    keep = np.empty(len(merged), dtype=bool)
+    keep[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+    return merged[keep].astype(np.int64), constant
+
+
 def scores(weights: Weights, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray, float]:
     """Dense scores of every document, the documents touched, and the constant added to all.
 
     ``dense[d] + constant`` equals rank-bm25's ``get_scores(query)[d]``.
     """
     dense = np.zeros(weights.n_docs, dtype=np.float64)
-    touched: list[np.ndarray] = []
-    constant = 0.0
-    for term, times in query_counts(term_ids, weights.n_terms).items():
-        lo, hi = int(weights.indptr[term]), int(weights.indptr[term + 1])
-        docs = weights.indices[lo:hi]
-        dense[docs] += weights.data[lo:hi] * times if times != 1 else weights.data[lo:hi]
-        constant += float(weights.floor[term]) * times
-        touched.append(docs)
-    docs = np.unique(np.concatenate(touched)) if touched else np.empty(0, dtype=np.int32)
-    return dense, docs, constant
+    touched, constant = accumulate(weights, term_ids, dense)
+    return dense, touched, constant

@@ -3,20 +3,27 @@
 A paragraph's score is its BM25 score, plus a share of its article title's BM25 score, of its
 neighbours' scores and of its article's best paragraph; junk paragraphs (bylines, captions) are
 damped; articles dated after "now" are invisible and a date range in the question narrows the
-search; a recency prior favours stories close to "now". Only the paragraphs that hold a query
-term are ever looked at, so the cost follows the query's postings, not the corpus size.
+search; a recency prior favours stories close to "now".
+
+Cost follows the query's postings, not the corpus: BM25 is accumulated into a reusable buffer,
+the visible paragraphs holding a query term are cut to the best few thousand by their BM25 and
+title scores and recency, and the finer features are computed for those alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from .bm25 import scores
+from .bm25 import accumulate
 from .generation import NO_DATE, Generation
 from .indexer import EPOCH, FLAG_JUNK
+
+PRESELECT = 4000  # paragraphs kept for the fine features
+TITLE_ARTICLES = 20  # best title matches whose paragraphs always stay in the running
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +45,44 @@ class Window:
     now: dt.date | None = None  # the reference for recency (usually the "as of" date)
 
 
+_local = threading.local()
+
+
+def _buffer(name: str, size: int) -> np.ndarray:
+    """A zeroed float64 buffer of ``size`` owned by this thread (callers zero what they touch)."""
+    buf = getattr(_local, name, None)
+    if buf is None or len(buf) != size:
+        buf = np.zeros(size, dtype=np.float64)
+        setattr(_local, name, buf)
+    return buf
+
+
 def _day(date: dt.date | None) -> int | None:
     return (date - EPOCH).days if date else None
+
+
+def top_indices(values: np.ndarray, m: int) -> np.ndarray:
+    """Indices of the ``m`` largest values (unordered); cheap when ``values`` is much longer."""
+    n = len(values)
+    if n <= m:
+        return np.arange(n)
+    if n > 16 * m:
+        # a threshold from an evenly spaced sample shrinks the input before the exact selection
+        sample = values[:: max(1, n // 8192)]
+        q = max(0, len(sample) - 1 - int(len(sample) * 2 * m / n) - 1)
+        threshold = np.partition(sample, q)[q]
+        pool = np.flatnonzero(values >= threshold)
+        if len(pool) >= m:
+            return pool[np.argpartition(-values[pool], m - 1)[:m]]
+    return np.argpartition(-values, m - 1)[:m]
+
+
+def _prior(days: np.ndarray, now: int | None, params: RankParams) -> np.ndarray | None:
+    if params.recency_days <= 0 or now is None:
+        return None
+    dated = days != NO_DATE
+    age = np.clip(now - days, 0, None).astype(np.float64)
+    return np.where(dated, 1.0 + params.recency_boost * np.exp(-age / params.recency_days), 1.0)
 
 
 def rank(
@@ -48,58 +91,111 @@ def rank(
     """The best ``limit`` paragraphs as ``(paragraph number, score)``, best first."""
     if not term_ids or gen.n_paragraphs == 0:
         return []
-    dense, touched, constant = scores(gen.body(), term_ids)
+    body = _buffer("body", gen.n_paragraphs)
+    titles = _buffer("titles", gen.n_articles)
+    touched, constant = accumulate(gen.body(), term_ids, body)
+    t_touched = np.empty(0, dtype=np.int64)
+    try:
+        if params.title_weight:
+            t_touched, _ = accumulate(gen.titles(), term_ids, titles)
+        return _rank(gen, body, titles, touched, t_touched, constant, window, params, limit)
+    finally:
+        body[touched] = 0.0
+        titles[t_touched] = 0.0
+
+
+def _rank(
+    gen: Generation,
+    body: np.ndarray,
+    titles: np.ndarray,
+    touched: np.ndarray,
+    t_touched: np.ndarray,
+    constant: float,
+    window: Window,
+    params: RankParams,
+    limit: int,
+) -> list[tuple[int, float]]:
+    para_article = np.asarray(gen.para_article)
+    art_days = np.asarray(gen.art_days)
+    start = np.asarray(gen.art_start)
+    now = _day(window.now)
+
+    def visible(paras: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        article = para_article[paras]
+        days = art_days[article]
+        keep = _visible(days, window)
+        return (paras, article, days) if keep is None else (paras[keep], article[keep], days[keep])
+
+    touched, article, days = visible(touched)
+    prior = _prior(days, now, params)
+    if len(touched) > PRESELECT:
+        # coarse score for the preselection: BM25 + title, with the recency prior
+        coarse = (
+            body[touched] + params.title_weight * titles[article] if params.title_weight else body[touched]
+        )
+        if prior is not None:
+            coarse = coarse * prior
+        pick = np.sort(top_indices(coarse, PRESELECT))
+        touched, article, days = touched[pick], article[pick], days[pick]
+        prior = prior[pick] if prior is not None else None
+    # the paragraphs of the best title matches stay candidates even if their BM25 is low
+    if len(t_touched):
+        best_titles = t_touched[top_indices(titles[t_touched], TITLE_ARTICLES)]
+        extra = np.concatenate([np.arange(start[a], start[a + 1]) for a in best_titles])
+        extra = np.setdiff1d(extra, touched, assume_unique=True)
+        if len(extra):
+            e_paras, e_article, e_days = visible(extra)
+            e_prior = _prior(e_days, now, params)
+            touched = np.concatenate([touched, e_paras])
+            article = np.concatenate([article, e_article])
+            if prior is not None and e_prior is not None:
+                prior = np.concatenate([prior, e_prior])
     if len(touched) == 0:
         return []
-    base = dense[touched]
-    article = np.asarray(gen.para_article)[touched]
-    days = np.asarray(gen.art_days)[article]
-    keep = np.ones(len(touched), dtype=bool)
+    base = body[touched]
+    total = base + params.title_weight * titles[article] if params.title_weight else base.copy()
+    if params.neighbour_weight:
+        prev = np.where(touched > start[article], body[np.maximum(touched - 1, 0)], 0.0)
+        nxt = np.where(touched + 1 < start[article + 1], body[np.minimum(touched + 1, len(body) - 1)], 0.0)
+        total += params.neighbour_weight * (prev + nxt)
+    if params.article_weight:
+        uniq, inverse = np.unique(article, return_inverse=True)
+        best = np.full(len(uniq), -np.inf)
+        np.maximum.at(best, inverse, base)
+        total += params.article_weight * best[inverse]
+    if params.junk_factor != 1.0:
+        junk = (np.asarray(gen.para_flags)[touched] & FLAG_JUNK) != 0
+        total = np.where(junk, total * params.junk_factor, total)
+    if prior is not None:
+        total *= prior
+    total += constant
+    pick = top_indices(total, limit)
+    pick = pick[np.lexsort((touched[pick], -total[pick]))]
+    return [(int(touched[i]), float(total[i])) for i in pick]
+
+
+def _visible(days: np.ndarray, window: Window) -> np.ndarray | None:
+    """The mask of paragraphs inside the date window, or None when nothing is filtered."""
     since, until = _day(window.since), _day(window.until)
+    if since is None and until is None:
+        return None
     dated = days != NO_DATE
+    keep = np.ones(len(days), dtype=bool)
     if until is not None:
         keep &= ~dated | (days <= until)
     if since is not None:
         keep &= dated & (days >= since)
-    if not keep.any():
-        return []
-    touched, base, article, days, dated = touched[keep], base[keep], article[keep], days[keep], dated[keep]
-    total = base.copy()
-    if params.title_weight:
-        t_dense, t_touched, _ = scores(gen.titles(), term_ids)
-        if len(t_touched):
-            total += params.title_weight * t_dense[article]
-    if params.neighbour_weight:
-        start = np.asarray(gen.art_start)
-        prev_ok = touched > start[article]
-        next_ok = touched + 1 < start[article + 1]
-        prev = np.where(prev_ok, dense[np.maximum(touched - 1, 0)], 0.0)
-        nxt = np.where(next_ok, dense[np.minimum(touched + 1, len(dense) - 1)], 0.0)
-        total += params.neighbour_weight * (prev + nxt)
-    if params.article_weight:
-        best = np.zeros(gen.n_articles)
-        np.maximum.at(best, article, base)
-        total += params.article_weight * best[article]
-    if params.junk_factor != 1.0:
-        junk = (np.asarray(gen.para_flags)[touched] & FLAG_JUNK) != 0
-        total = np.where(junk, total * params.junk_factor, total)
-    now = _day(window.now)
-    if params.recency_days > 0 and now is not None:
-        age = np.clip(now - days, 0, None).astype(np.float64)
-        prior = 1.0 + params.recency_boost * np.exp(-age / params.recency_days)
-        total = np.where(dated, total * prior, total)
-    total = total + constant
-    n = min(limit, len(total))
-    top = np.argpartition(-total, n - 1)[:n] if n < len(total) else np.arange(len(total))
-    top = top[np.lexsort((touched[top], -total[top]))]
-    return [(int(touched[i]), float(total[i])) for i in top]
+    return keep
 
 
 def article_matches(gen: Generation, term_ids: list[int]) -> np.ndarray:
     """Article numbers whose title or any paragraph holds a query term."""
     if not term_ids:
         return np.empty(0, dtype=np.int64)
-    _, touched, _ = scores(gen.body(), term_ids)
-    _, t_touched, _ = scores(gen.titles(), term_ids)
-    arts = np.asarray(gen.para_article)[touched]
-    return np.union1d(arts, t_touched)
+    body = _buffer("body", gen.n_paragraphs)
+    titles = _buffer("titles", gen.n_articles)
+    touched, _ = accumulate(gen.body(), term_ids, body)
+    body[touched] = 0.0
+    t_touched, _ = accumulate(gen.titles(), term_ids, titles)
+    titles[t_touched] = 0.0
+    return np.union1d(np.asarray(gen.para_article)[touched], t_touched)
