@@ -50,8 +50,11 @@ class Weights:
 
 def count_matrix(term_ids: np.ndarray, doc_of_token: np.ndarray, n_terms: int, n_docs: int) -> sp.csr_matrix:
     """Term-by-document counts from the flat list of every token's term and document."""
-    ones = np.ones(len(term_ids), dtype=np.float64)
-    counts = sp.csr_matrix((ones, (term_ids.astype(np.int64), doc_of_token)), shape=(n_terms, n_docs))
+    # 32-bit indices and counts keep the peak memory of a million-paragraph build down
+    ones = np.ones(len(term_ids), dtype=np.float32)
+    rows = term_ids.astype(np.int32, copy=False)
+    cols = doc_of_token.astype(np.int32, copy=False)
+    counts = sp.csr_matrix((ones, (rows, cols)), shape=(n_terms, n_docs))
     counts.sum_duplicates()
     counts.sort_indices()
     return counts
@@ -83,7 +86,7 @@ def weigh(counts: sp.csr_matrix, doc_len: np.ndarray, params: BM25Params) -> Wei
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
     k1, b = params.k1, params.b
     rows = np.repeat(np.arange(n_terms), df)
-    tf = counts.data
+    tf = counts.data.astype(np.float64)
     dl = doc_len[counts.indices].astype(np.float64)
     norm = 1 - b + b * dl / avgdl if avgdl > 0 else np.full_like(dl, 1 - b)
     term_idf = idf[rows]

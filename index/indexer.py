@@ -13,13 +13,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import fcntl
+import multiprocessing
 import os
 import re
 import sqlite3
 import time
+from array import array
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +46,36 @@ _JUNK = re.compile(
 )
 
 
-def is_junk(text: str, n_tokens: int) -> bool:
-    """Bylines, captions, sign-up lines and other paragraphs that never answer a question."""
+def is_junk(start: str, length: int, n_tokens: int) -> bool:
+    """Bylines, captions, sign-up lines and other paragraphs that never answer a question.
+
+    ``start`` is the paragraph's first characters (60 are enough), ``length`` its length.
+    """
     if n_tokens < 4:
         return True
-    return len(text) < 120 and bool(_JUNK.match(text.strip(" -—–(")))
+    return length < 120 and bool(_JUNK.match(start.strip(" -—–(")))
+
+
+PROCESS_THRESHOLD = 2000  # files to read before worker processes pay for their start-up
+PROCESS_CHUNK = 250
+_worker_tokenizer: Tokenizer | None = None
+
+
+def _read_and_tokenize(
+    sources: list[SourceFile], spec: TokenizerSpec
+) -> list[tuple[list[Record], list[Skipped]]]:
+    """In a worker process: read, parse and tokenize a chunk of files."""
+    global _worker_tokenizer
+    if _worker_tokenizer is None or _worker_tokenizer.spec != spec:
+        _worker_tokenizer = Tokenizer(spec)
+    out = []
+    for source in sources:
+        records, skipped = read(source)
+        for rec in records:
+            texts = [rec.article.title, *rec.article.paragraphs]
+            rec.terms = ["\x00".join(t) for t in _worker_tokenizer.tokens_many(texts)]
+        out.append((records, skipped))
+    return out
 
 
 @contextlib.contextmanager
@@ -66,6 +94,43 @@ def writer_lock(database: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+@dataclass(slots=True)
+class _WriteState:
+    """What the planner needs to know of the store: ids in use and the vocabulary."""
+
+    vocab: dict[str, int]
+    by_hash: dict[str, int]
+    next_article: int
+    next_paragraph: int
+    term_offset: int = 0
+
+    def __post_init__(self) -> None:
+        # new term ids continue after the largest in use (ids are never reused)
+        self.term_offset = (max(self.vocab.values()) + 1 - len(self.vocab)) if self.vocab else 0
+
+
+@dataclass(slots=True)
+class _Plan:
+    """The rows one reindex writes."""
+
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    terms: list[tuple[int, str]] = field(default_factory=list)
+    articles: list[tuple[object, ...]] = field(default_factory=list)
+    paragraphs: list[tuple[object, ...]] = field(default_factory=list)
+    updates: list[tuple[object, ...]] = field(default_factory=list)
+    files: list[tuple[object, ...]] = field(default_factory=list)
+
+
+async def _insert(
+    conn: object, sql: str, rows: list[tuple[object, ...]], progress: Callable[[int], None] | None = None
+) -> None:
+    """executemany in chunks, so progress can be reported and the loop stays responsive."""
+    for i in range(0, len(rows), 20_000):
+        await conn.executemany(sql, rows[i : i + 20_000])  # type: ignore[attr-defined]
+        if progress:
+            progress(min(i + 20_000, len(rows)))
 
 
 @dataclass(slots=True)
@@ -198,16 +263,41 @@ class Indexer:
         self.report.paragraphs = int(await store.scalar("SELECT count(*) FROM paragraphs"))
 
     async def _read_all(self, to_read: list[SourceFile]) -> list[tuple[SourceFile, list[Record]]]:
-        """Read and parse files on a few threads (the work is mostly I/O and C code)."""
+        """Read and parse files: on threads for a few, in worker processes (which tokenize too,
+        one per core) for many, since tokenizing a large archive is the bulk of indexing."""
         out: list[tuple[SourceFile, list[Record]]] = []
         total = len(to_read)
         self.progress("parse", 0, total)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        use_processes = total >= PROCESS_THRESHOLD and cores > 1
+
+        def in_threads(sources: list[SourceFile]) -> Iterator[tuple[list[Record], list[Skipped]]]:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                yield from pool.map(read, sources)
+
+        def in_processes() -> Iterator[tuple[list[Record], list[Skipped]]]:
+            chunks = [to_read[i : i + PROCESS_CHUNK] for i in range(0, total, PROCESS_CHUNK)]
+            context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+            with ProcessPoolExecutor(max_workers=cores, mp_context=context) as pool:
+                for chunk in pool.map(_read_and_tokenize, chunks, [self.spec] * len(chunks)):
+                    yield from chunk
+
+        def results() -> Iterator[tuple[list[Record], list[Skipped]]]:
+            if not use_processes:
+                yield from in_threads(to_read)
+                return
+            done = 0
+            try:
+                for item in in_processes():
+                    yield item
+                    done += 1
+            except BrokenProcessPool:
+                # workers could not start (e.g. a script without a main guard): finish on threads
+                yield from in_threads(to_read[done:])
 
         def work() -> None:
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                for done, (src, (records, skipped)) in enumerate(
-                    zip(to_read, pool.map(read, to_read), strict=True), start=1
-                ):
+            with contextlib.closing(results()) as stream:
+                for done, (src, (records, skipped)) in enumerate(zip(to_read, stream, strict=True), start=1):
                     out.append((src, records))
                     self.report.skipped.extend(skipped)
                     for rec in records:
@@ -229,107 +319,55 @@ class Indexer:
         old: dict[tuple[str, str], _FileRow],
         retokenize: bool,
     ) -> None:
+        """Apply the changes inside the open transaction: forget, plan (off the loop), insert."""
         report = self.report
         conn = store.conn
         orphans: set[int] = set()
         if retokenize:
             # a new tokenizer: every article is read again from its file
             orphans.update(r.article_id for r in old.values())
-            await conn.execute("DELETE FROM files")
-            await conn.execute("DELETE FROM paragraphs")
-            await conn.execute("DELETE FROM articles")
-            await conn.execute("DELETE FROM terms")
-        # forget the files being read again and the ones that are gone
+            for table in ("files", "paragraphs", "articles", "terms"):
+                await conn.execute(f"DELETE FROM {table}")
         reread_units = {(s.root, s.rel) for s in to_read}
         dropped = [k for k, r in old.items() if (k[0], r.unit) in reread_units] + gone
-        for key in dropped:
-            orphans.add(old[key].article_id)
+        orphans.update(old[key].article_id for key in dropped)
         await conn.executemany("DELETE FROM files WHERE root = ? AND rel = ?", dropped)
 
-        vocab: dict[str, int] = {t: i for t, i in await store.rows("SELECT term, id FROM terms")}
-        next_term = (max(vocab.values()) + 1) if vocab else 0
-        new_terms: list[tuple[int, str]] = []
-
-        def ids_of(tokens: list[str]) -> list[int]:
-            nonlocal next_term
-            out = []
-            for tok in tokens:
-                tid = vocab.get(tok)
-                if tid is None:
-                    tid = vocab[tok] = next_term
-                    new_terms.append((tid, tok))
-                    next_term += 1
-                out.append(tid)
-            return out
-
-        by_hash: dict[str, int] = {h: i for h, i in await store.rows("SELECT text_hash, id FROM articles")}
-        seen_keys: set[tuple[str, str]] = set()
-        total = sum(len(recs) for _, recs in records)
-        done = 0
-        indexed_at = now_iso()
+        state = _WriteState(
+            vocab={t: i for t, i in await store.rows("SELECT term, id FROM terms")},
+            by_hash={h: i for h, i in await store.rows("SELECT text_hash, id FROM articles")},
+            next_article=int(await store.scalar("SELECT coalesce(max(id), 0) + 1 FROM articles")),
+            next_paragraph=int(await store.scalar("SELECT coalesce(max(id), 0) + 1 FROM paragraphs")),
+        )
+        plan = await asyncio.to_thread(self._plan, tokenizer, records, old, orphans, state)
+        total = len(plan.paragraphs)
         self.progress("store", 0, total)
-        for src, recs in records:
-            for rec in recs:
-                key = (src.root, rec.rel)
-                if key in seen_keys:
-                    continue
-                seen_keys.add(key)
-                art = rec.article
-                text_hash = art.text_hash
-                article_id = by_hash.get(text_hash)
-                if article_id is None:
-                    title_ids = ids_of(tokenizer.tokens(art.title))
-                    cur = await conn.execute(
-                        "INSERT INTO articles(text_hash, title, date, source, url, title_terms, paragraphs,"
-                        " indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            text_hash,
-                            art.title,
-                            art.date.isoformat() if art.date else None,
-                            art.source,
-                            art.url,
-                            _encode(title_ids),
-                            len(art.paragraphs),
-                            indexed_at,
-                        ),
-                    )
-                    article_id = int(cur.lastrowid or 0)
-                    by_hash[text_hash] = article_id
-                    rows = [
-                        (article_id, pos, text, _encode(ids_of(tokenizer.tokens(text))))
-                        for pos, text in enumerate(art.paragraphs)
-                    ]
-                    await conn.executemany(
-                        "INSERT INTO paragraphs(article_id, position, text, terms) VALUES (?, ?, ?, ?)", rows
-                    )
-                    report.added_article_ids.append(article_id)
-                else:
-                    if article_id not in orphans and key not in old:
-                        report.duplicates += 1
-                    await conn.execute(
-                        "UPDATE articles SET date = coalesce(?, date), source = coalesce(?, source),"
-                        " url = coalesce(?, url) WHERE id = ?",
-                        (art.date.isoformat() if art.date else None, art.source, art.url, article_id),
-                    )
-                await conn.execute(
-                    "INSERT INTO files(root, rel, unit, stamp, content_hash, article_id)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (src.root, rec.rel, src.rel, src.stamp, rec.content_hash, article_id),
-                )
-                prior = old.get(key)
-                if prior is None:
-                    report.added += 1
-                elif prior.content_hash != rec.content_hash:
-                    report.changed += 1
-                else:
-                    report.unchanged += 1
-                done += 1
-                if done % 500 == 0:
-                    self.progress("store", done, total)
-        self.progress("store", done, total)
-        report.removed = sum(1 for k in dropped if k not in seen_keys)
-        if new_terms:
-            await conn.executemany("INSERT INTO terms(id, term) VALUES (?, ?)", new_terms)
+        await _insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", plan.terms)
+        await _insert(
+            conn,
+            "INSERT INTO articles(id, text_hash, title, date, source, url, title_terms, paragraphs,"
+            " indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            plan.articles,
+        )
+        await _insert(
+            conn,
+            "INSERT INTO paragraphs(id, article_id, position, text, terms) VALUES (?, ?, ?, ?, ?)",
+            plan.paragraphs,
+            lambda done: self.progress("store", done, total),
+        )
+        await _insert(
+            conn,
+            "UPDATE articles SET date = coalesce(?, date), source = coalesce(?, source),"
+            " url = coalesce(?, url) WHERE id = ?",
+            plan.updates,
+        )
+        await _insert(
+            conn,
+            "INSERT INTO files(root, rel, unit, stamp, content_hash, article_id) VALUES (?, ?, ?, ?, ?, ?)",
+            plan.files,
+        )
+        self.progress("store", total, total)
+        report.removed = sum(1 for k in dropped if k not in plan.seen)
         if orphans:
             await conn.executemany(
                 "DELETE FROM articles WHERE id = ? AND NOT EXISTS (SELECT 1 FROM files WHERE article_id = ?)",
@@ -339,11 +377,96 @@ class Indexer:
         kept = {a for (a,) in await store.rows("SELECT DISTINCT article_id FROM files")}
         report.added_article_ids = [a for a in report.added_article_ids if a in kept]
 
+    def _plan(
+        self,
+        tokenizer: Tokenizer,
+        records: list[tuple[SourceFile, list[Record]]],
+        old: dict[tuple[str, str], _FileRow],
+        orphans: set[int],
+        state: _WriteState,
+    ) -> _Plan:
+        """Decide every row to write and tokenize the new articles (CPU work, run off the loop)."""
+        report = self.report
+        plan = _Plan()
+        indexed_at = now_iso()
+        fresh: list[tuple[int, Record]] = []
+        for src, recs in records:
+            for rec in recs:
+                key = (src.root, rec.rel)
+                if key in plan.seen:
+                    continue
+                plan.seen.add(key)
+                art = rec.article
+                article_id = state.by_hash.get(art.text_hash)
+                if article_id is None:
+                    article_id = state.next_article
+                    state.next_article += 1
+                    state.by_hash[art.text_hash] = article_id
+                    fresh.append((article_id, rec))
+                    report.added_article_ids.append(article_id)
+                else:
+                    if article_id not in orphans and key not in old:
+                        report.duplicates += 1
+                    day = art.date.isoformat() if art.date else None
+                    plan.updates.append((day, art.source, art.url, article_id))
+                plan.files.append((src.root, rec.rel, src.rel, src.stamp, rec.content_hash, article_id))
+                prior = old.get(key)
+                if prior is None:
+                    report.added += 1
+                elif prior.content_hash != rec.content_hash:
+                    report.changed += 1
+                else:
+                    report.unchanged += 1
+        for i in range(0, len(fresh), 256):
+            self._tokenize(tokenizer, fresh[i : i + 256], state, plan, indexed_at)
+        return plan
+
+    def _tokenize(
+        self,
+        tokenizer: Tokenizer,
+        batch: list[tuple[int, Record]],
+        state: _WriteState,
+        plan: _Plan,
+        indexed_at: str,
+    ) -> None:
+        texts: list[str] = []
+        for _, rec in batch:
+            texts.append(rec.article.title)
+            texts.extend(rec.article.paragraphs)
+        if all(rec.terms is not None for _, rec in batch):
+            tokens = [t.split("\x00") if t else [] for _, rec in batch for t in rec.terms or ()]
+        else:
+            tokens = tokenizer.tokens_many(texts)
+        vocab = state.vocab
+        for term in {t for toks in tokens for t in toks}.difference(vocab):
+            vocab[term] = len(vocab) + state.term_offset
+            plan.terms.append((vocab[term], term))
+        ids = iter(array("I", map(vocab.__getitem__, toks)).tobytes() for toks in tokens)
+        for article_id, rec in batch:
+            art = rec.article
+            plan.articles.append(
+                (
+                    article_id,
+                    art.text_hash,
+                    art.title,
+                    art.date.isoformat() if art.date else None,
+                    art.source,
+                    art.url,
+                    next(ids),
+                    len(art.paragraphs),
+                    indexed_at,
+                )
+            )
+            for position, text in enumerate(art.paragraphs):
+                plan.paragraphs.append((state.next_paragraph, article_id, position, text, next(ids)))
+                state.next_paragraph += 1
+
     async def _build(self, store: Store, number: int) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         """Compute the new generation's arrays from the store (inside the reindex transaction)."""
         art_rows = await store.rows("SELECT id, date, title_terms FROM articles ORDER BY id")
         para_rows = await store.rows(
-            "SELECT id, article_id, position, terms, text FROM paragraphs ORDER BY article_id, position"
+            "SELECT id, article_id, position, terms, length(text), substr(text, 1, 60) FROM paragraphs"
+            " ORDER BY article_id, position"
         )
         n_terms = int(await store.scalar("SELECT coalesce(max(id), -1) + 1 FROM terms"))
 
@@ -360,19 +483,17 @@ class Indexer:
             para_position = np.array([r[2] for r in para_rows], dtype=np.int32)
             blobs = [r[3] for r in para_rows]
             para_len = np.array([len(b) // 4 for b in blobs], dtype=np.int32)
-            para_flags = np.array(
-                [FLAG_JUNK if is_junk(r[4], int(n)) else 0 for r, n in zip(para_rows, para_len, strict=True)],
-                dtype=np.uint8,
-            )
+            junk = [is_junk(r[5], r[4], int(n)) for r, n in zip(para_rows, para_len, strict=True)]
+            para_flags = np.where(np.array(junk, dtype=bool), FLAG_JUNK, 0).astype(np.uint8)
             tokens = np.frombuffer(b"".join(blobs), dtype=np.uint32)
-            doc_of = np.repeat(np.arange(n_par, dtype=np.int64), para_len)
+            doc_of = np.repeat(np.arange(n_par, dtype=np.int32), para_len)
             body = weigh(count_matrix(tokens, doc_of, n_terms, n_par), para_len, self.params)
             art_start = np.zeros(n_art + 1, dtype=np.int64)
             np.cumsum(np.bincount(para_article, minlength=n_art), out=art_start[1:])
             t_blobs = [r[2] for r in art_rows]
             t_len = np.array([len(b) // 4 for b in t_blobs], dtype=np.int32)
             t_tokens = np.frombuffer(b"".join(t_blobs), dtype=np.uint32)
-            t_doc = np.repeat(np.arange(n_art, dtype=np.int64), t_len)
+            t_doc = np.repeat(np.arange(n_art, dtype=np.int32), t_len)
             titles = weigh(count_matrix(t_tokens, t_doc, n_terms, n_art), t_len, self.params)
             arrays = {
                 "para_ids": para_ids,

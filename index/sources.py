@@ -54,6 +54,9 @@ class Record:
     rel: str  # the article's path: the file, or ``file.jsonl#LINE``
     content_hash: str
     article: Article
+    # the terms of the title and of each paragraph, each joined by NUL, when a worker process
+    # tokenized them already (see indexer._read_in_processes)
+    terms: list[str] | None = None
 
 
 def _display(path: Path) -> str:

@@ -72,13 +72,25 @@ class TokenizerSpec:
         return cls(**json.loads(text))
 
 
+_POSSESSIVE = re.compile("'s(?=\x00|$)")
+
+
+def _normalise_joined(joined: str) -> str:
+    """Normalise words joined by separators, in a few passes of C string functions."""
+    joined = joined.replace("’", "'")
+    if joined.isascii():  # most news text: the Unicode steps would change nothing but case
+        joined = joined.lower()
+    else:
+        joined = unicodedata.normalize("NFKD", joined).casefold().translate(_DROP_MARKS)
+        joined = unicodedata.normalize("NFC", joined).replace("’", "'")
+    return _POSSESSIVE.sub("", joined).replace("'", "")
+
+
 def normalise(words: list[str]) -> list[str]:
-    """Normalise many words at once (one pass of C string functions over them all)."""
+    """Normalise many words at once: accents and case folded, possessive and apostrophes dropped."""
     if not words:
         return []
-    joined = unicodedata.normalize("NFKD", _SEP.join(words)).casefold().translate(_DROP_MARKS)
-    joined = unicodedata.normalize("NFC", joined).replace("’", "'")
-    return [w[:-2] if w.endswith("'s") else w for w in joined.split(_SEP)]
+    return _normalise_joined(_SEP.join(words)).split(_SEP)
 
 
 class Tokenizer:
@@ -96,7 +108,7 @@ class Tokenizer:
 
     def _terms(self, words: list[str]) -> list[str | None]:
         """One term per word, ``None`` where the word is a stopword."""
-        norm = [w.replace("'", "") for w in normalise(words)]
+        norm = normalise(words)
         keep = [w if w and w not in self._stop else None for w in norm]
         if self._stemmer is None:
             return keep
@@ -106,6 +118,19 @@ class Tokenizer:
     def tokens(self, text: str) -> list[str]:
         """The terms of ``text``, in order, duplicates kept."""
         return [t for t in self._terms(_WORD.findall(text)) if t is not None]
+
+    def tokens_many(self, texts: list[str]) -> list[list[str]]:
+        """``[self.tokens(t) for t in texts]``, in far fewer steps (for indexing)."""
+        if not texts:
+            return []
+        stop = self._stop
+        # normalised text by text, so that the ASCII ones (most) take the fast path
+        chunks = [_normalise_joined(_SEP.join(_WORD.findall(t))) for t in texts]
+        kept = [[w for w in chunk.split(_SEP) if w and w not in stop] for chunk in chunks]
+        if self._stemmer is None:
+            return kept
+        stems = iter(self._stemmer.stemWords([w for words in kept for w in words]))
+        return [[next(stems) for _ in words] for words in kept]
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """``(start, end, term)`` for each term of ``text``, as offsets into ``text`` itself."""

@@ -280,3 +280,38 @@ async def test_killed_reindex_leaves_previous_generation_serving(tmp_path: Path,
     leftovers = [p.name for p in gens_dir(settings.database).iterdir()]
     assert not any(name.startswith("tmp-") for name in leftovers)
     assert numbers_on_disk(settings.database)[-1] == report.generation
+
+
+async def test_worker_processes_index_the_same_as_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large reindexes read and tokenize in worker processes; the store must come out identical."""
+    import numpy as np
+
+    from index import indexer
+    from index.tokenizer import Tokenizer
+
+    async def stored(settings: Settings) -> list[tuple[object, ...]]:
+        async with await NewsIndex.open(settings) as index:
+            report = await index.reindex()
+            assert report.published and report.skipped == [] and report.articles > 30
+            vocab = {i: t for t, i in await index.store.rows("SELECT term, id FROM terms")}
+            rows = await index.store.rows(
+                "SELECT a.title, p.position, p.text, p.terms FROM paragraphs p"
+                " JOIN articles a ON a.id = p.article_id ORDER BY a.title, p.position"
+            )
+            return [
+                (t, pos, text, [vocab[i] for i in np.frombuffer(blob, np.uint32)])
+                for t, pos, text, blob in rows
+            ]
+
+    threads = await stored(make_settings(tmp_path / "threads"))
+    monkeypatch.setattr(indexer, "PROCESS_THRESHOLD", 1)
+    monkeypatch.setattr(indexer, "PROCESS_CHUNK", 7)
+
+    def not_here(self: Tokenizer, texts: list[str]) -> list[list[str]]:
+        raise AssertionError("the parent tokenized: the worker processes were not used")
+
+    monkeypatch.setattr(Tokenizer, "tokens_many", not_here)  # workers are fresh processes: unaffected
+    processes = await stored(make_settings(tmp_path / "processes"))
+    assert processes == threads
