@@ -240,6 +240,7 @@ class Indexer:
         await store.conn.execute("BEGIN IMMEDIATE")
         try:
             await self._write(store, tokenizer, records, to_read, gone, old, retokenize)
+            records.clear()  # the texts are in the store now: free them before the build
             number = max([current, *generation.numbers_on_disk(self.database)]) + 1
             self.progress("build", 0, 0)
             info, arrays = await self._build(store, number)
