@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 VARIANTS = ("okapi", "plus", "l")
+_BLOCK = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,21 +86,32 @@ def weigh(counts: sp.csr_matrix, doc_len: np.ndarray, params: BM25Params) -> Wei
     idf = idf_for(df, n_docs, params)
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
     k1, b = params.k1, params.b
-    rows = np.repeat(np.arange(n_terms), df)
+    # per-document length normalisation, computed once per document and gathered per entry
+    # (the same float operations as rank-bm25's, so the results are identical)
+    dl = doc_len.astype(np.float64)
+    doc_norm = 1 - b + b * dl / avgdl if avgdl > 0 else np.full_like(dl, 1 - b)
     tf = counts.data.astype(np.float64)
-    dl = doc_len[counts.indices].astype(np.float64)
-    norm = 1 - b + b * dl / avgdl if avgdl > 0 else np.full_like(dl, 1 - b)
-    term_idf = idf[rows]
+    term_idf = np.repeat(idf, df)
     if params.variant == "okapi":
-        data = term_idf * (tf * (k1 + 1) / (tf + k1 * norm))
+        # idf * (tf * (k1 + 1) / (tf + k1 * norm)), block by block so the temporaries stay in cache
+        k1_norm = k1 * doc_norm
+        data = tf
+        for lo in range(0, len(data), _BLOCK):
+            block = data[lo : lo + _BLOCK]
+            denominator = k1_norm[counts.indices[lo : lo + _BLOCK]]
+            denominator += block
+            block *= k1 + 1
+            block /= denominator
+            block *= term_idf[lo : lo + _BLOCK]
         floor = np.zeros(n_terms)
     elif params.variant == "l":
-        ctd = tf / norm
+        ctd = tf / doc_norm[counts.indices]
         floor = np.zeros(n_terms)
         data = term_idf * tf * (k1 + 1) * (ctd + params.delta) / (k1 + ctd + params.delta)
     else:
         floor = idf * params.delta
-        data = term_idf * (params.delta + (tf * (k1 + 1)) / (k1 * norm + tf)) - floor[rows]
+        data = term_idf * (params.delta + (tf * (k1 + 1)) / ((k1 * doc_norm)[counts.indices] + tf))
+        data -= np.repeat(floor, df)
     return Weights(
         indptr=counts.indptr.astype(np.int64),
         indices=counts.indices.astype(np.int32),
