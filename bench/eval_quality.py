@@ -77,15 +77,33 @@ async def evaluate(index: NewsIndex, rows: list[dict[str, Any]]) -> tuple[dict[s
     return score(rows, answers), (time.perf_counter() - started) / len(rows)
 
 
-ABLATIONS: dict[str, dict[str, float]] = {
-    "plain BM25 (as of the quiz date)": dict(
-        title_weight=0, neighbour_weight=0, article_weight=0, junk_factor=1, recency_days=0
-    ),
-    "+ recency prior": dict(title_weight=0, neighbour_weight=0, article_weight=0, junk_factor=1),
-    "+ title field": dict(neighbour_weight=0, article_weight=0, junk_factor=1),
-    "+ neighbours, junk damped": dict(article_weight=0),
-    "+ article's best paragraph (all features)": {},
-}
+OFF: dict[str, float] = dict(
+    recency_days=0,
+    title_weight=0,
+    neighbour_weight=0,
+    article_weight=0,
+    junk_factor=1,
+    date_boost=0,
+    lead_boost=0,
+)
+FEATURES = [  # cumulative: each row turns one more feature on
+    ("recency prior", ("recency_days",)),
+    ("title field", ("title_weight",)),
+    ("neighbouring paragraphs, junk damped", ("neighbour_weight", "junk_factor")),
+    ("article's best paragraph", ("article_weight",)),
+    ("period named in the question preferred", ("date_boost",)),
+    ("lead paragraphs preferred", ("lead_boost",)),
+]
+
+
+def ablations() -> dict[str, dict[str, float]]:
+    """Plain BM25 (as of the quiz date, date phrases as filters), then the features one by one."""
+    out = {"plain BM25 (as of the quiz date)": dict(OFF)}
+    on: set[str] = set()
+    for name, fields in FEATURES:
+        on.update(fields)
+        out[f"+ {name}"] = {k: v for k, v in OFF.items() if k not in on}
+    return out
 
 
 async def main() -> None:
@@ -111,7 +129,7 @@ async def main() -> None:
         print(
             f"index: {report.articles:,} articles, {report.paragraphs:,} paragraphs ({report.seconds:.1f} s)"
         )
-        variants = ABLATIONS if args.ablate else {"newsbot (all features)": {}}
+        variants = ablations() if args.ablate else {"newsbot (all features)": {}}
         for name, overrides in variants.items():
             index.rank_params = dataclasses.replace(RankParams(), **overrides)
             figures, per_q = await evaluate(index, rows)

@@ -34,6 +34,10 @@ class RankParams:
     junk_factor: float = 0.2
     recency_days: float = 30.0  # 0 turns the recency prior off
     recency_boost: float = 1.0
+    date_boost: float = 0.5  # extra weight for articles in the period a question names
+    date_slack_days: float = 3.0  # how far around that period still counts
+    lead_boost: float = 0.5  # favour an article's first paragraphs (news puts the facts first)
+    lead_paragraphs: float = 10.0  # how quickly that favour fades with the paragraph's position
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,7 @@ class Window:
     since: dt.date | None = None
     until: dt.date | None = None
     now: dt.date | None = None  # the reference for recency (usually the "as of" date)
+    prefer: tuple[dt.date, dt.date] | None = None  # a period to favour (not a filter)
 
 
 _local = threading.local()
@@ -77,12 +82,20 @@ def top_indices(values: np.ndarray, m: int) -> np.ndarray:
     return np.argpartition(-values, m - 1)[:m]
 
 
-def _prior(days: np.ndarray, now: int | None, params: RankParams) -> np.ndarray | None:
-    if params.recency_days <= 0 or now is None:
-        return None
+def _prior(days: np.ndarray, window: Window, params: RankParams) -> np.ndarray | None:
+    """Multipliers from the dates: recency relative to "now", and the period the question names."""
+    now = _day(window.now)
+    prior: np.ndarray | None = None
     dated = days != NO_DATE
-    age = np.clip(now - days, 0, None).astype(np.float64)
-    return np.where(dated, 1.0 + params.recency_boost * np.exp(-age / params.recency_days), 1.0)
+    if params.recency_days > 0 and now is not None:
+        age = np.clip(now - days, 0, None).astype(np.float64)
+        prior = np.where(dated, 1.0 + params.recency_boost * np.exp(-age / params.recency_days), 1.0)
+    if window.prefer is not None and params.date_boost:
+        lo, hi = _day(window.prefer[0]), _day(window.prefer[1])
+        inside = dated & (days >= lo) & (days <= hi)
+        boost = np.where(inside, 1.0 + params.date_boost, 1.0)
+        prior = boost if prior is None else prior * boost
+    return prior
 
 
 def rank(
@@ -118,7 +131,6 @@ def _rank(
     para_article = np.asarray(gen.para_article)
     art_days = np.asarray(gen.art_days)
     start = np.asarray(gen.art_start)
-    now = _day(window.now)
 
     def visible(paras: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         article = para_article[paras]
@@ -127,7 +139,7 @@ def _rank(
         return (paras, article, days) if keep is None else (paras[keep], article[keep], days[keep])
 
     touched, article, days = visible(touched)
-    prior = _prior(days, now, params)
+    prior = _prior(days, window, params)
     if len(touched) > PRESELECT:
         # coarse score for the preselection: BM25 + title, with the recency prior
         coarse = (
@@ -145,7 +157,7 @@ def _rank(
         extra = np.setdiff1d(extra, touched, assume_unique=True)
         if len(extra):
             e_paras, e_article, e_days = visible(extra)
-            e_prior = _prior(e_days, now, params)
+            e_prior = _prior(e_days, window, params)
             touched = np.concatenate([touched, e_paras])
             article = np.concatenate([article, e_article])
             if prior is not None and e_prior is not None:
@@ -166,6 +178,9 @@ def _rank(
     if params.junk_factor != 1.0:
         junk = (np.asarray(gen.para_flags)[touched] & FLAG_JUNK) != 0
         total = np.where(junk, total * params.junk_factor, total)
+    if params.lead_boost:
+        position = np.asarray(gen.para_position)[touched].astype(np.float64)
+        total *= 1.0 + params.lead_boost * np.exp(-position / params.lead_paragraphs)
     if prior is not None:
         total *= prior
     total += constant
