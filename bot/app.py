@@ -14,8 +14,10 @@ from index.api import NewsIndex
 from index.config import Settings
 
 from . import commands, errors, mentions
+from .announce import announce
 from .checks import QuestionCooldown
 from .reindex import ReindexJob
+from .watch import watch
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,9 @@ class NewsBot(discord.Client):
         self._views: set[discord.ui.View] = set()
 
     async def setup_hook(self) -> None:
-        """Sync the commands once per start: to the configured guilds, or globally when there are none."""
+        """Start the watcher (when enabled); sync the commands to the configured guilds, or globally."""
+        if self.settings.watch.enabled:
+            self.spawn(watch(self), name="newsbot-watch", drain=False)
         guild_ids = self.settings.discord.guild_ids
         if not guild_ids:
             self.synced[None] = await self.tree.sync()
@@ -92,6 +96,9 @@ class NewsBot(discord.Client):
         self._reindex_claimed = True
         return True
 
+    def release_reindex(self) -> None:
+        self._reindex_claimed = False
+
     def start_reindex(self, interaction: discord.Interaction[NewsBot]) -> asyncio.Task[None]:
         job = ReindexJob(self, interaction, self.progress_interval)
 
@@ -99,7 +106,8 @@ class NewsBot(discord.Client):
             try:
                 await job.run()
             finally:
-                self._reindex_claimed = False
+                self.release_reindex()
+            await announce(self)
 
         return self.spawn(run(), name="newsbot-reindex", drain=False)
 
@@ -139,3 +147,4 @@ class NewsBot(discord.Client):
         ready_task = getattr(self._connection, "_ready_task", None)
         if isinstance(ready_task, asyncio.Task) and not ready_task.done():
             ready_task.cancel()
+            await asyncio.gather(ready_task, return_exceptions=True)  # let it finish cancelling

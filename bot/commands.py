@@ -10,6 +10,7 @@ from discord import app_commands
 from . import render
 from .answers import answer_question
 from .checks import admin_only, question_cooldown
+from .follow import follow, unfollow
 from .reindex import BUSY
 
 if TYPE_CHECKING:
@@ -74,4 +75,4 @@ async def stats(interaction: discord.Interaction[NewsBot]) -> None:
     )
 
 
-ALL = (ask, latest, reindex, stats)
+ALL = (ask, latest, reindex, stats, follow, unfollow)

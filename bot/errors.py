@@ -14,6 +14,12 @@ from index.errors import NewsbotError
 
 log = logging.getLogger(__name__)
 
+REDACTED = "[redacted token]"
+DISCORD_TROUBLE = (
+    "Discord's servers are having trouble right now, so my reply could not be delivered; "
+    "please try again in a minute."
+)
+
 
 def expected_message(error: BaseException) -> str | None:
     """A short user-facing line for an expected error, or None when ``error`` is a bug."""
@@ -35,6 +41,11 @@ def expected_message(error: BaseException) -> str | None:
         return "That command is out of date; please try again in a minute."
     if isinstance(error, app_commands.TransformerError):
         return "I couldn't understand one of the options."
+    if isinstance(error, discord.RateLimited):
+        wait = math.ceil(error.retry_after)
+        return f"Discord is limiting how fast I can reply; please try again in {wait} s."
+    if isinstance(error, discord.DiscordServerError):
+        return DISCORD_TROUBLE
     return None
 
 
@@ -46,6 +57,9 @@ def user_message(error: BaseException, where: str) -> str:
     """The line to show for ``error``; unexpected errors are logged with a short reference."""
     text = expected_message(error)
     if text is not None:
+        cause = getattr(error, "original", None) or error
+        if isinstance(cause, discord.HTTPException | discord.RateLimited):  # Discord's trouble, not ours
+            log.warning("Discord failed a request in %s (after discord.py's retries): %s", where, cause)
         return text
     ref = secrets.token_hex(4)
     original = getattr(error, "original", None) or error
@@ -53,9 +67,16 @@ def user_message(error: BaseException, where: str) -> str:
     return f"Sorry, something went wrong on my side. If you report it, please quote reference `{ref}`."
 
 
+def redact(client: discord.Client, text: str) -> str:
+    """``text`` without the bot's token (an error's text may quote anything; the token must never show)."""
+    token = (getattr(client.http, "token", None) or "").strip()
+    return text.replace(token, REDACTED) if token else text
+
+
 async def tell(interaction: discord.Interaction[Any], text: str) -> None:
     """Show ``text`` to the user alone, whatever state the interaction's response is in."""
     none = discord.AllowedMentions.none()
+    text = redact(interaction.client, text)
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True, allowed_mentions=none)

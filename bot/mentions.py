@@ -56,7 +56,7 @@ async def on_mention(bot: NewsBot, message: discord.Message) -> None:
             answer.view.message = sent
     except Exception as exc:  # one handler for every failure, as for slash commands
         try:
-            await reply(message, errors.user_message(exc, "mention"))
+            await reply(message, errors.redact(bot, errors.user_message(exc, "mention")))
         except discord.HTTPException:
             log.warning("Could not reply to message %s", message.id, exc_info=True)
 

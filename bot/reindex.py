@@ -72,7 +72,8 @@ class ReindexJob:
         except IndexBusyError as exc:  # e.g. `newsbot index` running in another process
             parts = render.MessageParts(content=f"Reindex not started: {exc}")
         except NewsbotError as exc:
-            parts = render.MessageParts(content=f"Reindex failed: {exc}")
+            text = errors.redact(self.bot, f"Reindex failed: {exc}")
+            parts = render.MessageParts(content=render.clip(text, render.CONTENT_LIMIT))
         except Exception as exc:
             parts = render.MessageParts(content=errors.user_message(exc, "reindex"))
         else:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import discord
 
 from index.model import Answer, Excerpt, Hit, IndexReport, Stats, Story
+from index.parse import utf8
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -36,7 +37,11 @@ _TRAILING_AT = re.compile(r"[@#]$|<[@#][!&]?$")
 
 
 def escape_mentions(text: str) -> str:
-    """``@everyone``, ``@here``, ``<@123>``, ``<@!123>``, ``<@&456>`` and ``<#789>`` shown as plain text."""
+    """``@everyone``, ``@here``, ``<@123>``, ``<@!123>``, ``<@&456>`` and ``<#789>`` shown as plain text.
+
+    Lone surrogates, which Discord's UTF-8 JSON cannot carry, become U+FFFD.
+    """
+    text = utf8(text)
 
     def defuse(m: re.Match[str]) -> str:
         if m.group(1):

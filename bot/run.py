@@ -13,10 +13,9 @@ from index.api import NewsIndex
 from index.config import Settings
 
 from .app import NewsBot
+from .errors import REDACTED
 
 log = logging.getLogger(__name__)
-
-REDACTED = "[redacted token]"
 
 
 class RedactingFormatter(logging.Formatter):

@@ -37,6 +37,16 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-03-01") from None
 
 
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError("the interval must be above 0 seconds")
+    return seconds
+
+
 def _k(value: str) -> int:
     try:
         k = int(value)
@@ -99,6 +109,10 @@ async def _ensure_indexed(index: NewsIndex, quiet: bool) -> None:
 async def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     folders = [Path(p) for p in args.paths] or settings.folders
+    if args.watch:
+        return await _watch(settings, folders, args)
+    if args.interval is not None:
+        raise NewsbotError("--interval goes with --watch")
     progress, stop = _progress_bar(not args.json)
     async with await NewsIndex.open(settings) as index:
         try:
@@ -107,6 +121,14 @@ async def cmd_index(args: argparse.Namespace) -> int:
             stop()
     _print_report(report, args.json)
     return 0 if report.published else 1
+
+
+async def _watch(settings: Settings, folders: list[Path], args: argparse.Namespace) -> int:
+    from .watch import watch_folders
+
+    interval = args.interval or settings.watch.interval_seconds
+    async with await NewsIndex.open(settings) as index:
+        return await watch_folders(index, folders, interval, out, err, as_json=args.json)
 
 
 def _print_report(report: IndexReport, as_json: bool) -> None:
@@ -233,6 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH", help="folders to index (default: news.folders)")
     db(p)
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument(
+        "--watch", action="store_true", help="keep watching: reindex whenever files change (Ctrl-C stops)"
+    )
+    p.add_argument(
+        "--interval",
+        type=_seconds,
+        metavar="SECONDS",
+        help="with --watch: seconds between checks (default: watch.interval_seconds)",
+    )
     p.set_defaults(func=cmd_index)
 
     p = add("ask", "Answer a question with cited passages.")

@@ -11,18 +11,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
-from . import indexer
+from . import generation, indexer
 from .bm25 import BM25Params
 from .config import Settings
-from .dates import parse_date_range, strip_phrases
-from .errors import IndexBusyError, NewsbotError, NoIndexError
+from .dates import DateQuery, parse_date_range, strip_phrases
+from .errors import IndexBusyError, NewsbotError, NoIndexError, StoreError
 from .excerpt import make_excerpt
+from .follow import Announcement, Follow, FollowBook
 from .generation import Generation
 from .model import Answer, Excerpt, Hit, IndexReport, Stats, Story
+from .parse import utf8
 from .search import RankParams, Window, article_matches, rank
 from .store import Store
 from .tokenizer import Tokenizer, TokenizerSpec
@@ -31,8 +35,39 @@ ProgressCallback = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: stage is "scan", "parse", "store" or "build"; total may be 0."""
 
 MAX_QUESTION_CHARS = 2000
+MAX_TOPIC_CHARS = 200
 NEAR_DUPLICATE = 0.6
 LEAD_CHARS = 240
+
+
+T = TypeVar("T")
+
+
+_RANGE_WORDS = re.compile(
+    r"^(since|after|before|until|till|til|through|thru|up to|up until|between|from|within|"
+    r"(in|over) the (last|past)|past|last \d|last (two|three|four|five|six|seven|eight|nine|ten))\b",
+    re.IGNORECASE,
+)
+
+
+def search_window(dates: DateQuery, as_of: dt.date | None, today: dt.date, slack_days: float) -> Window:
+    """How the dates of a question limit the search.
+
+    Phrases that set a search range ("since October", "before 2021-03-01", "in the last 2 weeks")
+    filter; phrases that say when something happened ("this week", "on Monday", "in 2020") only
+    prefer articles from then, widened by ``slack_days`` on each side, because news about an
+    event is often published days later (and about a year, the year after). Articles dated after
+    ``as_of`` are never seen.
+    """
+    hard = any(_RANGE_WORDS.match(p.strip()) for p in dates.phrases)
+    since, until = (dates.since, dates.until) if hard else (None, None)
+    if as_of is not None:
+        until = min(until, as_of) if until else as_of
+    prefer: tuple[dt.date, dt.date] | None = None
+    if not hard and dates.narrows:
+        slack = dt.timedelta(days=slack_days)
+        prefer = ((dates.since or dt.date.min + slack) - slack, (dates.until or dt.date.max - slack) + slack)
+    return Window(since=since, until=until, now=until or today, prefer=prefer)
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -53,6 +88,7 @@ class NewsIndex:
         self._data_version: int | None = None
         self._reindex_task: asyncio.Task[IndexReport] | None = None
         self._refresh_lock = asyncio.Lock()
+        self._follows: FollowBook | None = None  # opened on first use, on its own connection
 
     # --- opening and closing ---------------------------------------------------------------
     @classmethod
@@ -72,16 +108,31 @@ class NewsIndex:
             # refuses to upgrade a read transaction rather than deadlock), and waits would stall reads.
             index.log_store = await Store.open(database, migrate=False)
             await index.refresh(force=True)
+            await index._sweep()
         except BaseException:
             await index.close()
             raise
         return index
+
+    async def _sweep(self) -> None:
+        """Delete what an interrupted reindex left on disk (an unfinished or unpublished generation).
+
+        Only when no reindex is running (it holds the writer's lock, and cleans up after itself).
+        """
+        try:
+            with indexer.writer_lock(self.database):
+                current = int(await self.store.get_meta("generation") or 0)
+                await asyncio.to_thread(generation.cleanup, self.database, current)
+        except (NewsbotError, OSError, sqlite3.Error):
+            pass  # a reindex is running, or the folder is read-only: the next reindex cleans up
 
     async def close(self) -> None:
         if self._reindex_task is not None and not self._reindex_task.done():
             self._reindex_task.cancel()
         if self.log_store is not None:
             await self.log_store.close()
+        if self._follows is not None:
+            await self._follows.close()
         await self.store.close()
 
     async def __aenter__(self) -> NewsIndex:
@@ -150,6 +201,7 @@ class NewsIndex:
         a = self.settings.answer
         k = max(1, min(k or a.passages, a.max_passages))
         offset = max(0, offset)
+        question = utf8(question)
         text = question[:MAX_QUESTION_CHARS]
         today = as_of or dt.date.today()
         dates = parse_date_range(text, today)
@@ -161,8 +213,7 @@ class NewsIndex:
             return Answer(question, as_of, (), note=self._note_no_words(text))
         if not ids:
             return Answer(question, as_of, (), note=self._note_unknown(search_text))
-        until = min(d for d in (dates.until, as_of) if d is not None) if (dates.until or as_of) else None
-        window = Window(since=dates.since, until=until, now=until or today)
+        window = search_window(dates, as_of, today, self.rank_params.date_slack_days)
         limit = max(50, (offset + k) * 8)
         ranked = await asyncio.to_thread(rank, gen, ids, window, self.rank_params, limit)
         if a.min_score > 0:
@@ -263,7 +314,7 @@ class NewsIndex:
             where.append("(a.date IS NULL OR a.date <= ?)")
             params.append(until.isoformat())
         if topic and topic.strip():
-            terms = self.tokenizer.tokens(topic[:MAX_QUESTION_CHARS])
+            terms = self.tokenizer.tokens(utf8(topic[:MAX_QUESTION_CHARS]))
             known = await self._term_ids(terms)
             if not known:
                 return []
@@ -346,7 +397,8 @@ class NewsIndex:
     ) -> int:
         """Log a question; returns its id (for feedback)."""
         try:
-            return await self._log().add_question(question[:MAX_QUESTION_CHARS], user_id, guild_id, hits)
+            text = utf8(question[:MAX_QUESTION_CHARS])
+            return await self._log().add_question(text, user_id, guild_id, hits)
         except sqlite3.Error as exc:
             raise self.store.error(exc) from None
 
@@ -363,6 +415,63 @@ class NewsIndex:
 
     def _log(self) -> Store:
         return self.log_store or self.store
+
+    # --- following new stories (index/follow.py) ---------------------------------------------
+    async def follow(self, guild_id: int, channel_id: int, topic: str | None = None) -> Follow:
+        """Announce new stories (about ``topic``) in ``channel_id``; replaces the server's follow.
+
+        Nothing indexed before this call is announced.
+        """
+        topic = " ".join(topic.split())[:MAX_TOPIC_CHARS] if topic else None
+        if topic and not self.tokenizer.tokens(topic):
+            raise NewsbotError("that topic has only common words: name a person, place or subject")
+        return await self._with_follows(lambda book: book.set(guild_id, channel_id, topic or None))
+
+    async def unfollow(self, guild_id: int) -> Follow | None:
+        """Stop announcing in ``guild_id``; returns the follow that was removed, if any."""
+        return await self._with_follows(lambda book: book.remove(guild_id))
+
+    async def following(self, guild_id: int) -> Follow | None:
+        return await self._with_follows(lambda book: book.get(guild_id))
+
+    async def take_announcements(self) -> list[Announcement]:
+        """What each follow should post about the articles stored since the last call (by any
+        process), at most ``watch.announce_cap`` stories each; recorded, so never returned again."""
+        cap = self.settings.watch.announce_cap
+        return await self._with_follows(lambda book: book.take(self._topic_articles, cap))
+
+    async def _topic_articles(self, number: int, topic: str) -> set[int]:
+        """Ids of the articles of generation ``number`` that match ``topic`` (as /latest does)."""
+        if self.generation is None or self.generation.number != number:
+            await self.refresh(force=True)
+        gen = self.generation
+        if gen is None or gen.number != number:
+            raise StoreError("the index changed while announcing new stories; trying again later")
+        known = await self._term_ids(self.tokenizer.tokens(topic[:MAX_TOPIC_CHARS]))
+        if not known:
+            return set()
+        arts = await asyncio.to_thread(article_matches, gen, list(known.values()))
+        return {int(gen.art_ids[i]) for i in arts}
+
+    async def _with_follows(self, work: Callable[[FollowBook], Awaitable[T]]) -> T:
+        if self._follows is None:
+            store = await Store.open(self.database, migrate=False)
+            if self._follows is None:
+                self._follows = FollowBook(store, _lead)
+            else:
+                await store.close()
+        try:
+            return await work(self._follows)
+        except sqlite3.Error as exc:
+            raise self.store.error(exc) from None
+
+    # --- watching (index/watch.py) -----------------------------------------------------------
+    async def cancel_reindex(self) -> None:
+        """Cancel this process's running reindex, if any (it rolls back), and wait until it stopped."""
+        task = self._reindex_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def _lead(text: str) -> str:

@@ -145,9 +145,10 @@ def accumulate(weights: Weights, term_ids: list[int], into: np.ndarray) -> tuple
         docs = weights.indices[lo:hi]
         into[docs] += weights.data[lo:hi] * times if times != 1 else weights.data[lo:hi]
         constant += float(weights.floor[term]) * times
-        parts.append(docs)
+        if hi > lo:  # a known term may have no postings here (in no title, or its articles removed)
+            parts.append(docs)
         postings += hi - lo
-    if not parts:
+    if not postings:  # no known term, or terms whose articles are all gone
         return np.empty(0, dtype=np.int64), constant
     if len(parts) == 1:
         return np.asarray(parts[0], dtype=np.int64), constant

@@ -107,16 +107,20 @@ def write(database: Path, number: int, info: dict[str, Any], arrays: dict[str, n
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    for name in ARRAYS:
-        with open(tmp / f"{name}.npy", "wb") as fh:
-            np.save(fh, np.ascontiguousarray(arrays[name]))
+    try:
+        for name in ARRAYS:
+            with open(tmp / f"{name}.npy", "wb") as fh:
+                np.save(fh, np.ascontiguousarray(arrays[name]))
+                fh.flush()
+                os.fsync(fh.fileno())
+        with open(tmp / "info.json", "w", encoding="utf-8") as fh:
+            json.dump(info, fh, indent=1, sort_keys=True)
             fh.flush()
             os.fsync(fh.fileno())
-    with open(tmp / "info.json", "w", encoding="utf-8") as fh:
-        json.dump(info, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    _fsync_dir(tmp)
+        _fsync_dir(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # give the space back at once (a full disk is the usual cause)
+        raise
     final = root / f"{number:08d}"
     if final.exists():
         shutil.rmtree(final)

@@ -31,7 +31,7 @@ from . import generation
 from .bm25 import BM25Params, count_matrix, weigh
 from .errors import IndexBusyError, IndexingError, NewsbotError
 from .model import IndexReport, Skipped
-from .sources import Record, SourceFile, read, scan
+from .sources import Record, SourceFile, read, scan, unreadable_folders
 from .store import Store, now_iso
 from .tokenizer import Tokenizer, TokenizerSpec
 
@@ -192,7 +192,10 @@ class Indexer:
         self.progress("scan", 0, 0)
         sources, skipped = await asyncio.to_thread(scan, self.folders)
         report.skipped.extend(skipped)
+        # a folder that could not be listed (permissions) is like a missing one: its files are kept
+        blocked = tuple(p.rstrip("/") + "/" for p in unreadable_folders(skipped))
         scanned_roots = {str(f.resolve()) for f in self.folders if f.is_dir()}
+        scanned_roots = {r for r in scanned_roots if r + "/" not in blocked}
         if not scanned_roots:
             raise IndexingError(
                 "none of the news folders could be read: "
@@ -223,10 +226,11 @@ class Indexer:
         for key, row in old.items():
             if (key[0], row.unit) in unit_seen:
                 continue
-            if key[0] not in configured or key[0] in scanned_roots:
+            unlisted = f"{key[0]}/{row.unit}".startswith(blocked)
+            if key[0] not in configured or (key[0] in scanned_roots and not unlisted):
                 gone.append(key)
             else:
-                keep_keys.add(key)  # its folder is missing this time: keep it rather than lose it
+                keep_keys.add(key)  # its folder is missing or unreadable this time: keep it, not lose it
         report.unchanged = len(keep_keys)
 
         records = await self._read_all(to_read)

@@ -29,6 +29,18 @@ _BLANK_LINES = re.compile(r"\n[ \t\f\v\u00a0]*\n[\s]*")
 _SPACE = re.compile(r"\s+")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8(text: str) -> str:
+    """``text`` as it can be stored and sent (UTF-8): each lone surrogate replaced by U+FFFD.
+
+    Lone surrogates come from a JSON escape such as ``"\\ud800"`` or from the undecodable bytes of a
+    command line; SQLite and Discord refuse them.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
 class ArticleProblem(ValueError):
     """This text is not a usable article; ``str(exc)`` is the reason."""
 

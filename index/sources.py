@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from .model import Skipped
-from .parse import Article, ArticleProblem, decode, parse_bytes, parse_date, split_paragraphs
+from .parse import Article, ArticleProblem, decode, parse_bytes, parse_date, split_paragraphs, utf8
 
 ARTICLE_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl",)
 METADATA_NAME = "metadata.jsonl"
 MAX_ARTICLE_BYTES = 10 * 1024 * 1024
 MAX_JSONL_BYTES = 2 * 1024 * 1024 * 1024
+UNREADABLE_FOLDER = "cannot open folder"  # the reason given for a folder that could not be listed
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,18 +115,23 @@ def scan(folders: list[Path]) -> tuple[list[SourceFile], list[Skipped]]:
     return found, skipped
 
 
+def unreadable_folders(skipped: list[Skipped]) -> list[str]:
+    """The folders a scan could not list: what they hold is unknown, not gone."""
+    return [s.path for s in skipped if s.reason.startswith(UNREADABLE_FOLDER)]
+
+
 def _walk(root: Path, skipped: list[Skipped]) -> Iterator[SourceFile]:
     visited: set[tuple[int, int]] = set()
 
     def on_error(exc: OSError) -> None:
-        skipped.append(Skipped(str(exc.filename), f"cannot open folder ({exc.strerror})"))
+        skipped.append(Skipped(str(exc.filename), f"{UNREADABLE_FOLDER} ({exc.strerror})"))
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
         here = Path(dirpath)
         try:
             st = here.stat()
         except OSError as exc:
-            skipped.append(Skipped(str(here), f"cannot open folder ({exc.strerror})"))
+            skipped.append(Skipped(str(here), f"{UNREADABLE_FOLDER} ({exc.strerror})"))
             dirnames[:] = []
             continue
         if (st.st_dev, st.st_ino) in visited:
@@ -166,7 +172,7 @@ def _apply_meta(article: Article, meta: dict[str, Any] | None) -> None:
     for key in ("source", "url"):
         value = meta.get(key)
         if isinstance(value, str) and value.strip():
-            setattr(article, key, value.strip())
+            setattr(article, key, utf8(value.strip()))
     if article.date is None and isinstance(meta.get("date"), str):
         try:
             article.date = parse_date(meta["date"])
@@ -233,7 +239,9 @@ def _article_from_row(row: Any) -> Article:
     raw_date = row.get("date")
     if isinstance(raw_date, str) and raw_date.strip():
         date = parse_date(raw_date.strip()[:10])
-    article = Article(title=" ".join(title.split()), date=date, paragraphs=paragraphs)
+    # a JSON escape can make a lone surrogate, which SQLite refuses
+    paragraphs = [utf8(p) for p in paragraphs]
+    article = Article(title=utf8(" ".join(title.split())), date=date, paragraphs=paragraphs)
     _apply_meta(article, {k: row.get(k) for k in ("source", "url")})
     return article
 

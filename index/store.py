@@ -69,8 +69,39 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (question_id, user_id)
     );
     """,
+    # 2: following new stories (index/follow.py). ``arrivals`` numbers each distinct article text in
+    # the order it was first stored, by whichever process stored it (a trigger keeps it, so it never
+    # misses a reindex; a text stored again keeps its number). ``follows`` holds each server's channel,
+    # topic and the last arrival it has seen; ``announced`` what each channel has been shown.
+    """
+    CREATE TABLE arrivals (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        text_key TEXT NOT NULL UNIQUE,
+        article_id INTEGER NOT NULL
+    );
+    INSERT INTO arrivals(text_key, article_id) SELECT substr(text_hash, 1, 16), id FROM articles ORDER BY id;
+    CREATE TRIGGER articles_arrive AFTER INSERT ON articles BEGIN
+        UPDATE arrivals SET article_id = NEW.id WHERE text_key = substr(NEW.text_hash, 1, 16);
+        INSERT OR IGNORE INTO arrivals(text_key, article_id) VALUES (substr(NEW.text_hash, 1, 16), NEW.id);
+    END;
+    CREATE TABLE follows (
+        guild_id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL,
+        topic TEXT,
+        created_at TEXT NOT NULL,
+        since_seq INTEGER NOT NULL
+    );
+    CREATE TABLE announced (
+        channel_id INTEGER NOT NULL,
+        story_key TEXT NOT NULL,
+        article_id INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (channel_id, story_key)
+    ) WITHOUT ROWID;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's write lock before "locked"
 
 
 def now_iso() -> str:
@@ -102,13 +133,13 @@ class Store:
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Store:
         try:
-            conn = await aiosqlite.connect(str(path), timeout=30.0, isolation_level=None)
+            conn = await aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None)
         except sqlite3.Error as exc:
             raise _translate(exc, path) from None
         store = cls(conn, path)
         try:
             await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA busy_timeout = 30000")
+            await conn.execute(f"PRAGMA busy_timeout = {round(BUSY_TIMEOUT * 1000)}")
             mode = await store.scalar("PRAGMA journal_mode")
             if mode != "wal":
                 await conn.execute("PRAGMA journal_mode = WAL")
@@ -187,4 +218,15 @@ class Store:
 
 
 def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """The statements of ``script`` (a trigger's body keeps its own semicolons)."""
+    out: list[str] = []
+    current = ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                out.append(current.strip().rstrip(";"))
+            current = ""
+    if current.strip(" \n;"):
+        out.append(current.strip().rstrip(";"))
+    return out

@@ -23,8 +23,14 @@ from .harness import check_alive
 
 
 @pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord()
+def fake_options() -> dict[str, Any]:
+    """Arguments of :class:`FakeDiscord` (a token, the heartbeat interval); tests override this fixture."""
+    return {}
+
+
+@pytest.fixture
+async def fake(monkeypatch: pytest.MonkeyPatch, fake_options: dict[str, Any]) -> AsyncIterator[FakeDiscord]:
+    server = FakeDiscord(**fake_options)
     await server.start()
     monkeypatch.setattr(discord.http.Route, "BASE", server.api_base)
     monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", server.gateway_url)

@@ -8,6 +8,12 @@ READY + GUILD_CREATE. Tests inject INTERACTION_CREATE / MESSAGE_CREATE through :
 
 Gateway frames are sent as text, so the client's zlib/zstd stream decompression is never used (discord.py
 only decompresses binary frames).
+
+Faults on demand: :meth:`FakeDiscord.drop` closes the gateway websocket (the client resumes; events dispatched
+meanwhile are replayed, as Discord does; set ``invalidate_resume`` to answer the RESUME with INVALID_SESSION
+instead), :meth:`FakeDiscord.fail` answers matching REST requests with a 429 (``retry_after`` and the
+X-RateLimit headers) or a 5xx. Each request records when it arrived and each injected interaction when it was
+sent (``time.perf_counter``), and ``heartbeats`` when each heartbeat arrived, for latency figures.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import datetime as dt
 import itertools
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +63,8 @@ class Request:
     query: dict[str, str]
     json: Any
     files: list[str] = field(default_factory=list)
+    at: float = field(default_factory=time.perf_counter)  # when it arrived (time.perf_counter)
+    status: int = 200  # the status the fake answered with
 
     def __repr__(self) -> str:  # short, for assertion messages
         body = json.dumps(self.json)[:300] if self.json is not None else ""
@@ -104,6 +113,7 @@ class Sent:
     id: int
     token: str
     user: Person
+    at: float = field(default_factory=time.perf_counter)  # when it was sent to the client
 
 
 def check_limits(message: Json) -> list[str]:
@@ -167,11 +177,62 @@ def buttons(message: Json) -> dict[str, Json]:
     return found
 
 
+@dataclass
+class Fault:
+    """Answer the next ``times`` requests matching ``method`` and ``path`` (a regex) with ``status``."""
+
+    method: str
+    path: re.Pattern[str]
+    status: int
+    times: int = 1
+    retry_after: float = 0.1  # a 429's wait, in seconds
+    scope: str = "user"  # a 429's X-RateLimit-Scope: "user", "global" or "shared"
+    hits: list[Request] = field(default_factory=list)
+
+    def matches(self, req: Request) -> bool:
+        return self.times > 0 and req.method == self.method and bool(self.path.fullmatch(req.path))
+
+    def response(self) -> web.Response:
+        if self.status != 429:
+            return _json({"message": f"{self.status}: fake server error", "code": 0}, status=self.status)
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": self.retry_after,
+            "global": self.scope == "global",
+            "code": 0,
+        }
+        headers = {
+            "Via": "1.1 google",  # discord.py takes a 429 without it for a Cloudflare ban
+            "Retry-After": str(max(1, round(self.retry_after))),
+            "X-RateLimit-Limit": "5",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": f"{time.time() + self.retry_after:.3f}",
+            "X-RateLimit-Reset-After": f"{self.retry_after:.3f}",
+            "X-RateLimit-Bucket": "fake-bucket",
+            "X-RateLimit-Scope": self.scope,
+        }
+        if self.scope == "global":
+            headers["X-RateLimit-Global"] = "true"
+        response = _json(body, status=429)
+        response.headers.update(headers)
+        return response
+
+
 class FakeDiscord:
     """REST + gateway on one random local port; one test guild with channels, roles and people."""
 
-    def __init__(self, token: str = "fake-token") -> None:
+    def __init__(self, token: str = "fake-token", *, heartbeat_interval: float = 45.0) -> None:
         self.token = token
+        self.heartbeat_interval = heartbeat_interval  # seconds, sent in HELLO
+        self.heartbeats: list[float] = []  # when each heartbeat arrived (time.perf_counter)
+        self.connections = 0  # gateway websockets accepted
+        self.identifies = 0
+        self.resumes: list[Json] = []  # the RESUME payloads received
+        self.invalidate_resume = False  # answer the next RESUME with INVALID_SESSION (must re-identify)
+        self.session_ready = asyncio.Event()  # set after READY or RESUMED, cleared when the socket drops
+        self.faults: list[Fault] = []
+        self._history: list[Json] = []  # dispatched frames, replayed on RESUME
+        self._session_open = False
         ids = itertools.count(1_300_000_000_000_000_001)
         self._ids: Iterator[int] = ids
         self.app_id = next(ids)
@@ -247,7 +308,9 @@ class FakeDiscord:
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        # a deep accept queue: a burst opens hundreds of connections at once (the default 128 would drop
+        # SYNs, and TCP's 1-second retransmission would show up as latency)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
         await site.start()
         server = site._server
         assert server is not None
@@ -329,8 +392,10 @@ class FakeDiscord:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._ws = ws
+        self.connections += 1
         self._ws_done = asyncio.Event()
-        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 45_000}, "s": None, "t": None})
+        hello = {"heartbeat_interval": round(self.heartbeat_interval * 1000)}
+        await ws.send_json({"op": 10, "d": hello, "s": None, "t": None})
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -338,20 +403,30 @@ class FakeDiscord:
                 payload = json.loads(msg.data)
                 op = payload.get("op")
                 if op == 1:
+                    self.heartbeats.append(time.perf_counter())
                     await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
                 elif op == 2:
+                    self.identifies += 1
                     self.identify_payload = payload["d"]
+                    self._history.clear()
                     await self._ready(ws)
+                    self._session_open = True
                     self.identified.set()
+                    self.session_ready.set()
                 elif op == 6:
-                    await self._send(ws, "RESUMED", {})
+                    await self._resume(ws, payload["d"])
         finally:
             self._ws_done.set()
+            if self._ws is ws:
+                self.session_ready.clear()
         return ws
 
-    async def _send(self, ws: web.WebSocketResponse, event: str, data: Json) -> None:
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: Json, *, keep: bool = False) -> None:
         self._seq += 1
-        await ws.send_json({"op": 0, "t": event, "s": self._seq, "d": data})
+        frame = {"op": 0, "t": event, "s": self._seq, "d": data}
+        if keep:
+            self._history.append(frame)
+        await ws.send_json(frame)
 
     async def _ready(self, ws: web.WebSocketResponse) -> None:
         await self._send(
@@ -431,9 +506,55 @@ class FakeDiscord:
         }
 
     async def dispatch(self, event: str, data: Json) -> None:
-        """Send a DISPATCH to the connected client."""
-        assert self._ws is not None and not self._ws.closed, "the client is not connected"
-        await self._send(self._ws, event, data)
+        """Send a DISPATCH to the connected client (kept for the RESUME when it is disconnected)."""
+        if self._ws is None or self._ws.closed or not self.session_ready.is_set():
+            assert self._session_open, "the client is not connected"
+            self._seq += 1
+            self._history.append({"op": 0, "t": event, "s": self._seq, "d": data})
+            return
+        await self._send(self._ws, event, data, keep=True)
+
+    async def _resume(self, ws: web.WebSocketResponse, data: Json) -> None:
+        self.resumes.append(data)
+        if self.invalidate_resume or not self._session_open:
+            self.invalidate_resume = False
+            self._session_open = False
+            await ws.send_json({"op": 9, "d": False, "s": None, "t": None})
+            return
+        for frame in self._history:  # what the client missed, then RESUMED (as Discord does)
+            if frame["s"] > (data.get("seq") or 0):
+                await ws.send_json(frame)
+        await self._send(ws, "RESUMED", {})
+        self.session_ready.set()
+
+    async def drop(self, code: int = 4000) -> None:
+        """Close the gateway websocket as a failing connection would (the client is expected to resume)."""
+        ws = self._ws
+        assert ws is not None and not ws.closed, "the client is not connected"
+        self.session_ready.clear()
+        await ws.close(code=code, message=b"fake drop")
+
+    async def wait_session(self, within: float = 10.0) -> None:
+        """Until the client has identified or resumed (after a :meth:`drop`)."""
+        try:
+            await asyncio.wait_for(self.session_ready.wait(), within)
+        except TimeoutError:
+            raise AssertionError("the client did not reconnect in time") from None
+
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: float = 0.1,
+        scope: str = "user",
+    ) -> Fault:
+        """Answer the next ``times`` ``method`` requests whose path matches ``path`` with ``status``."""
+        fault = Fault(method, re.compile(path), status, times, retry_after, scope)
+        self.faults.append(fault)
+        return fault
 
     # ----------------------------------------------------------------- injecting
 
@@ -550,6 +671,7 @@ class FakeDiscord:
         self._routes.append((method, re.compile(pattern + "$"), func))
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.perf_counter()
         path = request.path[len(API_PREFIX) :]
         body: Any = None
         files: list[str] = []
@@ -563,13 +685,26 @@ class FakeDiscord:
                 else:
                     files.append(part.filename or part.name or "")  # type: ignore[union-attr]
                     await part.read()  # type: ignore[union-attr]
-        req = Request(request.method, path, dict(request.query), body, files)
+        req = Request(request.method, path, dict(request.query), body, files, at=arrived)
+        for fault in self.faults:
+            if fault.matches(req):
+                fault.times -= 1
+                fault.hits.append(req)
+                req.status = fault.status
+                self._record(req)
+                return fault.response()
+        if path == "/users/@me" and request.headers.get("Authorization") != f"Bot {self.token}":
+            req.status = 401
+            self._record(req)
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         for method, pattern, func in self._routes:
             if method == request.method and (m := pattern.match(path)):
                 resp = await func(req, **m.groupdict())
+                req.status = resp.status
                 self._record(req)
                 return resp
         self.unhandled.append(req)
+        req.status = 404
         self._record(req)
         return _json({"message": "404: Not Found (fake)", "code": 0}, status=404)
 

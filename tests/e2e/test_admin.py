@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 
 from bot.app import NewsBot
+from index import generation
 
 from .corpus import ARTICLES, write_filler
 from .fake_discord import FakeDiscord, Json, Sent, embed_text
@@ -183,17 +185,27 @@ async def test_stats_for_an_admin(fake: FakeDiscord, newsbot: NewsBot) -> None:
 
 
 async def test_questions_asked_during_a_reindex_are_logged_for_feedback(
-    fake: FakeDiscord, newsbot: NewsBot, news_dir: Path
+    fake: FakeDiscord, newsbot: NewsBot, news_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_filler(news_dir, 400)
+    write_filler(news_dir, 40)
+    # hold the reindex inside its write transaction (just before it publishes) while people ask
+    entered, release = threading.Event(), threading.Event()
+    real_write = generation.write
+
+    def held_write(*args: object, **kwargs: object) -> object:
+        entered.set()
+        release.wait(10)
+        return real_write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(generation, "write", held_write)
     reindex = await fake.slash("reindex", user=fake.admin)
-    # ask while the reindex writes to the database (its progress shows "Storing" then)
-    await fake.edit_of_original(reindex, lambda b: "Storing" in (b.get("content") or ""))
+    assert await asyncio.to_thread(entered.wait, 10), "the reindex never reached its write"
     assert newsbot.index.reindexing
 
     people = [fake.user, fake.user2, fake.admin, fake.manager] * 3
     asks = [await fake.slash("ask", {"question": "storm farm sheds"}, user=p) for p in people]
     bodies = [await answer_of(fake, sent) for sent in asks]
+    release.set()
     await _report(fake, reindex)
 
     for sent, body in zip(asks, bodies, strict=True):

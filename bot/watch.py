@@ -1,0 +1,40 @@
+"""The bot's watcher: every ``watch.interval_seconds``, reindex if the news folders changed, then
+announce what arrived (also what another process, such as ``newsbot index --watch``, indexed)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from index.model import IndexReport
+from index.watch import FolderWatch
+
+from .announce import announce
+
+if TYPE_CHECKING:
+    from .app import NewsBot
+
+log = logging.getLogger(__name__)
+
+
+async def _log_report(report: IndexReport) -> None:
+    if report.changed_anything:
+        log.info(
+            "Watch reindex: %d added, %d changed, %d removed (%d articles, %.1f s)",
+            report.added,
+            report.changed,
+            report.removed,
+            report.articles,
+            report.seconds,
+        )
+
+
+async def watch(bot: NewsBot) -> None:
+    """Runs until cancelled (the bot cancels it on close). A round never overlaps /reindex."""
+    watcher = FolderWatch(bot.index, claim=bot.claim_reindex, release=bot.release_reindex)
+    interval = bot.settings.watch.interval_seconds
+    while True:
+        await asyncio.sleep(interval)
+        await watcher.round(_log_report)
+        await announce(bot)

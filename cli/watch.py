@@ -1,0 +1,49 @@
+"""``newsbot index --watch``: reindex whenever the folders change, one line per reindex, until Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from index.api import NewsIndex
+from index.model import IndexReport
+from index.watch import FolderWatch
+
+
+def report_line(report: IndexReport, now: dt.datetime | None = None) -> str:
+    """One line: when, what changed, the totals, what was skipped, how long it took."""
+    stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
+    if report.changed_anything:
+        change = f"{report.added} added, {report.changed} changed, {report.removed} removed"
+    else:
+        change = "nothing changed"
+    parts = [stamp, change, f"{report.articles:,} articles", f"generation {report.generation}"]
+    if report.skipped:
+        parts.append(f"{len(report.skipped)} skipped")
+    parts.append(f"{report.seconds:.1f} s")
+    return " · ".join(parts)
+
+
+async def watch_folders(
+    index: NewsIndex, folders: list[Path], interval: float, out: Console, err: Console, *, as_json: bool
+) -> int:
+    """Check every ``interval`` seconds (the first time at once); returns 0 when stopped (Ctrl-C)."""
+
+    async def show(report: IndexReport) -> None:
+        if as_json:
+            print(json.dumps(report.to_json(), ensure_ascii=False), flush=True)
+        else:
+            out.print(escape(report_line(report)))
+
+    names = ", ".join(str(f) for f in folders)
+    err.print(f"[dim]Watching {escape(names)} every {interval:g} s; Ctrl-C to stop.[/dim]")
+    try:
+        await FolderWatch(index, folders).run(interval, show)
+    except asyncio.CancelledError:
+        err.print("[dim]Stopped watching.[/dim]")
+    return 0

@@ -1,0 +1,240 @@
+"""Following new stories: which newly indexed articles each server's follow should announce.
+
+Arrival order comes from the ``arrivals`` table (schema 2), kept by a trigger on ``articles``: each
+distinct article text gets the next number when first stored, in whichever process reindexed. A follow
+remembers the last arrival it has dealt with (``since_seq``), so the first reindex after following posts
+nothing old and a restart repeats nothing; ``announced`` remembers each story a channel was shown (by
+link, else title and date), so a story edited or stored twice is not shown twice.
+
+All of it runs on a connection of its own, and one round of announcements is one write transaction:
+what it reads is consistent with the generation it matches topics against, and two processes never
+announce the same arrival.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Story
+from .store import Store, now_iso
+
+NOT_YET = -1  # since_seq of a follow made before anything was indexed: the first index is not news
+CHUNK = 500  # SQL variables per query
+
+TopicMatcher = Callable[[int, str], Awaitable[set[int]]]
+"""``match(generation, topic)``: the ids of the articles of that generation that match ``topic``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """A server's follow: new stories (about ``topic``, when set) are posted in ``channel_id``."""
+
+    guild_id: int
+    channel_id: int
+    topic: str | None
+    created_at: str
+    since_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """New stories for one follow, newest first; ``more`` matched too but are over the cap."""
+
+    follow: Follow
+    stories: tuple[Story, ...]
+    more: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    seq: int
+    article_id: int
+    title: str
+    date: dt.date | None
+    url: str | None
+
+    @property
+    def key(self) -> str:
+        """What makes two articles the same story for a channel: the link, else title and date."""
+        if self.url:
+            return "url:" + self.url.strip()
+        return f"title:{self.date.isoformat() if self.date else ''}:{' '.join(self.title.split()).casefold()}"
+
+
+def _chunks(items: list[Any]) -> Iterator[list[Any]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _newest_first(arrival: _Arrival) -> tuple[bool, dt.date, int]:
+    return (arrival.date is not None, arrival.date or dt.date.min, arrival.seq)
+
+
+class FollowBook:
+    """The follows and what each channel was shown, on a connection of their own."""
+
+    def __init__(self, store: Store, lead: Callable[[str], str]) -> None:
+        self.store = store
+        self.lead = lead
+        self.lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    # --- follows ---------------------------------------------------------------------------
+    async def get(self, guild_id: int) -> Follow | None:
+        rows = await self.store.rows(
+            "SELECT guild_id, channel_id, topic, created_at, since_seq FROM follows WHERE guild_id = ?",
+            (guild_id,),
+        )
+        return Follow(*rows[0]) if rows else None
+
+    async def all(self) -> list[Follow]:
+        rows = await self.store.rows(
+            "SELECT guild_id, channel_id, topic, created_at, since_seq FROM follows ORDER BY guild_id"
+        )
+        return [Follow(*r) for r in rows]
+
+    async def set(self, guild_id: int, channel_id: int, topic: str | None) -> Follow:
+        """Follow (or change the channel and topic of the follow) of ``guild_id``."""
+        async with self.lock, self._transaction():
+            indexed = int(await self.store.get_meta("generation") or 0) > 0
+            since = await self._high_water() if indexed else NOT_YET
+            await self.store.conn.execute(
+                "INSERT INTO follows(guild_id, channel_id, topic, created_at, since_seq)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(guild_id) DO UPDATE SET"
+                " channel_id = excluded.channel_id, topic = excluded.topic",
+                (guild_id, channel_id, topic, now_iso(), since),
+            )
+            follow = await self.get(guild_id)
+        assert follow is not None
+        return follow
+
+    async def remove(self, guild_id: int) -> Follow | None:
+        async with self.lock, self._transaction():
+            follow = await self.get(guild_id)
+            await self.store.conn.execute("DELETE FROM follows WHERE guild_id = ?", (guild_id,))
+        return follow
+
+    # --- announcing ------------------------------------------------------------------------
+    async def take(self, match: TopicMatcher, cap: int) -> list[Announcement]:
+        """The stories each follow should announce now, recorded as announced (so never again).
+
+        Stories beyond ``cap`` per follow are counted in ``more`` and recorded too.
+        """
+        async with self.lock:
+            if not await self._pending():
+                return []
+            async with self._transaction():
+                return await self._take(match, cap)
+
+    async def _pending(self) -> bool:
+        """A cheap look (no lock taken) for arrivals some follow has not dealt with."""
+        lowest = await self.store.scalar("SELECT min(since_seq) FROM follows")
+        return lowest is not None and int(lowest) < await self._high_water()
+
+    async def _take(self, match: TopicMatcher, cap: int) -> list[Announcement]:
+        generation = int(await self.store.get_meta("generation") or 0)
+        high = await self._high_water()
+        follows = [f for f in await self.all() if f.since_seq < high]
+        if generation == 0 or not follows:
+            return []
+        arrivals = await self._arrivals(max(0, min(f.since_seq for f in follows)))
+        out: list[Announcement] = []
+        for follow in follows:
+            await self.store.conn.execute(
+                "UPDATE follows SET since_seq = ? WHERE guild_id = ?", (high, follow.guild_id)
+            )
+            if follow.since_seq == NOT_YET:
+                continue
+            fresh = [a for a in arrivals if a.seq > follow.since_seq]
+            if follow.topic and fresh:
+                wanted = await match(generation, follow.topic)
+                fresh = [a for a in fresh if a.article_id in wanted]
+            fresh = await self._record(follow.channel_id, fresh)
+            if fresh:
+                stories = await self._stories([a.article_id for a in fresh[:cap]])
+                out.append(Announcement(follow, tuple(stories), max(0, len(fresh) - cap)))
+        return out
+
+    async def _arrivals(self, since: int) -> list[_Arrival]:
+        """Stored articles that arrived after ``since``, each once, newest first."""
+        rows = await self.store.rows(
+            "SELECT r.seq, a.id, a.title, a.date, a.url FROM arrivals r"
+            " JOIN articles a ON a.id = r.article_id WHERE r.seq > ? ORDER BY r.seq",
+            (since,),
+        )
+        by_article: dict[int, _Arrival] = {}
+        for seq, art, title, date, url in rows:  # an id reused by the indexer shows up twice: keep one
+            by_article[int(art)] = _Arrival(
+                int(seq), int(art), str(title), dt.date.fromisoformat(date) if date else None, url
+            )
+        return sorted(by_article.values(), key=_newest_first, reverse=True)
+
+    async def _record(self, channel_id: int, fresh: list[_Arrival]) -> list[_Arrival]:
+        """``fresh`` without the stories ``channel_id`` was already shown; records the rest as shown."""
+        unique: dict[str, _Arrival] = {}
+        for a in fresh:
+            unique.setdefault(a.key, a)
+        shown: set[str] = set()
+        for part in _chunks(list(unique)):
+            marks = ",".join("?" * len(part))
+            rows = await self.store.rows(
+                f"SELECT story_key FROM announced WHERE channel_id = ? AND story_key IN ({marks})",
+                [channel_id, *part],
+            )
+            shown.update(str(k) for (k,) in rows)
+        new = [a for key, a in unique.items() if key not in shown]
+        at = now_iso()
+        await self.store.conn.executemany(
+            "INSERT OR IGNORE INTO announced(channel_id, story_key, article_id, at) VALUES (?, ?, ?, ?)",
+            [(channel_id, a.key, a.article_id, at) for a in new],
+        )
+        return new
+
+    async def _stories(self, article_ids: list[int]) -> list[Story]:
+        """The articles as stories (link, date, source, first lines), in the order given."""
+        marks = ",".join("?" * len(article_ids))
+        rows = await self.store.rows(
+            "SELECT a.id, a.title, a.date, a.source, a.url,"
+            " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1),"
+            " (SELECT text FROM paragraphs p WHERE p.article_id = a.id ORDER BY position LIMIT 1)"
+            f" FROM articles a WHERE a.id IN ({marks})",
+            article_ids,
+        )
+        found = {
+            int(r[0]): Story(
+                title=r[1],
+                date=dt.date.fromisoformat(r[2]) if r[2] else None,
+                source=r[3],
+                url=r[4],
+                path=r[5] or "",
+                lead=self.lead(r[6] or ""),
+                article_id=int(r[0]),
+            )
+            for r in rows
+        }
+        return [found[a] for a in article_ids if a in found]
+
+    # --- helpers ---------------------------------------------------------------------------
+    async def _high_water(self) -> int:
+        """The number of the latest arrival ever (numbers are never reused)."""
+        seq = await self.store.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'arrivals'")
+        return int(seq or 0)
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        conn = self.store.conn
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
