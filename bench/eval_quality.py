@@ -1,8 +1,8 @@
 """Score answers on the real weekly news-quiz questions of ../shared/eval/realtimeqa_dev.jsonl.
 
 Each question is asked as of its quiz date. Prints article hit@1/5/10 (the gold article among the
-articles of the top k passages) and answer-paragraph hit@1/5 (a top-k passage is the gold
-paragraph). ``--corpus demo`` (default) indexes ../shared/corpus/realtimeqa_demo; ``--corpus all``
+articles of the top k passages), answer-paragraph hit@1/5 (a top-k passage is the gold paragraph)
+and answer hit@1/5 (a top-k passage, from any article, contains the quiz's answer text). ``--corpus demo`` (default) indexes ../shared/corpus/realtimeqa_demo; ``--corpus all``
 indexes all four corpora (unpacking the archives into --workdir once).
 
     python bench/eval_quality.py [--corpus demo|all] [--ablate] [--json FILE]
@@ -52,8 +52,15 @@ def norm(text: str) -> str:
 
 def score(rows: list[dict[str, Any]], answers: list[dict[str, Any]]) -> dict[str, float]:
     hits = {"article@1": 0, "article@5": 0, "article@10": 0, "paragraph@1": 0, "paragraph@5": 0}
-    n_para = 0
+    hits |= {"answer@1": 0, "answer@5": 0}
+    n_para = n_answer = 0
     for row, answer in zip(rows, answers, strict=True):
+        # answer@k: a top-k passage, from any article, contains the quiz's answer (what a reader needs)
+        if row.get("answer") and not row.get("needs_choices"):
+            n_answer += 1
+            wanted = norm(str(row["answer"]))
+            for k in (1, 5):
+                hits[f"answer@{k}"] += any(wanted in norm(h["text"]) for h in answer["hits"][:k])
         gold = Path(row["article_file"]).name
         names = [Path(h["path"]).name for h in answer["hits"]]
         for k in (1, 5, 10):
@@ -64,8 +71,8 @@ def score(rows: list[dict[str, Any]], answers: list[dict[str, Any]]) -> dict[str
             target = norm(row["answer_paragraph"])
             for k in (1, 5):
                 hits[f"paragraph@{k}"] += any(t == target for t in texts[:k])
-    n = len(rows)
-    return {key: round(v / (n_para if key.startswith("paragraph") else n), 3) for key, v in hits.items()}
+    totals = {"paragraph": n_para, "answer": n_answer, "article": len(rows)}
+    return {key: round(v / max(1, totals[key.split("@")[0]]), 3) for key, v in hits.items()}
 
 
 async def evaluate(index: NewsIndex, rows: list[dict[str, Any]]) -> tuple[dict[str, float], float]:
