@@ -27,6 +27,7 @@ ARRAYS = (
     "para_position",
     "para_len",
     "para_flags",
+    "para_days",
     "art_ids",
     "art_days",
     "art_start",
@@ -39,6 +40,9 @@ ARRAYS = (
     "t_data",
     "t_floor",
 )
+
+
+DERIVED = ("para_days",)  # arrays that older generations lack and loading can compute
 
 
 def gens_dir(database: Path) -> Path:
@@ -84,7 +88,13 @@ class Generation:
     def load(cls, database: Path, number: int) -> Generation:
         folder = gens_dir(database) / f"{number:08d}"
         info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
+        arrays = {
+            name: np.load(folder / f"{name}.npy", mmap_mode="r")
+            for name in ARRAYS
+            if name not in DERIVED or (folder / f"{name}.npy").exists()
+        }
+        if "para_days" not in arrays:  # a generation written before it was stored
+            arrays["para_days"] = np.asarray(arrays["art_days"])[np.asarray(arrays["para_article"])]
         return cls(number=number, info=info, arrays=arrays)
 
 

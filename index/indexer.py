@@ -506,6 +506,7 @@ class Indexer:
                 "para_position": para_position,
                 "para_len": para_len,
                 "para_flags": para_flags,
+                "para_days": art_days[para_article],
                 "art_ids": art_ids,
                 "art_days": art_days,
                 "art_start": art_start,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bm25 import accumulate
-from .generation import NO_DATE, Generation
+from .generation import Generation
 from .indexer import EPOCH, FLAG_JUNK
 
 PRESELECT = 4000  # paragraphs kept for the fine features
@@ -82,17 +82,25 @@ def top_indices(values: np.ndarray, m: int) -> np.ndarray:
     return np.argpartition(-values, m - 1)[:m]
 
 
+RECENCY_HORIZON = 3650  # days; older (and undated) articles get no recency favour
+
+
 def _prior(days: np.ndarray, window: Window, params: RankParams) -> np.ndarray | None:
-    """Multipliers from the dates: recency relative to "now", and the period the question names."""
+    """Multipliers from the dates: recency relative to "now", and the period the question names.
+
+    Recency is read from a table by age in days, so the cost is one lookup per paragraph; undated
+    articles (``NO_DATE``) fall past the horizon and get 1, the neutral value.
+    """
     now = _day(window.now)
     prior: np.ndarray | None = None
-    dated = days != NO_DATE
     if params.recency_days > 0 and now is not None:
-        age = np.clip(now - days, 0, None).astype(np.float64)
-        prior = np.where(dated, 1.0 + params.recency_boost * np.exp(-age / params.recency_days), 1.0)
+        table = 1.0 + params.recency_boost * np.exp(-np.arange(RECENCY_HORIZON + 1) / params.recency_days)
+        table[RECENCY_HORIZON] = 1.0
+        age = np.clip(now - days.astype(np.int64), 0, RECENCY_HORIZON)
+        prior = table[age]
     if window.prefer is not None and params.date_boost:
         lo, hi = _day(window.prefer[0]), _day(window.prefer[1])
-        inside = dated & (days >= lo) & (days <= hi)
+        inside = (days >= lo) & (days <= hi)  # NO_DATE is below any lo
         boost = np.where(inside, 1.0 + params.date_boost, 1.0)
         prior = boost if prior is None else prior * boost
     return prior
@@ -129,26 +137,21 @@ def _rank(
     limit: int,
 ) -> list[tuple[int, float]]:
     para_article = np.asarray(gen.para_article)
-    art_days = np.asarray(gen.art_days)
+    para_days = np.asarray(gen.para_days)
     start = np.asarray(gen.art_start)
 
-    def visible(paras: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        article = para_article[paras]
-        days = art_days[article]
+    def visible(paras: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        days = para_days[paras]
         keep = _visible(days, window)
-        return (paras, article, days) if keep is None else (paras[keep], article[keep], days[keep])
+        return (paras, days) if keep is None else (paras[keep], days[keep])
 
-    touched, article, days = visible(touched)
+    touched, days = visible(touched)
     prior = _prior(days, window, params)
     if len(touched) > PRESELECT:
-        # coarse score for the preselection: BM25 + title, with the recency prior
-        coarse = (
-            body[touched] + params.title_weight * titles[article] if params.title_weight else body[touched]
-        )
-        if prior is not None:
-            coarse = coarse * prior
+        # the preselection uses BM25 with the date multipliers; strong title matches join below
+        coarse = body[touched] if prior is None else body[touched] * prior
         pick = np.sort(top_indices(coarse, PRESELECT))
-        touched, article, days = touched[pick], article[pick], days[pick]
+        touched = touched[pick]
         prior = prior[pick] if prior is not None else None
     # the paragraphs of the best title matches stay candidates even if their BM25 is low
     if len(t_touched):
@@ -156,12 +159,12 @@ def _rank(
         extra = np.concatenate([np.arange(start[a], start[a + 1]) for a in best_titles])
         extra = np.setdiff1d(extra, touched, assume_unique=True)
         if len(extra):
-            e_paras, e_article, e_days = visible(extra)
+            e_paras, e_days = visible(extra)
             e_prior = _prior(e_days, window, params)
             touched = np.concatenate([touched, e_paras])
-            article = np.concatenate([article, e_article])
             if prior is not None and e_prior is not None:
                 prior = np.concatenate([prior, e_prior])
+    article = para_article[touched]
     if len(touched) == 0:
         return []
     base = body[touched]
@@ -190,16 +193,18 @@ def _rank(
 
 
 def _visible(days: np.ndarray, window: Window) -> np.ndarray | None:
-    """The mask of paragraphs inside the date window, or None when nothing is filtered."""
+    """The mask of paragraphs inside the date window, or None when nothing is filtered.
+
+    Undated articles (``NO_DATE``, the smallest int32) pass ``until`` and fail ``since``.
+    """
     since, until = _day(window.since), _day(window.until)
     if since is None and until is None:
         return None
-    dated = days != NO_DATE
-    keep = np.ones(len(days), dtype=bool)
+    if since is None:
+        return days <= until
+    keep = days >= since
     if until is not None:
-        keep &= ~dated | (days <= until)
-    if since is not None:
-        keep &= dated & (days >= since)
+        keep &= days <= until
     return keep
 
 
