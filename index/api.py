@@ -227,26 +227,37 @@ class NewsIndex:
     async def _compose(
         self, gen: Generation, ranked: list[tuple[int, float]], terms: set[str], offset: int, k: int
     ) -> tuple[list[Hit], bool]:
-        """Apply the per-article cap and near-duplicate collapse, then fetch, cite and excerpt."""
-        para_ids = [int(gen.para_ids[p]) for p, _ in ranked]
-        rows = await self._paragraph_rows(para_ids)
+        """Apply the per-article cap and near-duplicate collapse, then fetch, cite and excerpt.
+
+        Paragraph rows are fetched a few at a time, in rank order, until the page is full: most
+        answers need only the first batch.
+        """
+        para_article = gen.para_article
         per_article: dict[int, int] = {}
         chosen: list[tuple[dict[str, object], float, set[str]]] = []
         cap = self.settings.answer.per_article
-        for (_, score), pid in zip(ranked, para_ids, strict=True):
-            row = rows.get(pid)
-            if row is None:  # removed by a reindex since this generation was built
-                continue
-            art = int(row["article_id"])  # type: ignore[call-overload]
-            if per_article.get(art, 0) >= cap:
-                continue
-            words = set(self.tokenizer.tokens(str(row["text"])))
-            if any(c[0]["article_id"] != art and _jaccard(words, c[2]) >= NEAR_DUPLICATE for c in chosen):
-                continue
-            per_article[art] = per_article.get(art, 0) + 1
-            chosen.append((row, score, words))
+        batch = max(12, 2 * (offset + k + 1))
+        for lo in range(0, len(ranked), batch):
             if len(chosen) > offset + k:
                 break
+            part = [
+                (p, s) for p, s in ranked[lo : lo + batch] if per_article.get(int(para_article[p]), 0) < cap
+            ]
+            rows = await self._paragraph_rows([int(gen.para_ids[p]) for p, _ in part])
+            for p, score in part:
+                row = rows.get(int(gen.para_ids[p]))
+                if row is None:  # removed by a reindex since this generation was built
+                    continue
+                art = int(row["article_id"])  # type: ignore[call-overload]
+                if per_article.get(art, 0) >= cap:
+                    continue
+                words = set(self.tokenizer.tokens(str(row["text"])))
+                if any(c[0]["article_id"] != art and _jaccard(words, c[2]) >= NEAR_DUPLICATE for c in chosen):
+                    continue
+                per_article[art] = per_article.get(art, 0) + 1
+                chosen.append((row, score, words))
+                if len(chosen) > offset + k:
+                    break
         more = len(chosen) > offset + k
         page = chosen[offset : offset + k]
         limit = self.settings.answer.excerpt_chars
