@@ -41,7 +41,7 @@ class IndexSettings:
     epsilon: float = 0.25
     delta: float = 0.5
     language: str = "english"
-    stem: bool = True
+    stem: bool = False
     stopwords: bool = True
 
 
