@@ -213,7 +213,8 @@ class NewsIndex:
             return Answer(question, as_of, (), note=self._note_no_words(text))
         if not ids:
             return Answer(question, as_of, (), note=self._note_unknown(search_text))
-        window = search_window(dates, as_of, today, self.rank_params.date_slack_days)
+        # nothing dated after "now" is seen: the as-of day, or today
+        window = search_window(dates, today, today, self.rank_params.date_slack_days)
         limit = max(50, (offset + k) * 8)
         ranked = await asyncio.to_thread(rank, gen, ids, window, self.rank_params, limit)
         if a.min_score > 0:
@@ -232,17 +233,16 @@ class NewsIndex:
         Paragraph rows are fetched a few at a time, in rank order, until the page is full: most
         answers need only the first batch.
         """
-        para_article = gen.para_article
-        per_article: dict[int, int] = {}
+        para_article, art_ids = gen.para_article, gen.art_ids
+        per_article: dict[int, int] = {}  # by database article id
         chosen: list[tuple[dict[str, object], float, set[str]]] = []
         cap = self.settings.answer.per_article
         batch = max(12, 2 * (offset + k + 1))
         for lo in range(0, len(ranked), batch):
             if len(chosen) > offset + k:
                 break
-            part = [
-                (p, s) for p, s in ranked[lo : lo + batch] if per_article.get(int(para_article[p]), 0) < cap
-            ]
+            window = ranked[lo : lo + batch]
+            part = [(p, s) for p, s in window if per_article.get(int(art_ids[para_article[p]]), 0) < cap]
             rows = await self._paragraph_rows([int(gen.para_ids[p]) for p, _ in part])
             for p, score in part:
                 row = rows.get(int(gen.para_ids[p]))
@@ -321,9 +321,9 @@ class NewsIndex:
         if since:
             where.append("a.date >= ?")
             params.append(since.isoformat())
-        if until:
-            where.append("(a.date IS NULL OR a.date <= ?)")
-            params.append(until.isoformat())
+        until = min(until, dt.date.today()) if until else dt.date.today()  # no future-dated stories
+        where.append("(a.date IS NULL OR a.date <= ?)")
+        params.append(until.isoformat())
         if topic and topic.strip():
             terms = self.tokenizer.tokens(utf8(topic[:MAX_QUESTION_CHARS]))
             known = await self._term_ids(terms)

@@ -211,7 +211,6 @@ class Indexer:
         old_by_unit: dict[tuple[str, str], list[tuple[str, str]]] = {}
         for key, row in old.items():
             old_by_unit.setdefault((key[0], row.unit), []).append(key)
-        configured = {str(f.resolve()) for f in self.folders}
 
         to_read: list[SourceFile] = []
         keep_keys: set[tuple[str, str]] = set()
@@ -227,10 +226,12 @@ class Indexer:
             if (key[0], row.unit) in unit_seen:
                 continue
             unlisted = f"{key[0]}/{row.unit}".startswith(blocked)
-            if key[0] not in configured or (key[0] in scanned_roots and not unlisted):
+            if key[0] in scanned_roots and not unlisted:
                 gone.append(key)
             else:
-                keep_keys.add(key)  # its folder is missing or unreadable this time: keep it, not lose it
+                # another folder (indexed by another run or process), or one missing or unreadable
+                # this time: keep its articles rather than lose them
+                keep_keys.add(key)
         report.unchanged = len(keep_keys)
 
         records = await self._read_all(to_read)

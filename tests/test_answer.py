@@ -173,3 +173,45 @@ async def test_new_generation_picked_up_without_restart(tmp_path: Path) -> None:
         await writer.reindex()
         answer = await reader.ask("zebra crossing Main Street")
         assert answer.hits[0].title == "Zebra crossing"
+
+
+async def test_future_dated_articles_are_never_seen(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    write_article(
+        folder, "now.txt", "Harbour regatta", ["The harbour regatta drew forty boats."], "2020-05-01"
+    )
+    write_article(
+        folder,
+        "later.txt",
+        "Harbour regatta 2099",
+        ["The harbour regatta of 2099 drew robots."],
+        "2099-01-01",
+    )
+    for i in range(6):
+        write_article(
+            folder, f"f{i}.txt", f"Filler {i}", [f"Allotment news number {i} for spring."], "2020-01-01"
+        )
+    async with await NewsIndex.open(make_settings(tmp_path, [folder])) as idx:
+        await idx.reindex()
+        titles = [h.title for h in (await idx.ask("harbour regatta", k=10)).hits]
+        assert titles == ["Harbour regatta"]
+        assert "Harbour regatta 2099" not in [s.title for s in await idx.latest(25)]
+        later = await idx.ask("harbour regatta", k=10, as_of=dt.date(2099, 6, 1))
+        assert "Harbour regatta 2099" in [h.title for h in later.hits]
+
+
+async def test_the_cap_counts_each_article_by_its_own_id(tmp_path: Path) -> None:
+    # many articles, each with several matching paragraphs, ranked past the first fetch batch
+    folder = tmp_path / "news"
+    for i in range(30):
+        write_article(
+            folder,
+            f"a{i:02}.txt",
+            f"Canal story {i}",
+            [f"Canal boats moved {i}x{j} {i}y{j} {i}z{j} {i}q{j} {i}r{j} freight." for j in range(4)],
+        )
+    settings = make_settings(tmp_path, [folder], answer={"per_article": 1})
+    async with await NewsIndex.open(settings) as idx:
+        await idx.reindex()
+        answer = await idx.ask("canal boats", k=10)
+        assert len(answer.hits) == 10 and len({h.article_id for h in answer.hits}) == 10

@@ -315,3 +315,18 @@ async def test_worker_processes_index_the_same_as_threads(
     monkeypatch.setattr(Tokenizer, "tokens_many", not_here)  # workers are fresh processes: unaffected
     processes = await stored(make_settings(tmp_path / "processes"))
     assert processes == threads
+
+
+async def test_a_reindex_of_one_folder_keeps_the_articles_of_others(tmp_path: Path) -> None:
+    """`newsbot index --watch A` and a bot indexing B share one database: neither undoes the other."""
+    first = news(tmp_path)
+    second = tmp_path / "other"
+    write_article(second, "ferry.txt", "Ferry returns", ["The island ferry returned to service on Friday."])
+    async with await NewsIndex.open(make_settings(tmp_path, [first])) as index:
+        assert (await index.reindex([first])).articles == 3
+        report = await index.reindex([second])
+        assert (report.added, report.removed, report.articles) == (1, 0, 4)
+        (first / "vote.txt").unlink()
+        report = await index.reindex([first])
+        assert (report.removed, report.articles) == (1, 3)
+        assert (await index.ask("island ferry")).hits[0].title == "Ferry returns"
