@@ -59,7 +59,11 @@ async def reindex(interaction: discord.Interaction[NewsBot]) -> None:
     if not bot.claim_reindex():
         await interaction.response.send_message(BUSY, ephemeral=True, allowed_mentions=render.NO_PINGS)
         return
-    await interaction.response.defer(thinking=True)
+    try:
+        await interaction.response.defer(thinking=True)
+    except BaseException:
+        bot.release_reindex()  # the acknowledgement failed: don't hold the slot for good
+        raise
     bot.start_reindex(interaction)
 
 

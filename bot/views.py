@@ -87,12 +87,19 @@ class AnswerView(discord.ui.View):
         await self._feedback(interaction, -1)
 
     async def _feedback(self, interaction: discord.Interaction[NewsBot], value: int) -> None:
+        # acknowledge first: the write below may wait for a reindex's transaction to finish
+        await interaction.response.defer(ephemeral=True, thinking=True)
         question_id = await self.question_id  # the question is logged in the background
         if question_id is None:
-            await errors.tell(interaction, "Sorry, feedback isn't available for this answer.")
+            await self._private(interaction, "Sorry, feedback isn't available for this answer.")
             return
         await self.bot.index.record_feedback(question_id, user_id=interaction.user.id, value=value)
-        await errors.tell(interaction, "Thanks for the feedback!")
+        await self._private(interaction, "Thanks for the feedback!")
+
+    @staticmethod
+    async def _private(interaction: discord.Interaction[NewsBot], text: str) -> None:
+        """Replace the ephemeral "thinking" placeholder with ``text``."""
+        await interaction.edit_original_response(content=text, allowed_mentions=render.NO_PINGS)
 
     async def on_timeout(self) -> None:
         """Grey out the buttons once they no longer work."""

@@ -41,6 +41,31 @@ async def refusal_of(fake: FakeDiscord, sent: Sent) -> str:
     return callback.json["data"]["content"]
 
 
+async def private_reply_of(fake: FakeDiscord, sent: Sent) -> str:
+    """A reply only the user sees: an ephemeral message, or an ephemeral deferral then its text."""
+    callback = await fake.callback(sent)
+    assert is_ephemeral(callback.json["data"] or {}), callback
+    if callback.json["type"] == 4:
+        return callback.json["data"]["content"]
+    assert callback.json["type"] == 5, callback
+    req = await fake.wait_for(
+        lambda r: (
+            f"/{sent.token}" in r.path
+            and (
+                (
+                    r.method == "PATCH"
+                    and r.path.endswith("/messages/@original")
+                    and "content" in (r.json or {})
+                )
+                or (r.method == "POST" and r.path.endswith(f"/{sent.token}"))
+            )
+        )
+    )
+    if req.method == "POST":
+        assert is_ephemeral(req.json), req
+    return req.json["content"]
+
+
 async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
     """Poll ``condition`` until it holds (fail after ``within`` seconds)."""
     loop = asyncio.get_running_loop()

@@ -13,7 +13,7 @@ from index import generation
 
 from .corpus import ARTICLES, write_filler
 from .fake_discord import FakeDiscord, Json, Sent, embed_text
-from .helpers import answer_of, assert_sendable, is_ephemeral, refusal_of, until
+from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of, until
 
 pytestmark = pytest.mark.e2e
 
@@ -211,6 +211,6 @@ async def test_questions_asked_during_a_reindex_are_logged_for_feedback(
     for sent, body in zip(asks, bodies, strict=True):
         assert body["embeds"]
         click = await fake.click(fake.original_id(sent), "newsbot:up", user=sent.user)
-        assert "thanks" in (await refusal_of(fake, click)).lower(), "the question was not logged"
+        assert "thanks" in (await private_reply_of(fake, click)).lower(), "the question was not logged"
     stats = await newsbot.index.stats()
     assert (stats.questions, stats.feedback_up) == (len(asks), len(asks))

@@ -10,7 +10,7 @@ from bot.app import NewsBot
 
 from .corpus import LONG_PARAGRAPH
 from .fake_discord import FakeDiscord, Json, Sent, buttons
-from .helpers import answer_of, assert_sendable, is_ephemeral, refusal_of
+from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of
 
 pytestmark = pytest.mark.e2e
 
@@ -76,7 +76,7 @@ async def test_feedback_buttons_are_recorded(fake: FakeDiscord, newsbot: NewsBot
     votes.append((fake.admin, "newsbot:down"))  # changes their mind: the last vote counts
     for person, button in votes:
         sent = await fake.click(message_id, button, user=person)
-        assert "thanks" in (await refusal_of(fake, sent)).lower()
+        assert "thanks" in (await private_reply_of(fake, sent)).lower()
 
     stats = await newsbot.index.stats()
     assert (stats.feedback_up, stats.feedback_down) == (1, 2)

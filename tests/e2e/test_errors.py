@@ -13,7 +13,7 @@ from index.api import NewsIndex
 from index.model import Answer
 
 from .fake_discord import FakeDiscord
-from .helpers import answer_of, assert_sendable, is_ephemeral, refusal_of
+from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +63,7 @@ async def test_an_exception_in_a_button_is_reported(
 
     monkeypatch.setattr(NewsIndex, "record_feedback", broken)
     click = await fake.click(fake.original_id(sent), "newsbot:up")
-    text = await refusal_of(fake, click)
+    text = await private_reply_of(fake, click)
     assert "something went wrong" in text and "reference" in text
 
 

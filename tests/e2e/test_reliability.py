@@ -38,7 +38,7 @@ from index.model import Answer
 from ..test_faults import exclusive_lock
 from .burst import make_people
 from .fake_discord import FakeDiscord, Json, Sent
-from .helpers import answer_of, assert_sendable, is_ephemeral, refusal_of
+from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of
 
 pytestmark = pytest.mark.e2e
 
@@ -375,7 +375,7 @@ async def test_when_the_question_log_cannot_be_written_the_answer_still_comes(
     body = await answer_of(fake, sent)
     assert body["embeds"][0]["title"] == BRIDGE
     click = await fake.click(fake.original_id(sent), "newsbot:up")
-    assert "feedback isn't available" in await refusal_of(fake, click)
+    assert "feedback isn't available" in await private_reply_of(fake, click)
 
 
 # ----------------------------------------------------------------------------------------------- the token
