@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 
 from rich.console import Console
+from rich.markup import escape
 
 from index.api import NewsIndex
 from index.errors import NewsbotError
@@ -54,4 +55,4 @@ async def run_console(index: NewsIndex, out: Console, as_of: dt.date | None = No
                 last = (line, len(answer.hits))
                 out.print(render.answer(answer))
         except NewsbotError as exc:
-            out.print(f"[red]{exc}[/red]")
+            out.print(f"[red]{escape(str(exc))}[/red]")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from index.api import NewsIndex
 from index.config import Settings, load_settings
@@ -317,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
             result = asyncio.run(result)  # type: ignore[arg-type]
         return int(result)
     except NewsbotError as exc:
-        err.print(f"[red]newsbot:[/red] {exc}", markup=True, highlight=False)
+        err.print(f"[red]newsbot:[/red] {escape(str(exc))}", markup=True, highlight=False)
         return 2
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -101,7 +101,11 @@ class NewsIndex:
         if not database.parent.exists():
             database.parent.mkdir(parents=True, exist_ok=True)
         store = await Store.open(database)
-        index = cls(settings, store, rank_params)
+        try:
+            index = cls(settings, store, rank_params)
+        except BaseException:
+            await store.close()
+            raise
         try:
             # Writes to the question log get a connection of their own: on the reading connection an
             # insert that overlaps a read while a reindex holds the write lock fails at once (SQLite

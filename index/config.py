@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import Stemmer
+
 from .bm25 import VARIANTS
 from .errors import ConfigError
 
@@ -150,6 +152,8 @@ def _validate(s: Settings) -> None:
     need(0 <= s.index.b <= 1, "index.b", "must be between 0 and 1")
     need(s.index.epsilon >= 0, "index.epsilon", "must be 0 or more")
     need(s.index.delta >= 0, "index.delta", "must be 0 or more")
+    languages = Stemmer.algorithms()
+    need(s.index.language in languages, "index.language", f"must be one of {', '.join(languages)}")
     need(1 <= s.answer.max_passages <= 10, "answer.max_passages", "must be between 1 and 10")
     need(
         1 <= s.answer.passages <= s.answer.max_passages,

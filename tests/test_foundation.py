@@ -61,6 +61,8 @@ def test_example_config_parses_and_covers_every_setting() -> None:
         ({"answer": {"passages": 11}}, "answer.passages"),
         ({"index": {"variant": "bm99"}}, "index.variant"),
         ({"index": {"b": 2}}, "index.b"),
+        ({"index": {"language": "klingon"}}, "index.language"),
+        ({"index": {"language": "English"}}, "index.language"),
         ({"discord": {"guild_ids": ["x"]}}, "discord.guild_ids[0]"),
         ({"discord": {"admin_roles": [1]}}, "discord.admin_roles"),
         ({"nonsense": {}}, "nonsense"),
@@ -119,3 +121,10 @@ def test_run_without_token_is_a_clear_error(
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     assert main(["run"]) == 2
     assert "DISCORD_TOKEN" in capsys.readouterr().err
+
+
+def test_error_text_is_not_read_as_markup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "[archive]"
+    assert main(["index", str(folder), "--db", str(tmp_path / "x.db")]) == 2
+    err = capsys.readouterr().err
+    assert "[archive]" in err and "Traceback" not in err
