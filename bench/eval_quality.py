@@ -118,7 +118,7 @@ async def main() -> None:
     parser.add_argument("--corpus", choices=("demo", "all"), default="demo")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/newsbot-eval"))
     parser.add_argument(
-        "--ablate", action="store_true", help="also score with features turned off one by one"
+        "--ablate", action="store_true", help="also score with the ranking features turned on one at a time"
     )
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()

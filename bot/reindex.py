@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BUSY = "A reindex is already running; its report will appear where it was started."
+BUSY = "A reindex is already running (started by an admin or by the folder watch); try again when it is done."
 
 
 class Progress:

@@ -148,7 +148,7 @@ def _hit_embed(hit: Hit, description: str) -> discord.Embed:
 
 
 def answer_message(answer: Answer, *, offset: int = 0) -> MessageParts:
-    """The cited passages of ``answer`` (the note and suggestions when there are none)."""
+    """The cited passages of ``answer`` (its note when there are none)."""
     hits = list(answer.hits[:EMBEDS_PER_MESSAGE])
     if not hits:
         return no_answer_message(answer, more=offset > 0)
@@ -167,9 +167,6 @@ def no_answer_message(answer: Answer, *, more: bool = False) -> MessageParts:
     else:
         note = answer.note or "I found nothing about that in the stored news."
     description = fit(note, 1000)
-    if answer.suggestions:
-        tries = ", ".join(fit(s, 100) for s in answer.suggestions[:10])
-        description += f"\n\nYou could try: {tries}"
     embed = discord.Embed(
         title="No good answer", description=clip(description, DESCRIPTION_LIMIT), colour=COLOUR
     )
@@ -359,7 +356,7 @@ def stats_message(stats: Stats, now: dt.datetime | None = None) -> MessageParts:
     embed.add_field(name="Newest article", value=day(stats.newest))
     embed.add_field(name="Index age", value=age(stats.built_at, now))
     embed.add_field(name="Generation", value=str(stats.generation))
-    embed.add_field(name="Questions answered", value=str(stats.questions))
+    embed.add_field(name="Questions asked", value=str(stats.questions))
     embed.add_field(name="No good answer", value=str(stats.unanswered))
     embed.add_field(name="Feedback", value=f"👍 {stats.feedback_up} · 👎 {stats.feedback_down}")
     if stats.top_unanswered:

@@ -145,10 +145,6 @@ def _days(date: dt.date | None) -> int:
     return (date - EPOCH).days if date else int(generation.NO_DATE)
 
 
-def _encode(ids: list[int]) -> bytes:
-    return np.asarray(ids, dtype=np.uint32).tobytes()
-
-
 class Indexer:
     """One reindex run against one database. Use :func:`reindex`."""
 

@@ -95,7 +95,6 @@ class Answer:
     as_of: dt.date | None
     hits: tuple[Hit, ...]
     note: str | None = None
-    suggestions: tuple[str, ...] = ()
     has_more: bool = False
 
     def to_json(self) -> dict[str, Any]:

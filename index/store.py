@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -212,9 +212,6 @@ class Store:
             "ON CONFLICT(question_id, user_id) DO UPDATE SET value = excluded.value, at = excluded.at",
             (question_id, user_id, value, now_iso()),
         )
-
-    async def insert_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self.conn.executemany(sql, rows)
 
 
 def _statements(script: str) -> list[str]:

@@ -177,7 +177,7 @@ async def test_stats_for_an_admin(fake: FakeDiscord, newsbot: NewsBot) -> None:
     fields = _fields(body["embeds"][0])
     assert fields["Articles"] == str(len(ARTICLES))
     assert fields["Newest article"] == max(a.date for a in ARTICLES)
-    assert fields["Questions answered"] == "3"
+    assert fields["Questions asked"] == "3"
     assert fields["No good answer"] == "2"
     assert "2× zorbulent quaffle" in fields["Most asked without a good answer"]
     assert fields["Feedback"] == "👍 0 · 👎 0"
