@@ -180,13 +180,20 @@ class Store:
 
     # --- small helpers ----------------------------------------------------------------------
     async def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self.conn.execute(sql, params) as cur:
-            row = await cur.fetchone()
+        try:
+            async with self.conn.execute(sql, params) as cur:
+                row = await cur.fetchone()
+        except sqlite3.Error as exc:
+            raise self.error(exc) from None
         return row[0] if row else None
 
     async def rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        """All rows of a query; database errors become a StoreError that says what happened."""
+        try:
+            async with self.conn.execute(sql, params) as cur:
+                return list(await cur.fetchall())
+        except sqlite3.Error as exc:
+            raise self.error(exc) from None
 
     async def get_meta(self, key: str) -> str | None:
         return await self.scalar("SELECT value FROM meta WHERE key = ?", (key,))

@@ -60,7 +60,7 @@ class TokenizerSpec:
     """Everything that decides how text becomes tokens; saved with the index."""
 
     language: str = "english"
-    stem: bool = True
+    stem: bool = False  # as the settings' default (index.stem)
     stopwords: bool = True
     version: int = TOKENIZER_VERSION
 

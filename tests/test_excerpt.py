@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from index.excerpt import make_excerpt, sentences
 from index.model import Excerpt
-from index.tokenizer import Tokenizer
+from index.tokenizer import Tokenizer, TokenizerSpec
 
-TOKENIZER = Tokenizer()
+TOKENIZER = Tokenizer(TokenizerSpec(stem=True))  # stemming on: inflected words are marked too
 
 
 def terms(text: str) -> frozenset[str]:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from index.tokenizer import Tokenizer, TokenizerSpec
 
-TOK = Tokenizer()
+TOK = Tokenizer(TokenizerSpec(stem=True))
 PLAIN = Tokenizer(TokenizerSpec(stem=False, stopwords=False))
 
 
