@@ -32,7 +32,7 @@ async def ask(interaction: discord.Interaction[NewsBot], question: str) -> None:
         allowed_mentions=render.NO_PINGS,
     )
     if reply.view is not None:
-        reply.view.message = message
+        reply.view.sent_as(message)
 
 
 @app_commands.command(name="latest", description="The newest stories")

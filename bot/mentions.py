@@ -53,7 +53,7 @@ async def on_mention(bot: NewsBot, message: discord.Message) -> None:
         )
         sent = await reply(message, answer.parts.content, embeds=answer.parts.embeds, view=answer.view)
         if answer.view is not None:
-            answer.view.message = sent
+            answer.view.sent_as(sent)
     except Exception as exc:  # one handler for every failure, as for slash commands
         try:
             await reply(message, errors.redact(bot, errors.user_message(exc, "mention")))

@@ -33,7 +33,11 @@ class AnswerView(discord.ui.View):
         self._paging = asyncio.Lock()  # two quick presses page once each, in order
         self.message: discord.Message | discord.InteractionMessage | None = None
         self.more.disabled = not answer.has_more
-        bot.track_view(self)
+
+    def sent_as(self, message: discord.Message | discord.InteractionMessage) -> None:
+        """The answer was sent: remember its message, and keep the view until it times out."""
+        self.message = message
+        self.bot.track_view(self)  # only now: a view never sent never times out, so never untracks
 
     @discord.ui.button(label="More", style=discord.ButtonStyle.primary, custom_id="newsbot:more")
     async def more(
