@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -43,13 +42,6 @@ LEAD_CHARS = 240
 T = TypeVar("T")
 
 
-_RANGE_WORDS = re.compile(
-    r"^(since|after|before|until|till|til|through|thru|up to|up until|between|from|within|"
-    r"(in|over) the (last|past)|past|last \d|last (two|three|four|five|six|seven|eight|nine|ten))\b",
-    re.IGNORECASE,
-)
-
-
 def search_window(dates: DateQuery, as_of: dt.date | None, today: dt.date, slack_days: float) -> Window:
     """How the dates of a question limit the search.
 
@@ -59,7 +51,7 @@ def search_window(dates: DateQuery, as_of: dt.date | None, today: dt.date, slack
     event is often published days later (and about a year, the year after). Articles dated after
     ``as_of`` are never seen.
     """
-    hard = any(_RANGE_WORDS.match(p.strip()) for p in dates.phrases)
+    hard = dates.ranged
     since, until = (dates.since, dates.until) if hard else (None, None)
     if as_of is not None:
         until = min(until, as_of) if until else as_of

@@ -85,6 +85,7 @@ _ONWARDS = re.compile(r"\s+(?:onwards?|forwards?|on(?=\s*(?:$|[?!.,;])))", re.IG
 
 _RANGE_PREPS = frozenset({"in", "during", "throughout", "on", "from", "over", "within", "for"})
 _UNTIL_PREPS = frozenset({"until", "till", "til", "up to", "up until", "through", "thru"})
+_LIMIT_PREPS = _UNTIL_PREPS | {"since", "after", "before"}  # prepositions that set a search range
 
 Range = tuple[dt.date, dt.date]
 
@@ -101,6 +102,9 @@ class DateQuery:
     until: dt.date | None = None
     phrases: tuple[str, ...] = ()
     spans: tuple[tuple[int, int], ...] = ()
+    # True when a phrase sets a search range ("since October", "before 2021", "between March and
+    # May", "the past 3 days") rather than saying when something happened ("this week", "in 2020")
+    ranged: bool = False
 
     @property
     def narrows(self) -> bool:
@@ -114,7 +118,7 @@ class DateQuery:
 
 def parse_date_range(question: str, today: dt.date) -> DateQuery:
     """The date range asked for in ``question``, reading relative phrases from ``today``."""
-    found: list[tuple[int, int, dt.date | None, dt.date | None]] = []
+    found: list[tuple[int, int, dt.date | None, dt.date | None, bool]] = []
     exprs = list(_EXPR.finditer(question))
     i = 0
     while i < len(exprs):
@@ -130,7 +134,7 @@ def parse_date_range(question: str, today: dt.date) -> DateQuery:
                 i += 1
                 pair = _pair(m, other, today)
                 if pair is not None:
-                    found.append((start, other.end(), pair[0], pair[1]))
+                    found.append((start, other.end(), pair[0], pair[1], True))
                 continue
         end = m.end()
         onwards = _ONWARDS.match(question, end) if prep == "from" else None
@@ -138,7 +142,8 @@ def parse_date_range(question: str, today: dt.date) -> DateQuery:
             prep, end = "since", onwards.end()
         item = _bound(m, prep, today)
         if item is not None:
-            found.append((start, end, item[0], item[1]))
+            ranged = prep in _LIMIT_PREPS or _kind(m) == "roll"
+            found.append((start, end, item[0], item[1], ranged))
     return _combine(question, found)
 
 
@@ -171,16 +176,17 @@ def _find_phrases(question: str, phrases: tuple[str, ...]) -> list[tuple[int, in
     return spans
 
 
-def _combine(question: str, found: list[tuple[int, int, dt.date | None, dt.date | None]]) -> DateQuery:
+def _combine(question: str, found: list[tuple[int, int, dt.date | None, dt.date | None, bool]]) -> DateQuery:
     """One query from every phrase found: the latest since and the earliest until."""
-    sinces = [s for _, _, s, _ in found if s is not None]
-    untils = [u for _, _, _, u in found if u is not None]
+    sinces = [s for _, _, s, _, _ in found if s is not None]
+    untils = [u for _, _, _, u, _ in found if u is not None]
     since = max(sinces) if sinces else None
     until = min(untils) if untils else None
     if since is not None and until is not None and since > until:
         return DateQuery()
-    spans = tuple((s, e) for s, e, _, _ in found)
-    return DateQuery(since, until, tuple(question[s:e] for s, e in spans), spans)
+    spans = tuple((s, e) for s, e, _, _, _ in found)
+    ranged = any(r for *_, r in found)
+    return DateQuery(since, until, tuple(question[s:e] for s, e in spans), spans, ranged)
 
 
 def _bound(

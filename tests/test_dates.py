@@ -325,3 +325,26 @@ def test_date_like_text_is_consistent(words: list[str], today: dt.date) -> None:
     assert bool(dq.phrases) == dq.narrows
     rest = dq.text_without_phrases(question)
     assert len(rest) <= len(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "ranged"),
+    [
+        ("storm since October", True),
+        ("storm before 2021-03-01", True),
+        ("storm after March 3", True),
+        ("storm until May 2021", True),
+        ("storm between March and May", True),
+        ("storm from 2020 to 2021", True),
+        ("storm in the past 3 days", True),
+        ("storm the last two weeks", True),
+        ("storm this week", False),
+        ("storm last week", False),
+        ("storm on Monday", False),
+        ("storm in 2020", False),
+        ("storm yesterday", False),
+    ],
+)
+def test_search_ranges_are_told_apart_from_event_times(question: str, ranged: bool) -> None:
+    dq = parse_date_range(question, dt.date(2022, 3, 24))
+    assert dq.narrows and dq.ranged is ranged
