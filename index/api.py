@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from . import generation, indexer
+from . import generation, indexer, stories
 from .bm25 import BM25Params
 from .config import Settings
 from .dates import DateQuery, parse_date_range, strip_phrases
@@ -36,7 +36,6 @@ ProgressCallback = Callable[[str, int, int], None]
 MAX_QUESTION_CHARS = 2000
 MAX_TOPIC_CHARS = 200
 NEAR_DUPLICATE = 0.6
-LEAD_CHARS = 240
 
 
 T = TypeVar("T")
@@ -332,25 +331,11 @@ class NewsIndex:
             where.append(f"a.id IN ({','.join('?' * len(art_ids))})")
             params.extend(art_ids)
         rows = await self.store.rows(
-            "SELECT a.id, a.title, a.date, a.source, a.url,"
-            " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1),"
-            " (SELECT text FROM paragraphs p WHERE p.article_id = a.id ORDER BY position LIMIT 1)"
-            f" FROM articles a WHERE {' AND '.join(where)}"
+            f"{stories.SELECT} WHERE {' AND '.join(where)}"
             " ORDER BY a.date IS NULL, a.date DESC, a.id DESC LIMIT ?",
             [*params, n],
         )
-        return [
-            Story(
-                title=r[1],
-                date=dt.date.fromisoformat(r[2]) if r[2] else None,
-                source=r[3],
-                url=r[4],
-                path=r[5] or "",
-                lead=_lead(r[6] or ""),
-                article_id=int(r[0]),
-            )
-            for r in rows
-        ]
+        return [stories.story(r) for r in rows]
 
     # --- reindexing --------------------------------------------------------------------------
     async def reindex(
@@ -464,7 +449,7 @@ class NewsIndex:
         if self._follows is None:
             store = await Store.open(self.database, migrate=False)
             if self._follows is None:
-                self._follows = FollowBook(store, _lead)
+                self._follows = FollowBook(store)
             else:
                 await store.close()
         try:
@@ -479,13 +464,6 @@ class NewsIndex:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-
-
-def _lead(text: str) -> str:
-    if len(text) <= LEAD_CHARS:
-        return text
-    cut = text[:LEAD_CHARS].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:—-") + "…"
 
 
 def _hit(rank_no: int, score: float, row: dict[str, object], excerpt: Excerpt) -> Hit:

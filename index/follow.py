@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from . import stories
 from .model import Story
 from .store import Store, now_iso
 
@@ -78,9 +79,8 @@ def _newest_first(arrival: _Arrival) -> tuple[bool, dt.date, int]:
 class FollowBook:
     """The follows and what each channel was shown, on a connection of their own."""
 
-    def __init__(self, store: Store, lead: Callable[[str], str]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.lead = lead
         self.lock = asyncio.Lock()
 
     async def close(self) -> None:
@@ -200,25 +200,8 @@ class FollowBook:
     async def _stories(self, article_ids: list[int]) -> list[Story]:
         """The articles as stories (link, date, source, first lines), in the order given."""
         marks = ",".join("?" * len(article_ids))
-        rows = await self.store.rows(
-            "SELECT a.id, a.title, a.date, a.source, a.url,"
-            " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1),"
-            " (SELECT text FROM paragraphs p WHERE p.article_id = a.id ORDER BY position LIMIT 1)"
-            f" FROM articles a WHERE a.id IN ({marks})",
-            article_ids,
-        )
-        found = {
-            int(r[0]): Story(
-                title=r[1],
-                date=dt.date.fromisoformat(r[2]) if r[2] else None,
-                source=r[3],
-                url=r[4],
-                path=r[5] or "",
-                lead=self.lead(r[6] or ""),
-                article_id=int(r[0]),
-            )
-            for r in rows
-        }
+        rows = await self.store.rows(f"{stories.SELECT} WHERE a.id IN ({marks})", article_ids)
+        found = {int(r[0]): stories.story(r) for r in rows}
         return [found[a] for a in article_ids if a in found]
 
     # --- helpers ---------------------------------------------------------------------------

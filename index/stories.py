@@ -1,0 +1,43 @@
+"""Articles as stories (title, date, source, link, file, first lines): one query shape, one builder.
+
+Used by ``latest`` and by the announcements of new stories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from .model import Story
+
+LEAD_CHARS = 240
+
+SELECT = (
+    "SELECT a.id, a.title, a.date, a.source, a.url,"
+    " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1),"
+    " (SELECT text FROM paragraphs p WHERE p.article_id = a.id ORDER BY position LIMIT 1)"
+    " FROM articles a"
+)
+"""The columns :func:`story` reads; add ``WHERE``/``ORDER BY`` clauses after it."""
+
+
+def lead(text: str) -> str:
+    """The first lines of a story: its first paragraph, cut on a word near LEAD_CHARS."""
+    if len(text) <= LEAD_CHARS:
+        return text
+    cut = text[:LEAD_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:—-") + "…"
+
+
+def story(row: Sequence[Any]) -> Story:
+    """A row of :data:`SELECT` as a Story."""
+    return Story(
+        title=row[1],
+        date=dt.date.fromisoformat(row[2]) if row[2] else None,
+        source=row[3],
+        url=row[4],
+        path=row[5] or "",
+        lead=lead(row[6] or ""),
+        article_id=int(row[0]),
+    )
