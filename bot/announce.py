@@ -5,10 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import discord
-
 from index.follow import Announcement
-from index.model import Story
 
 from . import render
 
@@ -18,37 +15,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STORIES_PER_MESSAGE = 5
-LEAD_LIMIT = 600
-
-
-def _about(topic: str | None) -> str:
-    return f" about {render.fit(topic, 200)}" if topic else ""
-
-
-def story_embed(story: Story, lead: str) -> discord.Embed:
-    """Title as a link, the first lines, then date · source · file."""
-    embed = discord.Embed(
-        title=render.fit(story.title or story.path, render.TITLE_LIMIT),
-        url=render.safe_url(story.url),
-        description=lead or None,
-        colour=render.COLOUR,
-    )
-    footer = " · ".join(p for p in (render.day(story.date), story.source, story.path) if p)
-    embed.set_footer(text=render.clip(render.plain(footer), render.FOOTER_LIMIT))
-    return embed
 
 
 def announcement_messages(announcement: Announcement) -> list[render.MessageParts]:
     """The stories, newest first, a few per message; "and N more" at the end when over the cap."""
     stories = list(announcement.stories)
-    about = _about(announcement.follow.topic)
+    about = render.about(announcement.follow.topic)
     messages: list[render.MessageParts] = []
     for start in range(0, len(stories), STORIES_PER_MESSAGE):
         group = stories[start : start + STORIES_PER_MESSAGE]
-        fixed = sum(len(story_embed(s, "")) for s in group)
-        each = render.budget(fixed, len(group), each=LEAD_LIMIT)
-        embeds = [story_embed(s, render.fit(s.lead, each) if s.lead else "") for s in group]
-        messages.append(render.MessageParts(embeds=embeds))
+        messages.append(render.MessageParts(embeds=render.story_embeds(group)))
     if messages:
         total = len(stories) + announcement.more
         noun = "story" if total == 1 else "stories"

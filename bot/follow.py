@@ -17,10 +17,9 @@ if TYPE_CHECKING:
 
 
 def following_text(follow: Follow) -> str:
-    about = f" about {render.fit(follow.topic, 200)}" if follow.topic else ""
     return (
-        f"New stories{about} will be posted in <#{follow.channel_id}> after each reindex "
-        "(nothing already indexed). `/unfollow` stops it."
+        f"New stories{render.about(follow.topic)} will be posted in <#{follow.channel_id}>"
+        " after each reindex (nothing already indexed). `/unfollow` stops it."
     )
 
 

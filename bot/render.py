@@ -244,28 +244,41 @@ def paragraph_messages(hits: Sequence[Hit]) -> list[MessageParts]:
 # ---------------------------------------------------------------------------------------------- latest
 
 
+LEAD_LIMIT = 600  # characters of a story's first lines, at most
+
+
+def about(topic: str | None) -> str:
+    return f" about {fit(topic, 200)}" if topic else ""
+
+
+def story_embed(story: Story, lead: str) -> discord.Embed:
+    """Title as a link, the first lines, then date · source · file."""
+    embed = discord.Embed(
+        title=fit(story.title or story.path, TITLE_LIMIT),
+        url=safe_url(story.url),
+        description=lead or None,
+        colour=COLOUR,
+    )
+    footer = " · ".join(p for p in (day(story.date), story.source, story.path) if p)
+    embed.set_footer(text=clip(plain(footer), FOOTER_LIMIT))
+    return embed
+
+
+def story_embeds(stories: Sequence[Story]) -> list[discord.Embed]:
+    """One embed per story, the first lines sharing what room the message has left."""
+    fixed = sum(len(story_embed(s, "")) for s in stories)
+    each = budget(fixed, len(stories), each=LEAD_LIMIT)
+    return [story_embed(s, fit(s.lead, each) if s.lead else "") for s in stories]
+
+
 def latest_message(stories: Sequence[Story], topic: str | None = None) -> MessageParts:
-    about = f" about {fit(topic, 200)}" if topic else ""
     if not stories:
-        return MessageParts(content=clip(f"No stories found{about}.", CONTENT_LIMIT))
+        return MessageParts(content=clip(f"No stories found{about(topic)}.", CONTENT_LIMIT))
     stories = stories[:EMBEDS_PER_MESSAGE]
-
-    def make(story: Story, lead: str) -> discord.Embed:
-        embed = discord.Embed(
-            title=fit(story.title or story.path, TITLE_LIMIT),
-            url=safe_url(story.url),
-            description=lead or None,
-            colour=COLOUR,
-        )
-        footer = " · ".join(p for p in (day(story.date), story.source, story.path) if p)
-        embed.set_footer(text=clip(plain(footer), FOOTER_LIMIT))
-        return embed
-
-    fixed = sum(len(make(s, "")) for s in stories)
-    each = budget(fixed, len(stories), each=600)
-    embeds = [make(s, fit(s.lead, each) if s.lead else "") for s in stories]
+    embeds = story_embeds(stories)
     content = clip(
-        f"**Latest {len(stories)} {'story' if len(stories) == 1 else 'stories'}{about}**", CONTENT_LIMIT
+        f"**Latest {len(stories)} {'story' if len(stories) == 1 else 'stories'}{about(topic)}**",
+        CONTENT_LIMIT,
     )
     return MessageParts(content=content, embeds=embeds)
 
