@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from index.errors import NewsbotError
-from index.model import Answer
 
 from . import render
 
@@ -21,10 +19,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Reply:
-    answer: Answer
     parts: render.MessageParts
     view: AnswerView | None
-    logged: asyncio.Task[int | None]
 
 
 async def answer_question(bot: NewsBot, question: str, *, asker_id: int, guild_id: int | None) -> Reply:
@@ -41,7 +37,7 @@ async def answer_question(bot: NewsBot, question: str, *, asker_id: int, guild_i
     )
     parts = render.answer_message(answer)
     view = AnswerView(bot, answer, asker_id=asker_id, question_id=logged) if answer.hits else None
-    return Reply(answer, parts, view, logged)
+    return Reply(parts, view)
 
 
 async def _log_question(

@@ -372,13 +372,17 @@ def _relative(m: re.Match[str], today: dt.date, year: int | None) -> Range:
     if m.group("rel_u") is None:  # today, tonight, this morning...
         return today, today
     back = 1 if m.group("rel_w").casefold() in ("last", "previous") else 0
-    unit = m.group("rel_u").casefold()
+    return _calendar_back(m.group("rel_u").casefold(), today, back)
+
+
+def _calendar_back(unit: str, today: dt.date, n: int) -> Range:
+    """The calendar week, month or year ``n`` of them before the one holding ``today``."""
     if unit == "week":
-        return _week_range(today - dt.timedelta(weeks=back))
+        return _week_range(today - dt.timedelta(weeks=n))
     if unit == "month":
-        first = _add_months(today.replace(day=1), -back)
+        first = _add_months(today.replace(day=1), -n)
         return _month_range(first.year, first.month)
-    return _year_range(today.year - back)
+    return _year_range(today.year - n)
 
 
 def _ago(m: re.Match[str], today: dt.date, year: int | None) -> Range:
@@ -393,12 +397,7 @@ def _ago(m: re.Match[str], today: dt.date, year: int | None) -> Range:
     if unit == "day":
         d = today - dt.timedelta(days=n)
         return d, d
-    if unit == "week":
-        return _week_range(today - dt.timedelta(weeks=n))
-    if unit == "month":
-        first = _add_months(today.replace(day=1), -n)
-        return _month_range(first.year, first.month)
-    return _year_range(today.year - n)
+    return _calendar_back(unit, today, n)
 
 
 _RESOLVERS = {
