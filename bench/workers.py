@@ -97,10 +97,14 @@ async def newsbot_cold(args: dict[str, Any]) -> dict[str, Any]:
     from index.api import NewsIndex
 
     ready = time.time()
+    from index import compiled
+
     index = await NewsIndex.open(newsbot_settings(args))
     opened = time.time()
     answer = await index.ask(args["question"])
     answered = time.time()
+    first_by_kernels = compiled.ready()
+    compiled.wait()  # the compiled ranking loads in the background meanwhile
     await index.close()
     return {
         "imports_s": ready - imported,
@@ -108,6 +112,8 @@ async def newsbot_cold(args: dict[str, Any]) -> dict[str, Any]:
         "first_answer_s": answered - opened,
         "answered_at": answered,
         "hits": len(answer.hits),
+        "first_answer_compiled": first_by_kernels,
+        "compiled_ready_s": compiled.seconds_to_ready,
     }
 
 
@@ -122,23 +128,28 @@ async def term_ids(index: Any, terms: list[str]) -> list[int]:
     return [known[t] for t in terms if t in known]
 
 
-async def timed_retrieval(index: Any, questions: list[str], limit: int) -> list[float]:
-    """Tokenize, look the terms up and rank, one question at a time."""
-    from index.search import RankParams, Window, rank
+async def timed_retrieval(index: Any, questions: list[str], limit: int, numpy: bool = False) -> list[float]:
+    """Tokenize, look the terms up and rank, one question at a time (``numpy``: without the kernels)."""
+    from index.search import RankParams, Window, rank, rank_numpy
 
+    ranker = rank_numpy if numpy else rank
     params = RankParams(recency_days=index.settings.answer.recency_days)
     window = Window(now=dt.date.today())
     out = []
     for q in questions:
         started = time.perf_counter()
         ids = await term_ids(index, index.tokenizer.tokens(q))
-        rank(index.generation, ids, window, params, limit)
+        ranker(index.generation, ids, window, params, limit)
         out.append(time.perf_counter() - started)
     return out
 
 
 async def timed_bm25(index: Any, questions: list[str]) -> tuple[list[float], list[dict[str, Any]]]:
-    """Pure BM25 over the paragraph matrix (no title, neighbour or recency features): top 10."""
+    """Pure BM25 over the paragraph matrix (no title, neighbour or recency features): top 10.
+
+    By the compiled kernel when it is loaded, else with numpy over a dense score array.
+    """
+    from index import compiled
     from index.bm25 import scores
 
     body = index.generation.body()
@@ -146,10 +157,18 @@ async def timed_bm25(index: Any, questions: list[str]) -> tuple[list[float], lis
     for q in questions:
         started = time.perf_counter()
         ids = await term_ids(index, index.tokenizer.tokens(q))
-        dense, _, constant = scores(body, ids)
-        docs, values = top_k(dense)
+        top = compiled.bm25_top(index.generation, ids, TOP)
+        if top is not None and len(top) < TOP:  # fewer touched: pad as a full ranking would
+            constant = sum(float(body.floor[t]) for t in ids if 0 <= t < body.n_terms)
+            taken = {d for d, _ in top}
+            spare = (d for d in range(body.n_docs) if d not in taken)
+            top += [(d, constant) for d, _ in zip(spare, range(TOP - len(top)), strict=False)]
+        if top is None:
+            dense, _, constant = scores(body, ids)
+            docs, values = top_k(dense)
+            top = [(d, v + constant) for d, v in zip(docs, values, strict=True)]
         times.append(time.perf_counter() - started)
-        tops.append({"docs": docs, "scores": [v + constant for v in values]})
+        tops.append({"docs": [d for d, _ in top], "scores": [v for _, v in top]})
     return times, tops
 
 
@@ -165,20 +184,25 @@ async def timed_answers(index: Any, questions: list[str]) -> tuple[list[float], 
 
 async def newsbot_serve(args: dict[str, Any]) -> dict[str, Any]:
     """Warm query latency (retrieval alone, pure BM25, whole answers) and serving memory."""
+    from index import compiled
     from index.api import NewsIndex
 
     questions: list[str] = args["questions"]
     async with await NewsIndex.open(newsbot_settings(args)) as index:
+        compiled_ready = compiled.wait()
         for q in questions[: args["warmup"]]:
             await index.ask(q)
-        log(f"newsbot: {len(questions)} questions, retrieval alone")
+        log(f"newsbot: {len(questions)} questions, retrieval alone (numpy, then compiled)")
+        retrieval_numpy = await timed_retrieval(index, questions, limit=50, numpy=True)
         retrieval = await timed_retrieval(index, questions, limit=50)
         bm25, tops = await timed_bm25(index, questions)
         log("newsbot: whole answers")
         answers, answered = await timed_answers(index, questions)
         return {
             "paragraphs": index.generation.n_paragraphs,
+            "compiled": compiled_ready,
             "retrieval": latency_summary(retrieval),
+            "retrieval_numpy": latency_summary(retrieval_numpy),
             "bm25_only": latency_summary(bm25),
             "answer": latency_summary(answers),
             "answered": answered,

@@ -115,7 +115,7 @@ async def cmd_index(args: argparse.Namespace) -> int:
     if args.interval is not None:
         raise NewsbotError("--interval goes with --watch")
     progress, stop = _progress_bar(not args.json)
-    async with await NewsIndex.open(settings) as index:
+    async with await NewsIndex.open(settings, compiled=False) as index:
         try:
             report = await index.reindex(folders, progress)
         finally:
@@ -128,7 +128,7 @@ async def _watch(settings: Settings, folders: list[Path], args: argparse.Namespa
     from .watch import watch_folders
 
     interval = args.interval or settings.watch.interval_seconds
-    async with await NewsIndex.open(settings) as index:
+    async with await NewsIndex.open(settings, compiled=False) as index:
         return await watch_folders(index, folders, interval, out, err, as_json=args.json)
 
 
@@ -141,7 +141,8 @@ def _print_report(report: IndexReport, as_json: bool) -> None:
 
 async def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    async with await NewsIndex.open(settings) as index:
+    # one question is answered by numpy before the compiled ranking could load; a batch uses it
+    async with await NewsIndex.open(settings, compiled=None if args.batch else False) as index:
         await _ensure_indexed(index, quiet=args.json)
         if args.batch:
             return await _ask_batch(index, args)
@@ -184,7 +185,7 @@ async def _ask_batch(index: NewsIndex, args: argparse.Namespace) -> int:
 
 async def cmd_latest(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    async with await NewsIndex.open(settings) as index:
+    async with await NewsIndex.open(settings, compiled=False) as index:
         await _ensure_indexed(index, quiet=args.json)
         items = await index.latest(args.n, topic=args.topic, since=args.since, until=args.until)
     if args.json:
@@ -196,7 +197,7 @@ async def cmd_latest(args: argparse.Namespace) -> int:
 
 async def cmd_stats(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    async with await NewsIndex.open(settings) as index:
+    async with await NewsIndex.open(settings, compiled=False) as index:
         stats = await index.stats()
     out.print(render.stats(stats))
     return 0

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from . import compiled as compiled_ranking
 from . import generation, indexer, stories
 from .bm25 import BM25Params
 from .config import Settings
@@ -83,11 +84,17 @@ class NewsIndex:
 
     # --- opening and closing ---------------------------------------------------------------
     @classmethod
-    async def open(cls, settings: Settings, rank_params: RankParams | None = None) -> NewsIndex:
+    async def open(
+        cls, settings: Settings, rank_params: RankParams | None = None, *, compiled: bool | None = None
+    ) -> NewsIndex:
         """Open (creating if needed) the database named in ``settings.store.database``.
 
-        ``rank_params`` overrides the ranking features (for evaluation and tuning).
+        ``rank_params`` overrides the ranking features (for evaluation and tuning). ``compiled``
+        (default: ``settings.index.compiled``) starts loading the compiled ranking in the
+        background; one-shot commands pass False rather than wait for it at exit.
         """
+        if settings.index.compiled if compiled is None else compiled:
+            compiled_ranking.start()
         database = settings.database
         if not database.parent.exists():
             database.parent.mkdir(parents=True, exist_ok=True)

@@ -45,6 +45,7 @@ class IndexSettings:
     language: str = "english"
     stem: bool = False
     stopwords: bool = True
+    compiled: bool = True
 
 
 @dataclass(frozen=True)

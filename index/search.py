@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import compiled
 from .bm25 import accumulate
 from .generation import Generation
 from .indexer import EPOCH, FLAG_JUNK
@@ -62,27 +63,56 @@ def _buffer(name: str, size: int) -> np.ndarray:
     return buf
 
 
-def _day(date: dt.date | None) -> int | None:
+def day_number(date: dt.date | None) -> int | None:
+    """Days since the epoch, as the generation stores dates."""
     return (date - EPOCH).days if date else None
 
 
-def top_indices(values: np.ndarray, m: int) -> np.ndarray:
-    """Indices of the ``m`` largest values (unordered); cheap when ``values`` is much longer."""
+def top_indices(values: np.ndarray, m: int, ids: np.ndarray | None = None) -> np.ndarray:
+    """Indices of the ``m`` largest values (unordered); ties at the cut go to the lower ``ids``
+    (the positions when ``ids`` is None), so that equal scores always rank the same way.
+
+    Cheap when ``values`` is much longer than ``m``: a threshold from an evenly spaced sample
+    shrinks the input before the exact selection.
+    """
     n = len(values)
     if n <= m:
         return np.arange(n)
+    pool: np.ndarray | None = None
     if n > 16 * m:
-        # a threshold from an evenly spaced sample shrinks the input before the exact selection
         sample = values[:: max(1, n // 8192)]
         q = max(0, len(sample) - 1 - int(len(sample) * 2 * m / n) - 1)
         threshold = np.partition(sample, q)[q]
         pool = np.flatnonzero(values >= threshold)
-        if len(pool) >= m:
-            return pool[np.argpartition(-values[pool], m - 1)[:m]]
-    return np.argpartition(-values, m - 1)[:m]
+        if len(pool) < m:
+            pool = None
+    pooled = values if pool is None else values[pool]
+    kth = np.partition(pooled, len(pooled) - m)[len(pooled) - m]  # the m-th largest value
+    above = np.flatnonzero(pooled > kth)
+    tied = np.flatnonzero(pooled == kth)
+    if len(above) + len(tied) > m:
+        keys = tied if pool is None else pool[tied]
+        order = np.argsort(keys if ids is None else ids[keys], kind="stable")
+        tied = tied[order[: m - len(above)]]
+    pick = np.concatenate([above, tied])
+    return pick if pool is None else pool[pick]
 
 
 RECENCY_HORIZON = 3650  # days; older (and undated) articles get no recency favour
+LEAD_HORIZON = 4096  # positions; later paragraphs are treated as this one
+
+
+def recency_table(params: RankParams) -> np.ndarray:
+    """The recency multiplier by age in days (the last entry, 1, for older and undated articles)."""
+    table = 1.0 + params.recency_boost * np.exp(-np.arange(RECENCY_HORIZON + 1) / params.recency_days)
+    table[RECENCY_HORIZON] = 1.0
+    return table
+
+
+def lead_table(params: RankParams) -> np.ndarray:
+    """The lead-paragraph multiplier by position in the article."""
+    position = np.arange(LEAD_HORIZON + 1, dtype=np.float64)
+    return 1.0 + params.lead_boost * np.exp(-position / params.lead_paragraphs)
 
 
 def _prior(days: np.ndarray, window: Window, params: RankParams) -> np.ndarray | None:
@@ -91,15 +121,13 @@ def _prior(days: np.ndarray, window: Window, params: RankParams) -> np.ndarray |
     Recency is read from a table by age in days, so the cost is one lookup per paragraph; undated
     articles (``NO_DATE``) fall past the horizon and get 1, the neutral value.
     """
-    now = _day(window.now)
+    now = day_number(window.now)
     prior: np.ndarray | None = None
     if params.recency_days > 0 and now is not None:
-        table = 1.0 + params.recency_boost * np.exp(-np.arange(RECENCY_HORIZON + 1) / params.recency_days)
-        table[RECENCY_HORIZON] = 1.0
         age = np.clip(now - days.astype(np.int64), 0, RECENCY_HORIZON)
-        prior = table[age]
+        prior = recency_table(params)[age]
     if window.prefer is not None and params.date_boost:
-        lo, hi = _day(window.prefer[0]), _day(window.prefer[1])
+        lo, hi = day_number(window.prefer[0]), day_number(window.prefer[1])
         inside = (days >= lo) & (days <= hi)  # NO_DATE is below any lo
         boost = np.where(inside, 1.0 + params.date_boost, 1.0)
         prior = boost if prior is None else prior * boost
@@ -109,7 +137,21 @@ def _prior(days: np.ndarray, window: Window, params: RankParams) -> np.ndarray |
 def rank(
     gen: Generation, term_ids: list[int], window: Window, params: RankParams, limit: int
 ) -> list[tuple[int, float]]:
-    """The best ``limit`` paragraphs as ``(paragraph number, score)``, best first."""
+    """The best ``limit`` paragraphs as ``(paragraph number, score)``, best first (ties: lower number).
+
+    By the compiled kernels once they are loaded (``compiled.start()``), else by numpy: the same
+    results either way.
+    """
+    if not term_ids or gen.n_paragraphs == 0:
+        return []
+    fast = compiled.rank(gen, term_ids, window, params, limit)
+    return fast if fast is not None else rank_numpy(gen, term_ids, window, params, limit)
+
+
+def rank_numpy(
+    gen: Generation, term_ids: list[int], window: Window, params: RankParams, limit: int
+) -> list[tuple[int, float]]:
+    """``rank`` in numpy: the reference the kernels are tested against."""
     if not term_ids or gen.n_paragraphs == 0:
         return []
     body = _buffer("body", gen.n_paragraphs)
@@ -150,12 +192,12 @@ def _rank(
     if len(touched) > PRESELECT:
         # the preselection uses BM25 with the date multipliers; strong title matches join below
         coarse = body[touched] if prior is None else body[touched] * prior
-        pick = np.sort(top_indices(coarse, PRESELECT))
+        pick = np.sort(top_indices(coarse, PRESELECT))  # touched is sorted: ties to lower numbers
         touched = touched[pick]
         prior = prior[pick] if prior is not None else None
     # the paragraphs of the best title matches stay candidates even if their BM25 is low
     if len(t_touched):
-        best_titles = t_touched[top_indices(titles[t_touched], TITLE_ARTICLES)]
+        best_titles = t_touched[top_indices(titles[t_touched], TITLE_ARTICLES, t_touched)]
         extra = np.concatenate([np.arange(start[a], start[a + 1]) for a in best_titles])
         extra = np.setdiff1d(extra, touched, assume_unique=True)
         if len(extra):
@@ -182,12 +224,12 @@ def _rank(
         junk = (np.asarray(gen.para_flags)[touched] & FLAG_JUNK) != 0
         total = np.where(junk, total * params.junk_factor, total)
     if params.lead_boost:
-        position = np.asarray(gen.para_position)[touched].astype(np.float64)
-        total *= 1.0 + params.lead_boost * np.exp(-position / params.lead_paragraphs)
+        position = np.minimum(np.asarray(gen.para_position)[touched], LEAD_HORIZON)
+        total *= lead_table(params)[position]
     if prior is not None:
         total *= prior
     total += constant
-    pick = top_indices(total, limit)
+    pick = top_indices(total, limit, touched)
     pick = pick[np.lexsort((touched[pick], -total[pick]))]
     return [(int(touched[i]), float(total[i])) for i in pick]
 
@@ -197,7 +239,7 @@ def _visible(days: np.ndarray, window: Window) -> np.ndarray | None:
 
     Undated articles (``NO_DATE``, the smallest int32) pass ``until`` and fail ``since``.
     """
-    since, until = _day(window.since), _day(window.until)
+    since, until = day_number(window.since), day_number(window.until)
     if since is None and until is None:
         return None
     if since is None:

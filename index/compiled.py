@@ -1,0 +1,265 @@
+"""The compiled ranking (``kernels.py``), loaded in the background; numpy ranks until it is ready.
+
+``start()`` imports numba and compiles the kernels on a thread of their own. numba keeps the
+machine code in a cache (``__pycache__`` beside ``kernels.py``, or a per-user folder when that is
+read-only), so this takes about 10 s once per machine and installed version and a few tenths of a
+second after that; until then, and wherever numba cannot load, ``search.rank`` uses numpy and gives
+the same results. Long-running programs (the bot, the console, batches, benchmarks) call
+``start()``; one-shot commands need not pay for it.
+
+After the warm-up, compiling is switched off: a call with argument types the warm-up did not see
+(a generation built with other dtypes) raises TypeError and is answered by numpy, rather than
+stalling a question for seconds while numba compiles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .generation import Generation
+    from .search import RankParams, Window
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+_kernels: ModuleType | None = None  # set once the kernels are compiled and warm
+_failed: str | None = None
+_mismatch_logged = False
+seconds_to_ready: float | None = None  # how long the warm-up took (for stats and benchmarks)
+
+
+def start() -> None:
+    """Begin loading the kernels in the background (once per process; later calls do nothing).
+
+    The thread is not a daemon: a program that exits during the first compile waits for it,
+    because stopping LLVM half-way at interpreter shutdown can crash the process.
+    """
+    global _thread
+    with _lock:
+        if _thread is None:
+            _thread = threading.Thread(target=_warm_up, name="newsbot-compile")
+            _thread.start()
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Block until the warm-up has finished (if it was started); True when the kernels are in use."""
+    thread = _thread
+    if thread is not None:
+        thread.join(timeout)
+    return ready()
+
+
+def ready() -> bool:
+    return _kernels is not None
+
+
+def failure() -> str | None:
+    """Why the kernels could not be loaded, if they could not."""
+    return _failed
+
+
+def _warm_up() -> None:
+    global _kernels, _failed, seconds_to_ready
+    started = time.perf_counter()
+    try:
+        from . import kernels
+
+        _exercise(kernels)
+        for fn in (kernels.rank, kernels.bm25_top):
+            fn.disable_compile()
+    except Exception as exc:  # numba missing or broken here: numpy serves, same answers
+        _failed = f"{type(exc).__name__}: {exc}"
+        log.warning("compiled ranking unavailable, using numpy: %s", _failed)
+        return
+    seconds_to_ready = time.perf_counter() - started
+    _kernels = kernels
+    log.info("compiled ranking ready in %.1f s", seconds_to_ready)
+
+
+def _exercise(kernels: ModuleType) -> None:
+    """Call every kernel once on a tiny generation with the dtypes the indexer writes."""
+    from .generation import Generation
+    from .search import RankParams, Window
+
+    def ro(values: list[float] | list[int], dtype: type) -> np.ndarray:
+        return np.asarray(values, dtype=dtype)
+
+    arrays = {
+        "w_indptr": ro([0, 2, 3], np.int64),
+        "w_indices": ro([0, 1, 1], np.int32),
+        "w_data": ro([1.0, 0.5, 2.0], np.float64),
+        "w_floor": ro([0.0, 0.0], np.float64),
+        "t_indptr": ro([0, 1, 1], np.int64),
+        "t_indices": ro([0], np.int32),
+        "t_data": ro([1.0], np.float64),
+        "t_floor": ro([0.0, 0.0], np.float64),
+        "para_article": ro([0, 0], np.int32),
+        "para_days": ro([19000, 19000], np.int32),
+        "para_flags": ro([0, 1], np.uint8),
+        "para_position": ro([0, 1], np.int32),
+        "art_start": ro([0, 2], np.int64),
+    }
+    gen = Generation(0, {"paragraphs": 2, "articles": 1}, arrays)
+    from .indexer import EPOCH
+
+    day = EPOCH + dt.timedelta(days=19000)
+    windows = (Window(), Window(since=day, until=day, now=day, prefer=(day, day)))
+    for window in windows:
+        got = rank(gen, [0, 1, 1], window, RankParams(), 5, kernels)
+        if not got:
+            raise RuntimeError("the compiled ranking returned nothing on its self-test")
+    bm25_top(gen, [0, 1], 2, kernels)
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    """A read-only view: generations from disk are read-only maps, so every call has one signature."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+_tables: dict[tuple[object, ...], np.ndarray] = {}
+_EMPTY = np.zeros(1, dtype=np.float64)
+
+
+def _table(key: tuple[object, ...], make: object) -> np.ndarray:
+    table = _tables.get(key)
+    if table is None:
+        if len(_tables) > 64:
+            _tables.clear()
+        table = _tables[key] = make()  # type: ignore[operator]
+    return table
+
+
+def rank(
+    gen: Generation,
+    term_ids: list[int],
+    window: Window,
+    params: RankParams,
+    limit: int,
+    kernels: ModuleType | None = None,
+) -> list[tuple[int, float]] | None:
+    """``search.rank`` by the kernels, or None when they are not ready (the caller uses numpy)."""
+    kernels = kernels or _kernels
+    if kernels is None:
+        return None
+    from . import search
+    from .indexer import FLAG_JUNK
+
+    a = gen.arrays
+    terms, times = _query(term_ids, len(a["w_indptr"]) - 1)
+    s = kernels.scratch(gen.n_paragraphs, gen.n_articles)
+    since, until = search.day_number(window.since), search.day_number(window.until)
+    now = search.day_number(window.now)
+    has_recency = params.recency_days > 0 and now is not None
+    recency = (
+        _table(("recency", params.recency_days, params.recency_boost), lambda: search.recency_table(params))
+        if has_recency
+        else _EMPTY
+    )
+    has_prefer = window.prefer is not None and bool(params.date_boost)
+    prefer = window.prefer if has_prefer and window.prefer else (None, None)
+    has_lead = bool(params.lead_boost)
+    lead = (
+        _table(("lead", params.lead_boost, params.lead_paragraphs), lambda: search.lead_table(params))
+        if has_lead
+        else _EMPTY
+    )
+    try:
+        ids, scores = kernels.rank(
+            *(_readonly(a[name]) for name in _RANK_ARRAYS),
+            terms,
+            times,
+            s.body,
+            s.titles,
+            s.touched,
+            s.t_touched,
+            s.mark,
+            s.art_best,
+            s.coarse,
+            kernels.NO_LIMIT_LO if since is None else since,
+            kernels.NO_LIMIT_HI if until is None else until,
+            now or 0,
+            recency,
+            has_recency,
+            search.day_number(prefer[0]) or 0,
+            search.day_number(prefer[1]) or 0,
+            1.0 + float(params.date_boost),
+            has_prefer,
+            lead,
+            has_lead,
+            float(params.title_weight),
+            float(params.neighbour_weight),
+            float(params.article_weight),
+            float(params.junk_factor),
+            FLAG_JUNK,
+            search.PRESELECT,
+            search.TITLE_ARTICLES,
+            int(limit),
+        )
+    except TypeError as exc:  # argument types the warm-up did not compile for
+        _note_mismatch(exc)
+        return None
+    return list(zip(ids.tolist(), scores.tolist(), strict=True))
+
+
+_RANK_ARRAYS = (
+    "w_indptr",
+    "w_indices",
+    "w_data",
+    "w_floor",
+    "t_indptr",
+    "t_indices",
+    "t_data",
+    "para_article",
+    "para_days",
+    "para_flags",
+    "para_position",
+    "art_start",
+)
+
+
+def bm25_top(
+    gen: Generation, term_ids: list[int], k: int, kernels: ModuleType | None = None
+) -> list[tuple[int, float]] | None:
+    """Plain BM25's best ``k`` paragraphs (with rank-bm25's scores), or None when not ready."""
+    kernels = kernels or _kernels
+    if kernels is None:
+        return None
+    a = gen.arrays
+    terms, times = _query(term_ids, len(a["w_indptr"]) - 1)
+    s = kernels.scratch(gen.n_paragraphs, gen.n_articles)
+    names = ("w_indptr", "w_indices", "w_data", "w_floor")
+    try:
+        ids, scores = kernels.bm25_top(*(_readonly(a[n]) for n in names), terms, times, s.body, s.touched, k)
+    except TypeError as exc:
+        _note_mismatch(exc)
+        return None
+    return list(zip(ids.tolist(), scores.tolist(), strict=True))
+
+
+def _query(term_ids: list[int], n_terms: int) -> tuple[np.ndarray, np.ndarray]:
+    """The known terms in first-occurrence order and how often each occurs (``bm25.query_counts``)."""
+    from .bm25 import query_counts
+
+    counts = query_counts(term_ids, n_terms)
+    return (
+        np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
+        np.fromiter(counts.values(), dtype=np.int64, count=len(counts)),
+    )
+
+
+def _note_mismatch(exc: TypeError) -> None:
+    global _mismatch_logged
+    if not _mismatch_logged:
+        _mismatch_logged = True
+        log.warning("compiled ranking does not fit this index's arrays, using numpy: %s", exc)

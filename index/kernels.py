@@ -1,0 +1,412 @@
+"""The ranking of ``search.rank`` compiled with numba: one call per question, no Python per posting.
+
+numpy pays for every step of the ranking as a pass over arrays as long as the query's postings
+(hundreds of thousands at a million paragraphs): scatter-add, find the touched paragraphs, gather
+their dates, compute, select. Here one loop adds the postings and notes each paragraph the first
+time it is touched, with its date multiplier; a threshold taken from a sample cuts the candidates
+to the best few thousand; the finer features and the final top-k follow in the same call. The GIL
+is released, so questions on several threads run in parallel.
+
+The results equal ``search.rank``'s numpy path exactly (same float operations in the same order,
+ties to the lower number): tests/test_kernels.py checks it. Loading this module imports numba, so
+nothing imports it directly: ``compiled.py`` loads it in the background (see there).
+
+Scratch buffers belong to one thread and are left as they were found: zero scores, zero marks,
+``-inf`` article bests.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numba
+import numpy as np
+
+NO_LIMIT_LO = np.iinfo(np.int64).min
+NO_LIMIT_HI = np.iinfo(np.int64).max
+
+_JIT: dict[str, Any] = dict(cache=True, nogil=True, boundscheck=False)
+
+# A bounded min-heap of (value, id): its root is the worst item kept, "worse" meaning a lower
+# value, or an equal value and a higher id. Callers push only items better than the root.
+
+
+@numba.njit(inline="always")
+def _worse(v1: float, i1: int, v2: float, i2: int) -> bool:
+    return v1 < v2 or (v1 == v2 and i1 > i2)
+
+
+@numba.njit(**_JIT)
+def _sift_down(hv: np.ndarray, hi: np.ndarray, size: int, pos: int) -> None:
+    v = hv[pos]
+    i = hi[pos]
+    while True:
+        c = 2 * pos + 1
+        if c >= size:
+            break
+        if c + 1 < size and _worse(hv[c + 1], hi[c + 1], hv[c], hi[c]):
+            c += 1
+        if _worse(hv[c], hi[c], v, i):
+            hv[pos] = hv[c]
+            hi[pos] = hi[c]
+            pos = c
+        else:
+            break
+    hv[pos] = v
+    hi[pos] = i
+
+
+@numba.njit(**_JIT)
+def _sift_up(hv: np.ndarray, hi: np.ndarray, pos: int) -> None:
+    v = hv[pos]
+    i = hi[pos]
+    while pos > 0:
+        parent = (pos - 1) >> 1
+        if _worse(v, i, hv[parent], hi[parent]):
+            hv[pos] = hv[parent]
+            hi[pos] = hi[parent]
+            pos = parent
+        else:
+            break
+    hv[pos] = v
+    hi[pos] = i
+
+
+@numba.njit(**_JIT)
+def _push(hv: np.ndarray, hi: np.ndarray, size: int, cap: int, v: float, i: int) -> int:
+    """Add (v, i), better than the root or into a heap not yet full; returns the new size."""
+    if size < cap:
+        hv[size] = v
+        hi[size] = i
+        _sift_up(hv, hi, size)
+        return size + 1
+    hv[0] = v
+    hi[0] = i
+    _sift_down(hv, hi, size, 0)
+    return size
+
+
+@numba.njit(**_JIT)
+def _better_than_root(hv: np.ndarray, hi: np.ndarray, size: int, cap: int, v: float, i: int) -> bool:
+    return size < cap or v > hv[0] or (v == hv[0] and i < hi[0])
+
+
+@numba.njit(**_JIT)
+def _drain(hv: np.ndarray, hi: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Empty the heap: (ids, values), best first (value descending, then id ascending)."""
+    ids = np.empty(size, dtype=np.int64)
+    vals = np.empty(size, dtype=np.float64)
+    n = size
+    while n > 0:
+        ids[n - 1] = hi[0]
+        vals[n - 1] = hv[0]
+        n -= 1
+        hv[0] = hv[n]
+        hi[0] = hi[n]
+        _sift_down(hv, hi, n, 0)
+    return ids, vals
+
+
+@numba.njit(**_JIT)
+def _accumulate(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    terms: np.ndarray,
+    times: np.ndarray,
+    buf: np.ndarray,
+    touched: np.ndarray,
+) -> int:
+    """``bm25.accumulate`` in the same float order; ``touched`` gets documents in first-touch order.
+
+    A document counts as touched when its running sum is zero as a term reaches it (contributions
+    are positive), as numpy's scan for non-zero sums finds them.
+    """
+    n = 0
+    for k in range(len(terms)):
+        t = terms[k]
+        times_k = times[k]
+        factor = float(times_k)
+        for j in range(indptr[t], indptr[t + 1]):
+            d = indices[j]
+            if buf[d] == 0.0:
+                touched[n] = d
+                n += 1
+            buf[d] += data[j] if times_k == 1 else data[j] * factor
+    return n
+
+
+@numba.njit(**_JIT)
+def _constant(floor: np.ndarray, terms: np.ndarray, times: np.ndarray) -> float:
+    constant = 0.0
+    for k in range(len(terms)):
+        constant += floor[terms[k]] * times[k]
+    return constant
+
+
+@numba.njit(**_JIT)
+def bm25_top(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    floor: np.ndarray,
+    terms: np.ndarray,
+    times: np.ndarray,
+    buf: np.ndarray,
+    touched: np.ndarray,
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pure BM25: the best ``k`` documents as (ids, scores with the constant), best first."""
+    n = _accumulate(indptr, indices, data, terms, times, buf, touched)
+    constant = _constant(floor, terms, times)
+    hv = np.empty(k, dtype=np.float64)
+    hi = np.empty(k, dtype=np.int64)
+    size = 0
+    for r in range(n):
+        d = touched[r]
+        if _better_than_root(hv, hi, size, k, buf[d], d):
+            size = _push(hv, hi, size, k, buf[d], d)
+        buf[d] = 0.0
+    ids, vals = _drain(hv, hi, size)
+    for r in range(size):
+        vals[r] += constant
+    return ids, vals
+
+
+@numba.njit(**_JIT)
+def _select(values: np.ndarray, ids: np.ndarray, n: int, m: int, out: np.ndarray) -> int:
+    """Write the ids of the ``m`` best of ``values[:n]`` (ties: lower id) into ``out``; the count.
+
+    A threshold from an evenly spaced sample cuts the input to about 2m, an exact partition of
+    that pool finds the m-th value, and ties at it go to the lower ids.
+    """
+    if n <= m:
+        for r in range(n):
+            out[r] = ids[r]
+        return n
+    sample = values[0 : n : max(1, n // 4096)].copy()
+    ns = len(sample)
+    want = min(ns, int(ns * 2.0 * m / n) + 2)  # about 2m values lie above the sample's want-th best
+    threshold = np.partition(sample, ns - want)[ns - want]
+    pool = np.empty(n, dtype=np.int64)
+    size = 0
+    for r in range(n):
+        if values[r] >= threshold:
+            pool[size] = r
+            size += 1
+    if size < m:  # the sample misled: take everything
+        size = n
+        for r in range(n):
+            pool[r] = r
+    pooled = np.empty(size, dtype=np.float64)
+    for r in range(size):
+        pooled[r] = values[pool[r]]
+    kth = np.partition(pooled, size - m)[size - m]  # the m-th best value
+    count = 0
+    ties = 0
+    for r in range(size):
+        v = values[pool[r]]
+        if v > kth:
+            out[count] = ids[pool[r]]
+            count += 1
+        elif v == kth:
+            ties += 1
+    if count < m:
+        tied = np.empty(ties, dtype=np.int64)
+        t = 0
+        for r in range(size):
+            if values[pool[r]] == kth:
+                tied[t] = ids[pool[r]]
+                t += 1
+        tied.sort()
+        for t in range(m - count):
+            out[count] = tied[t]
+            count += 1
+    return count
+
+
+@numba.njit(inline="always")
+def _prior(
+    day: int,
+    now: int,
+    recency: np.ndarray,
+    has_recency: bool,
+    prefer_lo: int,
+    prefer_hi: int,
+    prefer_boost: float,
+    has_prefer: bool,
+) -> float:
+    """``search._prior`` for one day (without branches on the day: days come in no useful order)."""
+    p = 1.0
+    if has_recency:
+        p = recency[min(max(now - np.int64(day), 0), len(recency) - 1)]
+    if has_prefer:
+        b = prefer_boost if (day >= prefer_lo) & (day <= prefer_hi) else 1.0
+        p = p * b if has_recency else b
+    return p
+
+
+@numba.njit(**_JIT)
+def rank(
+    w_indptr: np.ndarray,
+    w_indices: np.ndarray,
+    w_data: np.ndarray,
+    w_floor: np.ndarray,
+    t_indptr: np.ndarray,
+    t_indices: np.ndarray,
+    t_data: np.ndarray,
+    para_article: np.ndarray,
+    para_days: np.ndarray,
+    para_flags: np.ndarray,
+    para_position: np.ndarray,
+    art_start: np.ndarray,
+    terms: np.ndarray,
+    times: np.ndarray,
+    body: np.ndarray,
+    titles: np.ndarray,
+    touched: np.ndarray,
+    t_touched: np.ndarray,
+    mark: np.ndarray,
+    art_best: np.ndarray,
+    coarse: np.ndarray,
+    since: int,
+    until: int,
+    now: int,
+    recency: np.ndarray,
+    has_recency: bool,
+    prefer_lo: int,
+    prefer_hi: int,
+    prefer_boost: float,
+    has_prefer: bool,
+    lead: np.ndarray,
+    has_lead: bool,
+    title_weight: float,
+    neighbour_weight: float,
+    article_weight: float,
+    junk_factor: float,
+    junk_flag: int,
+    preselect: int,
+    title_articles: int,
+    limit: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``search.rank``: the best ``limit`` paragraphs as (ids, scores), best first."""
+    has_prior = has_recency or has_prefer
+    # 1. body BM25; each paragraph's date multiplier on its first touch (-1: outside the window)
+    n = 0
+    for k in range(len(terms)):
+        t = terms[k]
+        times_k = times[k]
+        factor = float(times_k)
+        for j in range(w_indptr[t], w_indptr[t + 1]):
+            d = w_indices[j]
+            if body[d] == 0.0:
+                day = np.int64(para_days[d])
+                inside = (day <= until) & (day >= since)
+                p = _prior(day, now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer)
+                coarse[n] = p if inside else -1.0
+                touched[n] = d
+                n += 1
+            body[d] += w_data[j] if times_k == 1 else w_data[j] * factor
+    constant = _constant(w_floor, terms, times)
+    nt = 0
+    if title_weight != 0.0:
+        nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched)
+    # 2. keep the visible paragraphs with their coarse score (BM25 x date multiplier); clear the
+    #    rest now (a neighbour shares its paragraph's article and date, so they are never read)
+    nv = 0
+    for r in range(n):
+        d = touched[r]
+        p = coarse[r]
+        b = body[d]
+        keep = p > 0.0
+        touched[nv] = d
+        coarse[nv] = b * p if has_prior else b
+        body[d] = b if keep else 0.0
+        nv += np.int64(keep)
+    # the best title matches: their paragraphs stay candidates even with a low BM25
+    th_v = np.empty(title_articles, dtype=np.float64)
+    th_i = np.empty(title_articles, dtype=np.int64)
+    tsize = 0
+    for r in range(nt):
+        a = t_touched[r]
+        if _better_than_root(th_v, th_i, tsize, title_articles, titles[a], a):
+            tsize = _push(th_v, th_i, tsize, title_articles, titles[a], a)
+    most = min(nv, preselect)
+    for r in range(tsize):
+        most += art_start[th_i[r] + 1] - art_start[th_i[r]]
+    cand = np.empty(most, dtype=np.int64)
+    nc = _select(coarse, touched, nv, preselect, cand)
+    for r in range(nc):
+        mark[cand[r]] = 1
+    for r in range(tsize):
+        a = th_i[r]
+        for p in range(art_start[a], art_start[a + 1]):
+            if mark[p] == 0 and para_days[p] <= until and para_days[p] >= since:
+                cand[nc] = p
+                nc += 1
+                mark[p] = 1
+    # 3. the finer features over the candidates, and the final top-limit
+    for r in range(nc):
+        d = cand[r]
+        a = para_article[d]
+        if body[d] > art_best[a]:
+            art_best[a] = body[d]
+    fv = np.empty(limit, dtype=np.float64)
+    fi = np.empty(limit, dtype=np.int64)
+    fsize = 0
+    for r in range(nc):
+        d = cand[r]
+        a = para_article[d]
+        total = body[d] + title_weight * titles[a] if title_weight != 0.0 else body[d]
+        if neighbour_weight != 0.0:
+            prev = body[d - 1] if d > art_start[a] else 0.0
+            nxt = body[d + 1] if d + 1 < art_start[a + 1] else 0.0
+            total += neighbour_weight * (prev + nxt)
+        if article_weight != 0.0:
+            total += article_weight * art_best[a]
+        if junk_factor != 1.0 and (para_flags[d] & junk_flag) != 0:
+            total = total * junk_factor
+        if has_lead:
+            total *= lead[min(para_position[d], len(lead) - 1)]
+        if has_prior:
+            total *= _prior(
+                para_days[d], now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer
+            )
+        total += constant
+        if _better_than_root(fv, fi, fsize, limit, total, d):
+            fsize = _push(fv, fi, fsize, limit, total, d)
+    # 4. leave the buffers as they were found
+    for r in range(nc):
+        mark[cand[r]] = 0
+        art_best[para_article[cand[r]]] = -np.inf
+    for r in range(nv):
+        body[touched[r]] = 0.0
+    for r in range(nt):
+        titles[t_touched[r]] = 0.0
+    return _drain(fv, fi, fsize)
+
+
+class Scratch:
+    """One thread's buffers for one generation's sizes."""
+
+    def __init__(self, n_paragraphs: int, n_articles: int) -> None:
+        self.sizes = (n_paragraphs, n_articles)
+        self.body = np.zeros(n_paragraphs, dtype=np.float64)
+        self.titles = np.zeros(n_articles, dtype=np.float64)
+        self.touched = np.empty(n_paragraphs, dtype=np.int32)
+        self.t_touched = np.empty(n_articles, dtype=np.int32)
+        self.mark = np.zeros(n_paragraphs, dtype=np.uint8)
+        self.art_best = np.full(n_articles, -np.inf, dtype=np.float64)
+        self.coarse = np.empty(n_paragraphs, dtype=np.float64)
+
+
+_local = threading.local()
+
+
+def scratch(n_paragraphs: int, n_articles: int) -> Scratch:
+    """This thread's buffers (made anew when the sizes change)."""
+    s: Scratch | None = getattr(_local, "scratch", None)
+    if s is None or s.sizes != (n_paragraphs, n_articles):
+        s = _local.scratch = Scratch(n_paragraphs, n_articles)
+    return s

@@ -1,0 +1,233 @@
+"""The compiled ranking (index/kernels.py) gives exactly the numpy ranking's results, on real indexes.
+
+numpy (``search.rank_numpy``) is the reference: same paragraphs, same scores to the last bit, same
+order, ties to the lower paragraph number, for many questions, date windows, feature settings and
+limits. Also: plain BM25 top-k, threads, argument types the warm-up did not compile for, and a
+machine where numba cannot load at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import compiled, search
+from index.api import NewsIndex
+from index.bm25 import accumulate
+from index.generation import Generation
+from index.search import RankParams, Window
+
+from .conftest import CORPUS, ROOT, make_settings, write_article
+
+PARAMS = [
+    RankParams(),
+    RankParams(title_weight=0, neighbour_weight=0, article_weight=0, junk_factor=1, recency_days=0),
+    RankParams(date_boost=0, lead_boost=0, recency_boost=3.0, recency_days=7),
+    RankParams(title_weight=1.5, neighbour_weight=0.5, article_weight=0.7, junk_factor=0.0),
+]
+
+
+@pytest.fixture(scope="module")
+def kernels_ready() -> None:
+    compiled.start()
+    assert compiled.wait(timeout=300), f"the compiled ranking did not load: {compiled.failure()}"
+
+
+async def built(tmp_path: Path, folders: list[Path] | None = None) -> tuple[Generation, int]:
+    settings = make_settings(tmp_path, folders, index={"compiled": False})
+    async with await NewsIndex.open(settings) as index:
+        await index.reindex()
+        gen = await index._current()
+    return gen, len(gen.arrays["w_indptr"]) - 1
+
+
+def windows(gen: Generation, rng: random.Random) -> list[Window]:
+    days = np.asarray(gen.para_days)
+    dated = days[days > np.iinfo(np.int32).min]
+    lo, hi = (int(dated.min()), int(dated.max())) if len(dated) else (19000, 19000)
+
+    def day(n: int) -> dt.date:
+        return dt.date(1970, 1, 1) + dt.timedelta(days=n)
+
+    out = [Window(), Window(until=day(hi), now=day(hi)), Window(now=day(hi + 400))]
+    for _ in range(6):
+        a, b = sorted(rng.randint(lo - 5, hi + 5) for _ in range(2))
+        c, d = sorted(rng.randint(lo - 5, hi + 5) for _ in range(2))
+        out.append(Window(since=day(a), until=day(b), now=day(b)))
+        out.append(Window(until=day(b), now=day(b), prefer=(day(c), day(d))))
+    return out
+
+
+def queries(gen: Generation, n_terms: int, rng: random.Random, n: int) -> list[list[int]]:
+    postings = np.diff(np.asarray(gen.w_indptr))
+    common = [int(t) for t in np.argsort(-postings)[:30]]  # long postings: the selection matters
+    out: list[list[int]] = [[common[0]], [common[0]] * 3, [n_terms + 7], [common[1], n_terms + 3]]
+    for _ in range(n):
+        size = rng.randint(1, 12)
+        terms = [rng.randrange(n_terms) for _ in range(size)] + rng.sample(common, rng.randint(0, 4))
+        if rng.random() < 0.3:
+            terms += terms[:2]  # repeated words count again, as in rank-bm25
+        out.append(terms)
+    return out
+
+
+def check_same(gen: Generation, n_terms: int, n_queries: int, seed: int) -> int:
+    rng = random.Random(seed)
+    compared = 0
+    for terms in queries(gen, n_terms, rng, n_queries):
+        window = rng.choice(windows(gen, rng))
+        params = rng.choice(PARAMS)
+        limit = rng.choice([1, 5, 50, 80])
+        want = search.rank_numpy(gen, terms, window, params, limit)
+        got = compiled.rank(gen, terms, window, params, limit)
+        assert got == want, (terms, window, params, limit)
+        compared += bool(want)
+    return compared
+
+
+async def test_sample_news_same_as_numpy(tmp_path: Path, kernels_ready: None) -> None:
+    gen, n_terms = await built(tmp_path)
+    assert check_same(gen, n_terms, 400, seed=1) > 300  # most questions found something
+
+
+@pytest.mark.corpus
+async def test_real_corpus_same_as_numpy(tmp_path: Path, kernels_ready: None) -> None:
+    if not (CORPUS / "realtimeqa_demo").is_dir():
+        pytest.skip("../shared/corpus is not here")
+    gen, n_terms = await built(tmp_path, [CORPUS / "realtimeqa_demo"])
+    assert gen.n_paragraphs > 30_000
+    assert check_same(gen, n_terms, 300, seed=2) > 250
+
+
+async def test_ties_go_to_the_lower_paragraph_number(tmp_path: Path, kernels_ready: None) -> None:
+    # 30 articles with the same body and date: every paragraph ties with its copies
+    body = ["The harbour crane lifted the ferry.", "Crews welcomed the ferry at dawn.", "Weather was calm."]
+    for n in range(30):
+        write_article(tmp_path / "news", f"a{n:02}.txt", f"Story number {n} of {30}", body)
+    gen, _ = await built(tmp_path / "db", [tmp_path / "news"])
+    terms = [int(t) for t in np.flatnonzero(np.diff(np.asarray(gen.w_indptr)) == 30)]
+    assert terms, "expected words held by all 30 copies"
+    for params in PARAMS:
+        for limit in (1, 7, 30):
+            want = search.rank_numpy(gen, terms, Window(), params, limit)
+            assert want == search.rank_numpy(gen, terms, Window(), params, limit)  # repeatable
+            assert compiled.rank(gen, terms, Window(), params, limit) == want
+            scores = [s for _, s in want]
+            assert scores == sorted(scores, reverse=True)
+            top = [p for p, s in want if s == scores[0]]
+            ties = [p for p, s in search.rank_numpy(gen, terms, Window(), params, 200) if s == scores[0]]
+            assert top == ties[: len(top)] == sorted(ties)[: len(top)]
+
+
+async def test_plain_bm25_top_k(tmp_path: Path, kernels_ready: None) -> None:
+    gen, n_terms = await built(tmp_path)
+    rng = random.Random(3)
+    body = gen.body()
+    for terms in queries(gen, n_terms, rng, 100):
+        dense = np.zeros(gen.n_paragraphs)
+        touched, constant = accumulate(body, terms, dense)
+        order = sorted(touched.tolist(), key=lambda d: (-dense[d], d))[:10]
+        got = compiled.bm25_top(gen, terms, 10)
+        assert got is not None
+        assert [d for d, _ in got] == order
+        assert [s for _, s in got] == [dense[d] + constant for d in order]
+
+
+async def test_threads_share_nothing(tmp_path: Path, kernels_ready: None) -> None:
+    gen, n_terms = await built(tmp_path)
+    rng = random.Random(4)
+    work = [(q, rng.choice(windows(gen, rng))) for q in queries(gen, n_terms, rng, 150)]
+    want = [search.rank_numpy(gen, q, w, RankParams(), 20) for q, w in work]
+    results: dict[int, list[object]] = {}
+
+    def run(slot: int) -> None:
+        results[slot] = [compiled.rank(gen, q, w, RankParams(), 20) for q, w in work * 3]
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for slot in range(3):
+        assert results[slot] == want * 3
+
+
+async def test_arrays_of_other_types_fall_back_to_numpy(tmp_path: Path, kernels_ready: None) -> None:
+    gen, _ = await built(tmp_path)
+    arrays = dict(gen.arrays)
+    arrays["w_data"] = np.asarray(arrays["w_data"], dtype=np.float32)  # not what the indexer writes
+    other = dataclasses.replace(gen, arrays=arrays)
+    terms = [int(np.argmax(np.diff(np.asarray(gen.w_indptr))))]
+    assert compiled.rank(other, terms, Window(), RankParams(), 5) is None
+    assert search.rank(other, terms, Window(), RankParams(), 5) == search.rank_numpy(
+        other, terms, Window(), RankParams(), 5
+    )
+
+
+async def test_answers_equal_with_and_without_kernels(tmp_path: Path, kernels_ready: None) -> None:
+    settings = make_settings(tmp_path)
+    async with await NewsIndex.open(settings) as index:
+        await index.reindex()
+        asked = ["tram line opening", "harbour ferry crane", "who won the marathon", "budget vote council"]
+        fast = [(await index.ask(q, k=5, as_of=dt.date(2026, 11, 20))).to_json() for q in asked]
+        original, compiled._kernels = compiled._kernels, None  # as before the warm-up finishes
+        try:
+            slow = [(await index.ask(q, k=5, as_of=dt.date(2026, 11, 20))).to_json() for q in asked]
+        finally:
+            compiled._kernels = original
+    assert fast == slow
+    assert sum(len(a["hits"]) for a in fast) >= 10
+
+
+def test_without_numba_numpy_answers(tmp_path: Path) -> None:
+    # a machine where numba cannot load: the warm-up fails quietly and numpy ranks
+    script = f"""
+import asyncio, sys
+sys.modules["numba"] = None  # import numba raises ImportError
+sys.path.insert(0, {str(ROOT)!r})
+from tests.conftest import make_settings
+from index import compiled
+from index.api import NewsIndex
+from pathlib import Path
+
+async def main():
+    async with await NewsIndex.open(make_settings(Path({str(tmp_path)!r}))) as index:
+        await index.reindex()
+        compiled.wait()
+        answer = await index.ask("tram line")
+    print(compiled.ready(), compiled.failure() is not None, len(answer.hits))
+
+asyncio.run(main())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    ready, failed, hits = done.stdout.split()
+    assert (ready, failed) == ("False", "True")
+    assert int(hits) > 0
+    assert "compiled ranking unavailable" in done.stderr
+
+
+def test_one_shot_commands_do_not_load_the_kernels(tmp_path: Path) -> None:
+    script = f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+sys.argv = ["newsbot", "ask", "tram line", "--db", {str(tmp_path / "n.db")!r}]
+from cli.main import main
+from index import compiled
+try:
+    main()
+except SystemExit:
+    pass
+print("started" if compiled._thread is not None else "not started", "numba" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-3:] == ["not", "started", "False"], done.stdout
