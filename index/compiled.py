@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import scratch
+
 if TYPE_CHECKING:
     from .generation import Generation
     from .search import RankParams, Window
@@ -157,7 +159,6 @@ def rank(
 
     a = gen.arrays
     terms, times = _query(term_ids, len(a["w_indptr"]) - 1)
-    s = kernels.scratch(gen.n_paragraphs, gen.n_articles)
     since, until = search.day_number(window.since), search.day_number(window.until)
     now = search.day_number(window.now)
     has_recency = params.recency_days > 0 and now is not None
@@ -175,37 +176,38 @@ def rank(
         else _EMPTY
     )
     try:
-        ids, scores = kernels.rank(
-            *(_readonly(a[name]) for name in _RANK_ARRAYS),
-            terms,
-            times,
-            s.body,
-            s.titles,
-            s.touched,
-            s.t_touched,
-            s.mark,
-            s.art_best,
-            s.coarse,
-            kernels.NO_LIMIT_LO if since is None else since,
-            kernels.NO_LIMIT_HI if until is None else until,
-            now or 0,
-            recency,
-            has_recency,
-            search.day_number(prefer[0]) or 0,
-            search.day_number(prefer[1]) or 0,
-            1.0 + float(params.date_boost),
-            has_prefer,
-            lead,
-            has_lead,
-            float(params.title_weight),
-            float(params.neighbour_weight),
-            float(params.article_weight),
-            float(params.junk_factor),
-            FLAG_JUNK,
-            search.PRESELECT,
-            search.TITLE_ARTICLES,
-            int(limit),
-        )
+        with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
+            ids, scores = kernels.rank(
+                *(_readonly(a[name]) for name in _RANK_ARRAYS),
+                terms,
+                times,
+                s.body,
+                s.titles,
+                s.touched,
+                s.t_touched,
+                s.mark,
+                s.art_best,
+                s.coarse,
+                kernels.NO_LIMIT_LO if since is None else since,
+                kernels.NO_LIMIT_HI if until is None else until,
+                now or 0,
+                recency,
+                has_recency,
+                search.day_number(prefer[0]) or 0,
+                search.day_number(prefer[1]) or 0,
+                1.0 + float(params.date_boost),
+                has_prefer,
+                lead,
+                has_lead,
+                float(params.title_weight),
+                float(params.neighbour_weight),
+                float(params.article_weight),
+                float(params.junk_factor),
+                FLAG_JUNK,
+                search.PRESELECT,
+                search.TITLE_ARTICLES,
+                int(limit),
+            )
     except TypeError as exc:  # argument types the warm-up did not compile for
         _note_mismatch(exc)
         return None
@@ -237,10 +239,12 @@ def bm25_top(
         return None
     a = gen.arrays
     terms, times = _query(term_ids, len(a["w_indptr"]) - 1)
-    s = kernels.scratch(gen.n_paragraphs, gen.n_articles)
     names = ("w_indptr", "w_indices", "w_data", "w_floor")
     try:
-        ids, scores = kernels.bm25_top(*(_readonly(a[n]) for n in names), terms, times, s.body, s.touched, k)
+        with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
+            ids, scores = kernels.bm25_top(
+                *(_readonly(a[n]) for n in names), terms, times, s.body, s.touched, k
+            )
     except TypeError as exc:
         _note_mismatch(exc)
         return None

@@ -11,13 +11,12 @@ The results equal ``search.rank``'s numpy path exactly (same float operations in
 ties to the lower number): tests/test_kernels.py checks it. Loading this module imports numba, so
 nothing imports it directly: ``compiled.py`` loads it in the background (see there).
 
-Scratch buffers belong to one thread and are left as they were found: zero scores, zero marks,
-``-inf`` article bests.
+The work buffers (``scratch.py``) are left as they were found: zero scores, zero marks, ``-inf``
+article bests.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numba
@@ -385,28 +384,3 @@ def rank(
     for r in range(nt):
         titles[t_touched[r]] = 0.0
     return _drain(fv, fi, fsize)
-
-
-class Scratch:
-    """One thread's buffers for one generation's sizes."""
-
-    def __init__(self, n_paragraphs: int, n_articles: int) -> None:
-        self.sizes = (n_paragraphs, n_articles)
-        self.body = np.zeros(n_paragraphs, dtype=np.float64)
-        self.titles = np.zeros(n_articles, dtype=np.float64)
-        self.touched = np.empty(n_paragraphs, dtype=np.int32)
-        self.t_touched = np.empty(n_articles, dtype=np.int32)
-        self.mark = np.zeros(n_paragraphs, dtype=np.uint8)
-        self.art_best = np.full(n_articles, -np.inf, dtype=np.float64)
-        self.coarse = np.empty(n_paragraphs, dtype=np.float64)
-
-
-_local = threading.local()
-
-
-def scratch(n_paragraphs: int, n_articles: int) -> Scratch:
-    """This thread's buffers (made anew when the sizes change)."""
-    s: Scratch | None = getattr(_local, "scratch", None)
-    if s is None or s.sizes != (n_paragraphs, n_articles):
-        s = _local.scratch = Scratch(n_paragraphs, n_articles)
-    return s

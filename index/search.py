@@ -13,12 +13,11 @@ title scores and recency, and the finer features are computed for those alone.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import compiled
+from . import compiled, scratch
 from .bm25 import accumulate
 from .generation import Generation
 from .indexer import EPOCH, FLAG_JUNK
@@ -49,18 +48,6 @@ class Window:
     until: dt.date | None = None
     now: dt.date | None = None  # the reference for recency (usually the "as of" date)
     prefer: tuple[dt.date, dt.date] | None = None  # a period to favour (not a filter)
-
-
-_local = threading.local()
-
-
-def _buffer(name: str, size: int) -> np.ndarray:
-    """A zeroed float64 buffer of ``size`` owned by this thread (callers zero what they touch)."""
-    buf = getattr(_local, name, None)
-    if buf is None or len(buf) != size:
-        buf = np.zeros(size, dtype=np.float64)
-        setattr(_local, name, buf)
-    return buf
 
 
 def day_number(date: dt.date | None) -> int | None:
@@ -154,17 +141,17 @@ def rank_numpy(
     """``rank`` in numpy: the reference the kernels are tested against."""
     if not term_ids or gen.n_paragraphs == 0:
         return []
-    body = _buffer("body", gen.n_paragraphs)
-    titles = _buffer("titles", gen.n_articles)
-    touched, constant = accumulate(gen.body(), term_ids, body)
-    t_touched = np.empty(0, dtype=np.int64)
-    try:
-        if params.title_weight:
-            t_touched, _ = accumulate(gen.titles(), term_ids, titles)
-        return _rank(gen, body, titles, touched, t_touched, constant, window, params, limit)
-    finally:
-        body[touched] = 0.0
-        titles[t_touched] = 0.0
+    with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
+        body, titles = s.body, s.titles
+        touched, constant = accumulate(gen.body(), term_ids, body)
+        t_touched = np.empty(0, dtype=np.int64)
+        try:
+            if params.title_weight:
+                t_touched, _ = accumulate(gen.titles(), term_ids, titles)
+            return _rank(gen, body, titles, touched, t_touched, constant, window, params, limit)
+        finally:
+            body[touched] = 0.0
+            titles[t_touched] = 0.0
 
 
 def _rank(
@@ -254,10 +241,9 @@ def article_matches(gen: Generation, term_ids: list[int]) -> np.ndarray:
     """Article numbers whose title or any paragraph holds a query term."""
     if not term_ids:
         return np.empty(0, dtype=np.int64)
-    body = _buffer("body", gen.n_paragraphs)
-    titles = _buffer("titles", gen.n_articles)
-    touched, _ = accumulate(gen.body(), term_ids, body)
-    body[touched] = 0.0
-    t_touched, _ = accumulate(gen.titles(), term_ids, titles)
-    titles[t_touched] = 0.0
+    with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
+        touched, _ = accumulate(gen.body(), term_ids, s.body)
+        s.body[touched] = 0.0
+        t_touched, _ = accumulate(gen.titles(), term_ids, s.titles)
+        s.titles[t_touched] = 0.0
     return np.union1d(np.asarray(gen.para_article)[touched], t_touched)

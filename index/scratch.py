@@ -1,0 +1,47 @@
+"""Work buffers for ranking, reused across questions: one set per question being ranked at once.
+
+A set holds score arrays as long as the index (10 MB each at a million paragraphs). Keeping one per
+thread would hold a set for every worker thread that ever ranked; a pool holds as many as ran at
+the same time, usually one. Every user returns the buffers as it found them: scores zero, marks
+zero, article bests ``-inf``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+
+class Scratch:
+    """One set of buffers for one generation's sizes (pages are only paid for once touched)."""
+
+    def __init__(self, n_paragraphs: int, n_articles: int) -> None:
+        self.sizes = (n_paragraphs, n_articles)
+        self.body = np.zeros(n_paragraphs, dtype=np.float64)
+        self.titles = np.zeros(n_articles, dtype=np.float64)
+        self.touched = np.empty(n_paragraphs, dtype=np.int32)
+        self.t_touched = np.empty(n_articles, dtype=np.int32)
+        self.mark = np.zeros(n_paragraphs, dtype=np.uint8)
+        self.art_best = np.full(n_articles, -np.inf, dtype=np.float64)
+        self.coarse = np.empty(n_paragraphs, dtype=np.float64)
+
+
+_free: list[Scratch] = []
+_lock = threading.Lock()
+
+
+@contextmanager
+def take(n_paragraphs: int, n_articles: int) -> Iterator[Scratch]:
+    """A set of buffers for these sizes, back in the pool afterwards (sets of other sizes are dropped)."""
+    with _lock:
+        scratch = _free.pop() if _free else None
+    if scratch is None or scratch.sizes != (n_paragraphs, n_articles):
+        scratch = Scratch(n_paragraphs, n_articles)
+    try:
+        yield scratch
+    finally:
+        with _lock:
+            _free.append(scratch)
