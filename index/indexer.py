@@ -353,7 +353,7 @@ class Indexer:
         )
         await _insert(
             conn,
-            "INSERT INTO paragraphs(id, article_id, position, text, terms) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO paragraphs(id, article_id, position, text, terms, flags) VALUES (?, ?, ?, ?, ?, ?)",
             plan.paragraphs,
             lambda done: self.progress("store", done, total),
         )
@@ -460,16 +460,29 @@ class Indexer:
                 )
             )
             for position, text in enumerate(art.paragraphs):
-                plan.paragraphs.append((state.next_paragraph, article_id, position, text, next(ids)))
+                terms = next(ids)
+                flags = FLAG_JUNK if is_junk(text[:60], len(text), len(terms) // 4) else 0
+                plan.paragraphs.append((state.next_paragraph, article_id, position, text, terms, flags))
                 state.next_paragraph += 1
 
     async def _build(self, store: Store, number: int) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         """Compute the new generation's arrays from the store (inside the reindex transaction)."""
         art_rows = await store.rows("SELECT id, date, title_terms FROM articles ORDER BY id")
+        # flags are set when a paragraph is stored; rows stored before schema 3 have none yet, and
+        # only for those is the text read (then the flags are saved, so that happens once)
         para_rows = await store.rows(
-            "SELECT id, article_id, position, terms, length(text), substr(text, 1, 60) FROM paragraphs"
-            " ORDER BY article_id, position"
+            "SELECT id, article_id, position, terms, flags,"
+            " CASE WHEN flags IS NULL THEN length(text) END,"
+            " CASE WHEN flags IS NULL THEN substr(text, 1, 60) END"
+            " FROM paragraphs ORDER BY article_id, position"
         )
+        missing = [
+            (FLAG_JUNK if is_junk(r[6], r[5], len(r[3]) // 4) else 0, r[0]) for r in para_rows if r[4] is None
+        ]
+        if missing:
+            await _insert(store.conn, "UPDATE paragraphs SET flags = ? WHERE id = ?", missing)
+            fixed = dict((i, f) for f, i in missing)
+            para_rows = [(*r[:4], fixed[r[0]]) if r[4] is None else r for r in para_rows]
         n_terms = int(await store.scalar("SELECT coalesce(max(id), -1) + 1 FROM terms"))
 
         def compute() -> tuple[dict[str, object], dict[str, np.ndarray]]:
@@ -485,8 +498,7 @@ class Indexer:
             para_position = np.array([r[2] for r in para_rows], dtype=np.int32)
             blobs = [r[3] for r in para_rows]
             para_len = np.array([len(b) // 4 for b in blobs], dtype=np.int32)
-            junk = [is_junk(r[5], r[4], int(n)) for r, n in zip(para_rows, para_len, strict=True)]
-            para_flags = np.where(np.array(junk, dtype=bool), FLAG_JUNK, 0).astype(np.uint8)
+            para_flags = np.array([r[4] for r in para_rows], dtype=np.uint8)
             tokens = np.frombuffer(b"".join(blobs), dtype=np.uint32)
             doc_of = np.repeat(np.arange(n_par, dtype=np.int32), para_len)
             body = weigh(count_matrix(tokens, doc_of, n_terms, n_par), para_len, self.params)

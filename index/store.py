@@ -99,6 +99,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (channel_id, story_key)
     ) WITHOUT ROWID;
     """,
+    # 3: a paragraph's flags (FLAG_JUNK: byline, caption, sign-up line) are kept with it, so that a
+    # reindex need not read every paragraph's text again; NULL until computed for older rows.
+    """
+    ALTER TABLE paragraphs ADD COLUMN flags INTEGER;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's write lock before "locked"

@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.api import NewsIndex
@@ -217,6 +218,26 @@ async def test_schema_is_versioned(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError, match="newer newsbot"):
         await NewsIndex.open(settings)
+
+
+async def test_paragraph_flags_kept_in_the_store_and_filled_in_for_older_rows(tmp_path: Path) -> None:
+    news = tmp_path / "news"
+    body = ["By Ana Ruiz", "The harbour crane lifted the new ferry into the water on Monday.", "Photo: crane"]
+    write_article(news, "a.txt", "Ferry launched", body)
+    settings = make_settings(tmp_path, [news])
+    async with await NewsIndex.open(settings) as index:
+        await index.reindex()
+        first = np.asarray((await index._current()).para_flags).copy()
+    assert first.tolist() == [1, 0, 1]  # the byline and the caption are junk
+    with sqlite3.connect(settings.database) as conn:  # as a database from before schema 3 has them
+        conn.execute("UPDATE paragraphs SET flags = NULL")
+    write_article(news, "b.txt", "A new story", ["A fresh paragraph about the tram line and its stops."])
+    async with await NewsIndex.open(settings) as index:
+        await index.reindex()
+        again = np.asarray((await index._current()).para_flags)
+    assert np.array_equal(again[: len(first)], first)  # the new article sorts last
+    with sqlite3.connect(settings.database) as conn:
+        assert conn.execute("SELECT count(*) FROM paragraphs WHERE flags IS NULL").fetchone()[0] == 0
 
 
 KILLER = textwrap.dedent(
