@@ -22,7 +22,7 @@ from .bm25 import accumulate
 from .generation import Generation
 from .indexer import EPOCH, FLAG_JUNK
 
-PRESELECT = 4000  # paragraphs kept for the fine features
+PRESELECT = 1500  # paragraphs kept for the fine features (4,000 gave the same evaluation, 1.2 ms slower)
 TITLE_ARTICLES = 20  # best title matches whose paragraphs always stay in the running
 
 
