@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,17 +35,21 @@ class SourceFile:
 
     root: str  # the folder as configured (resolved), the base of ``rel``
     rel: str  # POSIX path relative to ``root``
-    path: Path
     size: int
     mtime_ns: int
     meta: dict[str, Any] | None  # the metadata.jsonl row for this file
     is_jsonl: bool = False
+    # changes whenever the file or its metadata row changes (no need to read the file)
+    stamp: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        meta = json.dumps(self.meta, sort_keys=True) if self.meta else ""
+        stamp = f"{self.size}:{self.mtime_ns}:{hashlib.sha1(meta.encode()).hexdigest()[:12]}"
+        object.__setattr__(self, "stamp", stamp)
 
     @property
-    def stamp(self) -> str:
-        """Changes whenever the file or its metadata row changes (no need to read the file)."""
-        meta = json.dumps(self.meta, sort_keys=True) if self.meta else ""
-        return f"{self.size}:{self.mtime_ns}:{hashlib.sha1(meta.encode()).hexdigest()[:12]}"
+    def path(self) -> Path:
+        return Path(self.root, self.rel)
 
 
 @dataclass(slots=True)
@@ -122,6 +126,7 @@ def unreadable_folders(skipped: list[Skipped]) -> list[str]:
 
 def _walk(root: Path, skipped: list[Skipped]) -> Iterator[SourceFile]:
     visited: set[tuple[int, int]] = set()
+    root_text = str(root)
 
     def on_error(exc: OSError) -> None:
         skipped.append(Skipped(str(exc.filename), f"{UNREADABLE_FOLDER} ({exc.strerror})"))
@@ -139,6 +144,8 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[SourceFile]:
             dirnames[:] = []
             continue
         visited.add((st.st_dev, st.st_ino))
+        inside = os.path.relpath(dirpath, root)
+        prefix = "" if inside == "." else Path(inside).as_posix() + "/"
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         meta = _load_metadata(here, skipped) if METADATA_NAME in filenames else {}
         for name in sorted(filenames):
@@ -147,18 +154,16 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[SourceFile]:
             suffix = os.path.splitext(name)[1].lower()
             if suffix not in ARTICLE_SUFFIXES and suffix not in JSONL_SUFFIXES:
                 continue
-            path = here / name
+            path = os.path.join(dirpath, name)  # strings, not Path objects: a scan sees every file
             try:
-                fst = path.stat()
+                fst = os.stat(path)
             except OSError as exc:
                 reason = "symbolic link loop" if exc.errno == 40 else f"cannot read ({exc.strerror})"
-                skipped.append(Skipped(str(path), reason))
+                skipped.append(Skipped(path, reason))
                 continue
-            rel = path.relative_to(root).as_posix()
             yield SourceFile(
-                root=str(root),
-                rel=rel,
-                path=path,
+                root=root_text,
+                rel=prefix + name,
                 size=fst.st_size,
                 mtime_ns=fst.st_mtime_ns,
                 meta=meta.get(name),
