@@ -124,6 +124,22 @@ async def cmd_index(args: argparse.Namespace) -> int:
     return 0 if report.published else 1
 
 
+async def cmd_forget(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    folders = [Path(p) for p in args.paths]
+    async with await NewsIndex.open(settings, compiled=False) as index:
+        report = await index.reindex(forget=folders)
+    _print_report(report, args.json)
+    configured = {f.expanduser().resolve() for f in settings.folders}
+    for folder in folders:
+        if folder.expanduser().resolve() in configured:
+            err.print(
+                f"[yellow]{escape(str(folder))} is still in news.folders: the next `newsbot index` "
+                "will add it back. Remove it from the settings to keep it out.[/yellow]"
+            )
+    return 0
+
+
 async def _watch(settings: Settings, folders: list[Path], args: argparse.Namespace) -> int:
     from .watch import watch_folders
 
@@ -267,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --watch: seconds between checks (default: watch.interval_seconds)",
     )
     p.set_defaults(func=cmd_index)
+
+    p = add("forget", "Remove every article of these folders from the index (other folders stay).")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="folders indexed before")
+    db(p)
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=cmd_forget)
 
     p = add("ask", "Answer a question with cited passages.")
     p.add_argument("question", nargs="*", metavar="QUESTION", help="the question (quote it or not)")

@@ -346,19 +346,24 @@ class NewsIndex:
 
     # --- reindexing --------------------------------------------------------------------------
     async def reindex(
-        self, folders: list[Path] | None = None, progress: ProgressCallback | None = None
+        self,
+        folders: list[Path] | None = None,
+        progress: ProgressCallback | None = None,
+        *,
+        forget: list[Path] | None = None,
     ) -> IndexReport:
         """Incrementally reindex ``folders`` (default: the configured ones) and publish atomically.
 
-        Raises IndexBusyError if a reindex is already running (in this process or another).
-        Questions keep being answered from the previous generation until the new one is published.
+        With ``forget``, only those folders are touched: every article that came from them leaves
+        the index (other folders are neither scanned nor changed). Raises IndexBusyError if a
+        reindex is already running (in this process or another). Questions keep being answered
+        from the previous generation until the new one is published.
         """
         if self.reindexing:
             raise IndexBusyError("a reindex is already running; try again when it has finished")
+        scan = [] if forget else (folders or self.settings.folders)
         task = asyncio.ensure_future(
-            indexer.reindex(
-                self.database, folders or self.settings.folders, self._wanted_spec(), self._bm25(), progress
-            )
+            indexer.reindex(self.database, scan, self._wanted_spec(), self._bm25(), progress, forget)
         )
         self._reindex_task = task
         try:

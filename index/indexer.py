@@ -155,9 +155,11 @@ class Indexer:
         spec: TokenizerSpec,
         params: BM25Params,
         progress: Progress | None,
+        forget: list[Path] | None = None,
     ) -> None:
         self.database = database
         self.folders = folders
+        self.forget = forget or []
         self.spec = spec
         self.params = params
         self.progress = progress or (lambda stage, done, total: None)
@@ -185,13 +187,14 @@ class Indexer:
         retokenize = stored_spec is not None and TokenizerSpec.from_json(stored_spec) != self.spec
         params_changed = stored_params != repr(self.params)
 
+        forgotten = await self._forgotten(store, retokenize or params_changed)
         self.progress("scan", 0, 0)
         sources, skipped = await asyncio.to_thread(scan, self.folders)
         report.skipped.extend(skipped)
         # a folder that could not be listed (permissions) is like a missing one: its files are kept
         blocked = tuple(p.rstrip("/") + "/" for p in unreadable_folders(skipped))
         scanned_roots = {str(f.resolve()) for f in self.folders if f.is_dir()}
-        scanned_roots = {r for r in scanned_roots if r + "/" not in blocked}
+        scanned_roots = {r for r in scanned_roots if r + "/" not in blocked} | forgotten
         if not scanned_roots:
             raise IndexingError(
                 "none of the news folders could be read: "
@@ -465,6 +468,24 @@ class Indexer:
                 plan.paragraphs.append((state.next_paragraph, article_id, position, text, terms, flags))
                 state.next_paragraph += 1
 
+    async def _forgotten(self, store: Store, settings_changed: bool) -> set[str]:
+        """The stored roots of the folders to forget: their files count as gone in this run."""
+        if not self.forget:
+            return set()
+        if settings_changed:
+            raise IndexingError(
+                "the tokenizer or BM25 settings changed since the last reindex: run `newsbot index` first"
+            )
+        indexed = {r for (r,) in await store.rows("SELECT DISTINCT root FROM files")}
+        roots = {str(f.expanduser().resolve()) for f in self.forget}
+        unknown = sorted(roots - indexed)
+        if unknown:
+            listed = ", ".join(sorted(indexed)) or "none"
+            raise IndexingError(
+                f"nothing from {', '.join(unknown)} is in the index (indexed folders: {listed})"
+            )
+        return roots
+
     async def _build(self, store: Store, number: int) -> tuple[dict[str, object], dict[str, np.ndarray]]:
         """Compute the new generation's arrays from the store (inside the reindex transaction)."""
         art_rows = await store.rows("SELECT id, date, title_terms FROM articles ORDER BY id")
@@ -554,10 +575,14 @@ async def reindex(
     spec: TokenizerSpec,
     params: BM25Params,
     progress: Progress | None = None,
+    forget: list[Path] | None = None,
 ) -> IndexReport:
-    """Run one incremental reindex and publish it; see the module docstring."""
+    """Run one incremental reindex and publish it; see the module docstring.
+
+    ``forget``: folders whose articles leave the index (as if all their files had been deleted).
+    """
     try:
-        return await Indexer(database, folders, spec, params, progress).run()
+        return await Indexer(database, folders, spec, params, progress, forget).run()
     except NewsbotError:
         raise
     except OSError as exc:

@@ -78,3 +78,40 @@ def test_ask_before_anything_is_indexed_indexes_the_configured_news(
     db = str(tmp_path / "fresh.db")
     code, out, _ = run(capsys, "ask", "Harbor Line tram", "--db", db, "--json")
     assert code == 0 and json.loads(out)["hits"], "the bundled sample news answers on a first run"
+
+
+def test_forget_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "n.db")
+    mine, other = tmp_path / "mine", tmp_path / "other"
+    write_article(
+        mine, "a.txt", "Quarry blast rattles windows", ["The quarry blast rattled windows in the valley."]
+    )
+    write_article(mine, "b.txt", "Quarry to close", ["The quarry will close next spring, its owners said."])
+    write_article(other, "c.txt", "Orchard harvest", ["Apple growers reported a record orchard harvest."])
+    assert run(capsys, "index", str(mine), str(other), "--db", db, "--json")[0] == 0
+
+    code, out, err = run(capsys, "forget", str(mine), "--db", db, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["published"] and report["removed"] == 2
+    assert "still in news.folders" not in err  # mine is not in the settings
+    assert (mine / "a.txt").exists()  # files on disk are left alone
+
+    _, out, _ = run(capsys, "ask", "quarry blast", "--db", db, "--json")
+    assert json.loads(out)["hits"] == []
+    _, out, _ = run(capsys, "ask", "orchard harvest", "--db", db, "--json")
+    assert json.loads(out)["hits"][0]["title"] == "Orchard harvest"
+    _, out, _ = run(capsys, "latest", "--db", db, "--json")
+    assert [s["title"] for s in json.loads(out)] == ["Orchard harvest"]
+
+    code, _, err = run(capsys, "forget", str(mine), "--db", db)  # nothing left from there
+    assert code != 0 and "nothing from" in err and str(other.resolve()) in err
+
+
+def test_forget_warns_when_the_folder_is_still_configured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "n.db")
+    run(capsys, "index", "--db", db, "--json")  # the configured folders: the bundled sample
+    code, out, err = run(capsys, "forget", str(SAMPLE_NEWS), "--db", db, "--json")
+    assert code == 0 and json.loads(out)["removed"] > 40
+    assert "still in news.folders" in err
