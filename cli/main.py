@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from index import compiled
 from index.api import NewsIndex
 from index.config import Settings, load_settings
 from index.errors import NewsbotError
@@ -226,6 +227,8 @@ async def cmd_console(args: argparse.Namespace) -> int:
     async with await NewsIndex.open(settings) as index:
         await _ensure_indexed(index, quiet=False)
         await run_console(index, out, as_of=args.as_of)
+    if compiled.loading():  # the process waits for it rather than stop LLVM half-way
+        err.print("[dim]Finishing a one-time compile of the fast ranking (a few seconds)…[/dim]")
     return 0
 
 

@@ -64,6 +64,11 @@ def ready() -> bool:
     return _kernels is not None
 
 
+def loading() -> bool:
+    """True while the warm-up thread runs (a process exiting now waits for it)."""
+    return _thread is not None and _thread.is_alive()
+
+
 def failure() -> str | None:
     """Why the kernels could not be loaded, if they could not."""
     return _failed
