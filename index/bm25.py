@@ -150,18 +150,21 @@ def accumulate(weights: Weights, term_ids: list[int], into: np.ndarray) -> tuple
         postings += hi - lo
     if not postings:  # no known term, or terms whose articles are all gone
         return np.empty(0, dtype=np.int64), constant
+    # Documents whose contributions sum to exactly 0 (a word in half the documents has an Okapi
+    # weight of 0) are left out on every path: their score is any untouched document's.
     if len(parts) == 1:
-        return np.asarray(parts[0], dtype=np.int64), constant
+        docs = np.asarray(parts[0], dtype=np.int64)
+        return docs[into[docs] != 0], constant
     if postings * 16 > weights.n_docs:
-        # many postings: one linear scan of the buffer beats sorting them. (A document whose
-        # contributions sum to exactly 0 is missed; its score equals an untouched one's anyway.)
+        # many postings: one linear scan of the buffer beats sorting them
         return np.flatnonzero(into != 0), constant
     # few postings: merge the sorted lists (a stable sort of sorted runs is a merge)
     merged = np.sort(np.concatenate(parts), kind="stable")
     keep = np.empty(len(merged), dtype=bool)
     keep[0] = True
     np.not_equal(merged[1:], merged[:-1], out=keep[1:])
-    return merged[keep].astype(np.int64), constant
+    docs = merged[keep].astype(np.int64)
+    return docs[into[docs] != 0], constant
 
 
 def scores(weights: Weights, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray, float]:

@@ -180,42 +180,37 @@ def rank(
         if has_lead
         else _EMPTY
     )
-    try:
-        with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
-            ids, scores = kernels.rank(
-                *(_readonly(a[name]) for name in _RANK_ARRAYS),
-                terms,
-                times,
-                s.body,
-                s.titles,
-                s.touched,
-                s.t_touched,
-                s.mark,
-                s.art_best,
-                s.coarse,
-                kernels.NO_LIMIT_LO if since is None else since,
-                kernels.NO_LIMIT_HI if until is None else until,
-                now or 0,
-                recency,
-                has_recency,
-                search.day_number(prefer[0]) or 0,
-                search.day_number(prefer[1]) or 0,
-                1.0 + float(params.date_boost),
-                has_prefer,
-                lead,
-                has_lead,
-                float(params.title_weight),
-                float(params.neighbour_weight),
-                float(params.article_weight),
-                float(params.junk_factor),
-                FLAG_JUNK,
-                search.PRESELECT,
-                search.TITLE_ARTICLES,
-                int(limit),
-            )
-    except TypeError as exc:  # argument types the warm-up did not compile for
-        _note_mismatch(exc)
-        return None
+    if limit <= 0:
+        return []
+    arrays = [_readonly(a[name]) for name in _RANK_ARRAYS]
+    settings = (
+        kernels.NO_LIMIT_LO if since is None else since,
+        kernels.NO_LIMIT_HI if until is None else until,
+        now or 0,
+        recency,
+        has_recency,
+        search.day_number(prefer[0]) or 0,
+        search.day_number(prefer[1]) or 0,
+        1.0 + float(params.date_boost),
+        has_prefer,
+        lead,
+        has_lead,
+        float(params.title_weight),
+        float(params.neighbour_weight),
+        float(params.article_weight),
+        float(params.junk_factor),
+        FLAG_JUNK,
+        search.PRESELECT,
+        search.TITLE_ARTICLES,
+        int(limit),
+    )
+    with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
+        buffers = (s.body, s.titles, s.touched, s.t_touched, s.mark, s.t_mark, s.art_best, s.coarse)
+        try:
+            ids, scores = kernels.rank(*arrays, terms, times, *buffers, *settings)
+        except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)
+            _note_mismatch(exc)
+            return None
     return list(zip(ids.tolist(), scores.tolist(), strict=True))
 
 
@@ -244,15 +239,15 @@ def bm25_top(
         return None
     a = gen.arrays
     terms, times = _query(term_ids, len(a["w_indptr"]) - 1)
-    names = ("w_indptr", "w_indices", "w_data", "w_floor")
-    try:
-        with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
-            ids, scores = kernels.bm25_top(
-                *(_readonly(a[n]) for n in names), terms, times, s.body, s.touched, k
-            )
-    except TypeError as exc:
-        _note_mismatch(exc)
-        return None
+    if k <= 0:
+        return []
+    arrays = [_readonly(a[n]) for n in ("w_indptr", "w_indices", "w_data", "w_floor")]
+    with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
+        try:
+            ids, scores = kernels.bm25_top(*arrays, terms, times, s.body, s.touched, s.mark, k)
+        except TypeError as exc:
+            _note_mismatch(exc)
+            return None
     return list(zip(ids.tolist(), scores.tolist(), strict=True))
 
 

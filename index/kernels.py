@@ -116,11 +116,14 @@ def _accumulate(
     times: np.ndarray,
     buf: np.ndarray,
     touched: np.ndarray,
+    seen: np.ndarray,
 ) -> int:
-    """``bm25.accumulate`` in the same float order; ``touched`` gets documents in first-touch order.
+    """``bm25.accumulate`` in the same float order; ``touched`` gets each document once, in
+    first-touch order, and ``seen`` marks it (callers clear the marks of ``touched[:n]``).
 
-    A document counts as touched when its running sum is zero as a term reaches it (contributions
-    are positive), as numpy's scan for non-zero sums finds them.
+    The marks, not a zero score, tell a first touch: a word in exactly half the documents has an
+    Okapi weight of 0, and a sum can return to 0. Callers drop documents whose sum is 0, as numpy
+    does (their score is any untouched document's).
     """
     n = 0
     for k in range(len(terms)):
@@ -129,7 +132,8 @@ def _accumulate(
         factor = float(times_k)
         for j in range(indptr[t], indptr[t + 1]):
             d = indices[j]
-            if buf[d] == 0.0:
+            if seen[d] == 0:
+                seen[d] = 1
                 touched[n] = d
                 n += 1
             buf[d] += data[j] if times_k == 1 else data[j] * factor
@@ -154,17 +158,20 @@ def bm25_top(
     times: np.ndarray,
     buf: np.ndarray,
     touched: np.ndarray,
+    seen: np.ndarray,
     k: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pure BM25: the best ``k`` documents as (ids, scores with the constant), best first."""
-    n = _accumulate(indptr, indices, data, terms, times, buf, touched)
+    """Pure BM25: the best ``k`` (at least 1) documents as (ids, scores with the constant), best
+    first; documents whose sum is 0 are left out."""
+    n = _accumulate(indptr, indices, data, terms, times, buf, touched, seen)
     constant = _constant(floor, terms, times)
     hv = np.empty(k, dtype=np.float64)
     hi = np.empty(k, dtype=np.int64)
     size = 0
     for r in range(n):
         d = touched[r]
-        if _better_than_root(hv, hi, size, k, buf[d], d):
+        seen[d] = 0
+        if buf[d] != 0.0 and _better_than_root(hv, hi, size, k, buf[d], d):
             size = _push(hv, hi, size, k, buf[d], d)
         buf[d] = 0.0
     ids, vals = _drain(hv, hi, size)
@@ -267,6 +274,7 @@ def rank(
     touched: np.ndarray,
     t_touched: np.ndarray,
     mark: np.ndarray,
+    t_mark: np.ndarray,
     art_best: np.ndarray,
     coarse: np.ndarray,
     since: int,
@@ -299,7 +307,8 @@ def rank(
         factor = float(times_k)
         for j in range(w_indptr[t], w_indptr[t + 1]):
             d = w_indices[j]
-            if body[d] == 0.0:
+            if mark[d] == 0:
+                mark[d] = 1
                 day = np.int64(para_days[d])
                 inside = (day <= until) & (day >= since)
                 p = _prior(day, now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer)
@@ -310,15 +319,17 @@ def rank(
     constant = _constant(w_floor, terms, times)
     nt = 0
     if title_weight != 0.0:
-        nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched)
-    # 2. keep the visible paragraphs with their coarse score (BM25 x date multiplier); clear the
-    #    rest now (a neighbour shares its paragraph's article and date, so they are never read)
+        nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched, t_mark)
+    # 2. keep the visible paragraphs with a non-zero sum and their coarse score (BM25 x date
+    #    multiplier); clear the rest now (a neighbour shares its paragraph's article and date, so
+    #    they are never read)
     nv = 0
     for r in range(n):
         d = touched[r]
+        mark[d] = 0
         p = coarse[r]
         b = body[d]
-        keep = p > 0.0
+        keep = (p >= 0.0) & (b != 0.0)
         touched[nv] = d
         coarse[nv] = b * p if has_prior else b
         body[d] = b if keep else 0.0
@@ -329,7 +340,8 @@ def rank(
     tsize = 0
     for r in range(nt):
         a = t_touched[r]
-        if _better_than_root(th_v, th_i, tsize, title_articles, titles[a], a):
+        t_mark[a] = 0
+        if titles[a] != 0.0 and _better_than_root(th_v, th_i, tsize, title_articles, titles[a], a):
             tsize = _push(th_v, th_i, tsize, title_articles, titles[a], a)
     most = min(nv, preselect)
     for r in range(tsize):

@@ -25,6 +25,7 @@ class Scratch:
         self.touched = np.empty(n_paragraphs, dtype=np.int32)
         self.t_touched = np.empty(n_articles, dtype=np.int32)
         self.mark = np.zeros(n_paragraphs, dtype=np.uint8)
+        self.t_mark = np.zeros(n_articles, dtype=np.uint8)
         self.art_best = np.full(n_articles, -np.inf, dtype=np.float64)
         self.coarse = np.empty(n_paragraphs, dtype=np.float64)
 
@@ -35,13 +36,17 @@ _lock = threading.Lock()
 
 @contextmanager
 def take(n_paragraphs: int, n_articles: int) -> Iterator[Scratch]:
-    """A set of buffers for these sizes, back in the pool afterwards (sets of other sizes are dropped)."""
+    """A set of buffers for these sizes, back in the pool afterwards.
+
+    Sets of other sizes (an older generation's) are dropped; a set whose user raised is dropped
+    too, since it may not have been cleaned.
+    """
+    sizes = (n_paragraphs, n_articles)
     with _lock:
+        _free[:] = [s for s in _free if s.sizes == sizes]
         scratch = _free.pop() if _free else None
-    if scratch is None or scratch.sizes != (n_paragraphs, n_articles):
+    if scratch is None:
         scratch = Scratch(n_paragraphs, n_articles)
-    try:
-        yield scratch
-    finally:
-        with _lock:
-            _free.append(scratch)
+    yield scratch  # an exception propagates from here and the set is not returned
+    with _lock:
+        _free.append(scratch)

@@ -39,6 +39,11 @@ class RankParams:
     lead_boost: float = 0.5  # favour an article's first paragraphs (news puts the facts first)
     lead_paragraphs: float = 10.0  # how quickly that favour fades with the paragraph's position
 
+    def __post_init__(self) -> None:
+        # the date multipliers stay at 1 or above: a paragraph is never hidden by a preference
+        if self.recency_boost < 0 or self.date_boost < 0:
+            raise ValueError("recency_boost and date_boost cannot be negative")
+
 
 @dataclass(frozen=True, slots=True)
 class Window:
@@ -129,7 +134,7 @@ def rank(
     By the compiled kernels once they are loaded (``compiled.start()``), else by numpy: the same
     results either way.
     """
-    if not term_ids or gen.n_paragraphs == 0:
+    if not term_ids or gen.n_paragraphs == 0 or limit <= 0:
         return []
     fast = compiled.rank(gen, term_ids, window, params, limit)
     return fast if fast is not None else rank_numpy(gen, term_ids, window, params, limit)
@@ -139,7 +144,7 @@ def rank_numpy(
     gen: Generation, term_ids: list[int], window: Window, params: RankParams, limit: int
 ) -> list[tuple[int, float]]:
     """``rank`` in numpy: the reference the kernels are tested against."""
-    if not term_ids or gen.n_paragraphs == 0:
+    if not term_ids or gen.n_paragraphs == 0 or limit <= 0:
         return []
     with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
         body, titles = s.body, s.titles

@@ -231,3 +231,66 @@ print("started" if compiled._thread is not None else "not started", "numba" in s
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-3:] == ["not", "started", "False"], done.stdout
+
+
+async def test_words_of_weight_zero_on_a_tiny_index(tmp_path: Path, kernels_ready: None) -> None:
+    # with two paragraphs an article and two articles, a word in exactly half the paragraphs (or
+    # titles) has an Okapi idf of 0: its postings add 0.0, which must not count as a new paragraph
+    # each time (that once listed a paragraph twice and overran the buffers)
+    news = tmp_path / "news"
+    write_article(
+        news,
+        "a.txt",
+        "Harbour ferry launched",
+        ["The harbour crane lifted the new ferry into the water.", "Crowds cheered at the harbour."],
+    )
+    write_article(
+        news,
+        "b.txt",
+        "Council budget vote",
+        ["The council voted on the tram budget.", "Critics said the tram budget was too small."],
+    )
+    gen, n_terms = await built(tmp_path / "db", [news])
+    weights = np.asarray(gen.w_data)
+    assert (weights == 0).any(), "expected words held by exactly half the paragraphs"
+    zero_terms = [t for t in range(n_terms) if (weights[gen.w_indptr[t] : gen.w_indptr[t + 1]] == 0).any()]
+    rng = random.Random(5)
+    for _ in range(200):
+        terms = rng.choices(zero_terms, k=rng.randint(1, 6)) + rng.choices(
+            range(n_terms), k=rng.randint(0, 3)
+        )
+        for params in PARAMS:
+            want = search.rank_numpy(gen, terms, Window(), params, 50)
+            got = compiled.rank(gen, terms, Window(), params, 50)
+            assert got == want
+            assert len({p for p, _ in want}) == len(want) <= gen.n_paragraphs
+        top = compiled.bm25_top(gen, terms, 10)
+        assert top is not None and len({d for d, _ in top}) == len(top)
+    settings = make_settings(tmp_path / "db", [news])
+    async with await NewsIndex.open(settings) as index:
+        for question in ("harbour tram ferry budget", "ferry budget", "council harbour"):
+            hits = (await index.ask(question, k=5)).hits
+            assert len({(h.path, h.paragraph) for h in hits}) == len(hits)
+
+
+async def test_limits_of_zero_and_dirty_buffers(tmp_path: Path, kernels_ready: None) -> None:
+    from index import scratch
+
+    gen, _ = await built(tmp_path)
+    terms = [int(np.argmax(np.diff(np.asarray(gen.w_indptr))))]
+    for limit in (0, -1):
+        assert search.rank(gen, terms, Window(), RankParams(), limit) == []
+        assert search.rank_numpy(gen, terms, Window(), RankParams(), limit) == []
+        assert compiled.rank(gen, terms, Window(), RankParams(), limit) == []
+        assert compiled.bm25_top(gen, terms, limit) == []
+    # a set of buffers whose user raised is not handed out again
+    with pytest.raises(RuntimeError), scratch.take(gen.n_paragraphs, gen.n_articles) as dirty:
+        dirty.body[:5] = 1.0
+        raise RuntimeError("interrupted mid-ranking")
+    with scratch.take(gen.n_paragraphs, gen.n_articles) as clean:
+        assert clean is not dirty and not clean.body.any()
+    assert compiled.rank(gen, terms, Window(), RankParams(), 20) == search.rank_numpy(
+        gen, terms, Window(), RankParams(), 20
+    )
+    with pytest.raises(ValueError):
+        RankParams(date_boost=-2.0)
