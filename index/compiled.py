@@ -205,7 +205,8 @@ def rank(
         int(limit),
     )
     with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
-        buffers = (s.body, s.titles, s.touched, s.t_touched, s.mark, s.t_mark, s.art_best, s.coarse)
+        marks = _has_negative_weights(gen)
+        buffers = (s.body, s.titles, s.touched, s.t_touched, s.mark, s.t_mark, marks, s.art_best, s.coarse)
         try:
             ids, scores = kernels.rank(*arrays, terms, times, *buffers, *settings)
         except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)
@@ -244,11 +245,26 @@ def bm25_top(
     arrays = [_readonly(a[n]) for n in ("w_indptr", "w_indices", "w_data", "w_floor")]
     with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
         try:
-            ids, scores = kernels.bm25_top(*arrays, terms, times, s.body, s.touched, s.mark, k)
+            marks = _has_negative_weights(gen)
+            ids, scores = kernels.bm25_top(*arrays, terms, times, s.body, s.touched, s.mark, marks, k)
         except TypeError as exc:
             _note_mismatch(exc)
             return None
     return list(zip(ids.tolist(), scores.tolist(), strict=True))
+
+
+def _has_negative_weights(gen: Generation) -> bool:
+    """Whether any contribution is negative (an Okapi index whose average idf is negative: nearly
+    every word in most paragraphs). The indexer records it; for generations written before that,
+    found once (a pass over the weights) and kept in the loaded info."""
+    known = gen.info.get("negative_weights")
+    if known is None:
+        a = gen.arrays
+        known = gen.info["negative_weights"] = bool(
+            (len(a["w_data"]) and float(np.min(a["w_data"])) < 0)
+            or (len(a["t_data"]) and float(np.min(a["t_data"])) < 0)
+        )
+    return bool(known)
 
 
 def _query(term_ids: list[int], n_terms: int) -> tuple[np.ndarray, np.ndarray]:

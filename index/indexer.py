@@ -554,6 +554,10 @@ class Indexer:
                 "paragraphs": n_par,
                 "articles": n_art,
                 "terms": n_terms,
+                # the compiled ranking needs to know (see compiled.py)
+                "negative_weights": bool(
+                    (len(body.data) and body.data.min() < 0) or (len(titles.data) and titles.data.min() < 0)
+                ),
                 "bm25": {
                     "variant": self.params.variant,
                     "k1": self.params.k1,

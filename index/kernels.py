@@ -117,26 +117,37 @@ def _accumulate(
     buf: np.ndarray,
     touched: np.ndarray,
     seen: np.ndarray,
+    marks: bool,
 ) -> int:
     """``bm25.accumulate`` in the same float order; ``touched`` gets each document once, in
-    first-touch order, and ``seen`` marks it (callers clear the marks of ``touched[:n]``).
+    first-touch order. Callers drop documents whose sum is 0, as numpy does.
 
-    The marks, not a zero score, tell a first touch: a word in exactly half the documents has an
-    Okapi weight of 0, and a sum can return to 0. Callers drop documents whose sum is 0, as numpy
-    does (their score is any untouched document's).
+    With weights of one sign a zero score means "not touched yet", once zero weights (a word in
+    exactly half the documents has an Okapi weight of 0) are skipped. Where some weights are
+    negative a sum can return to 0, so ``marks`` asks for first touches to be marked in ``seen``
+    (callers clear the marks of ``touched[:n]``); that costs a quarter more.
     """
     n = 0
     for k in range(len(terms)):
         t = terms[k]
         times_k = times[k]
         factor = float(times_k)
-        for j in range(indptr[t], indptr[t + 1]):
-            d = indices[j]
-            if seen[d] == 0:
-                seen[d] = 1
-                touched[n] = d
-                n += 1
-            buf[d] += data[j] if times_k == 1 else data[j] * factor
+        if marks:
+            for j in range(indptr[t], indptr[t + 1]):
+                d = indices[j]
+                if seen[d] == 0:
+                    seen[d] = 1
+                    touched[n] = d
+                    n += 1
+                buf[d] += data[j] if times_k == 1 else data[j] * factor
+        else:  # the common case, kept as tight as can be
+            for j in range(indptr[t], indptr[t + 1]):
+                d = indices[j]
+                v = data[j] if times_k == 1 else data[j] * factor
+                if buf[d] == 0.0 and v != 0.0:
+                    touched[n] = d
+                    n += 1
+                buf[d] += v
     return n
 
 
@@ -159,18 +170,20 @@ def bm25_top(
     buf: np.ndarray,
     touched: np.ndarray,
     seen: np.ndarray,
+    marks: bool,
     k: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pure BM25: the best ``k`` (at least 1) documents as (ids, scores with the constant), best
     first; documents whose sum is 0 are left out."""
-    n = _accumulate(indptr, indices, data, terms, times, buf, touched, seen)
+    n = _accumulate(indptr, indices, data, terms, times, buf, touched, seen, marks)
     constant = _constant(floor, terms, times)
     hv = np.empty(k, dtype=np.float64)
     hi = np.empty(k, dtype=np.int64)
     size = 0
     for r in range(n):
         d = touched[r]
-        seen[d] = 0
+        if marks:
+            seen[d] = 0
         if buf[d] != 0.0 and _better_than_root(hv, hi, size, k, buf[d], d):
             size = _push(hv, hi, size, k, buf[d], d)
         buf[d] = 0.0
@@ -275,6 +288,7 @@ def rank(
     t_touched: np.ndarray,
     mark: np.ndarray,
     t_mark: np.ndarray,
+    marks: bool,
     art_best: np.ndarray,
     coarse: np.ndarray,
     since: int,
@@ -307,26 +321,34 @@ def rank(
         factor = float(times_k)
         for j in range(w_indptr[t], w_indptr[t + 1]):
             d = w_indices[j]
-            if mark[d] == 0:
+            v = w_data[j] if times_k == 1 else w_data[j] * factor
+            if marks:
+                first = mark[d] == 0
                 mark[d] = 1
+            else:
+                first = body[d] == 0.0 and v != 0.0
+                if v == 0.0:
+                    continue
+            if first:
                 day = np.int64(para_days[d])
                 inside = (day <= until) & (day >= since)
                 p = _prior(day, now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer)
                 coarse[n] = p if inside else -1.0
                 touched[n] = d
                 n += 1
-            body[d] += w_data[j] if times_k == 1 else w_data[j] * factor
+            body[d] += v
     constant = _constant(w_floor, terms, times)
     nt = 0
     if title_weight != 0.0:
-        nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched, t_mark)
+        nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched, t_mark, marks)
     # 2. keep the visible paragraphs with a non-zero sum and their coarse score (BM25 x date
     #    multiplier); clear the rest now (a neighbour shares its paragraph's article and date, so
     #    they are never read)
     nv = 0
     for r in range(n):
         d = touched[r]
-        mark[d] = 0
+        if marks:
+            mark[d] = 0
         p = coarse[r]
         b = body[d]
         keep = (p >= 0.0) & (b != 0.0)
@@ -340,7 +362,8 @@ def rank(
     tsize = 0
     for r in range(nt):
         a = t_touched[r]
-        t_mark[a] = 0
+        if marks:
+            t_mark[a] = 0
         if titles[a] != 0.0 and _better_than_root(th_v, th_i, tsize, title_articles, titles[a], a):
             tsize = _push(th_v, th_i, tsize, title_articles, titles[a], a)
     most = min(nv, preselect)

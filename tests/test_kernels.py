@@ -294,3 +294,27 @@ async def test_limits_of_zero_and_dirty_buffers(tmp_path: Path, kernels_ready: N
     )
     with pytest.raises(ValueError):
         RankParams(date_boost=-2.0)
+
+
+async def test_negative_weights_are_marked_not_lost(tmp_path: Path, kernels_ready: None) -> None:
+    # nearly every word in most paragraphs: the average Okapi idf is negative, so is the floor
+    # given to common words, and a paragraph's sum can return to 0 (first touches are marked then)
+    news = tmp_path / "news"
+    common = "river bridge council vote"
+    for n in range(6):
+        extra = f"item{n} note{n % 2}"
+        write_article(
+            news, f"a{n}.txt", f"{common} {extra}", [f"{common} {extra} today", f"{common} again {extra}"]
+        )
+    gen, n_terms = await built(tmp_path / "db", [news])
+    assert gen.info["negative_weights"] is True
+    assert (np.asarray(gen.w_data) < 0).any()
+    rng = random.Random(6)
+    for _ in range(300):
+        terms = rng.choices(range(n_terms), k=rng.randint(1, 8))
+        for params in PARAMS:
+            want = search.rank_numpy(gen, terms, Window(), params, 30)
+            assert compiled.rank(gen, terms, Window(), params, 30) == want
+            assert len({p for p, _ in want}) == len(want)
+        top = compiled.bm25_top(gen, terms, 5)
+        assert top is not None and len({d for d, _ in top}) == len(top)
