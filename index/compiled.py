@@ -157,7 +157,7 @@ def rank(
 ) -> list[tuple[int, float]] | None:
     """``search.rank`` by the kernels, or None when they are not ready (the caller uses numpy)."""
     kernels = kernels or _kernels
-    if kernels is None:
+    if kernels is None or _has_negative_weights(gen):
         return None
     from . import search
     from .indexer import FLAG_JUNK
@@ -205,8 +205,7 @@ def rank(
         int(limit),
     )
     with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
-        marks = _has_negative_weights(gen)
-        buffers = (s.body, s.titles, s.touched, s.t_touched, s.mark, s.t_mark, marks, s.art_best, s.coarse)
+        buffers = (s.body, s.titles, s.touched, s.t_touched, s.mark, s.art_best, s.coarse)
         try:
             ids, scores = kernels.rank(*arrays, terms, times, *buffers, *settings)
         except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)
@@ -236,7 +235,7 @@ def bm25_top(
 ) -> list[tuple[int, float]] | None:
     """Plain BM25's best ``k`` paragraphs (with rank-bm25's scores), or None when not ready."""
     kernels = kernels or _kernels
-    if kernels is None:
+    if kernels is None or _has_negative_weights(gen):
         return None
     a = gen.arrays
     terms, times = _query(term_ids, len(a["w_indptr"]) - 1)
@@ -245,8 +244,7 @@ def bm25_top(
     arrays = [_readonly(a[n]) for n in ("w_indptr", "w_indices", "w_data", "w_floor")]
     with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
         try:
-            marks = _has_negative_weights(gen)
-            ids, scores = kernels.bm25_top(*arrays, terms, times, s.body, s.touched, s.mark, marks, k)
+            ids, scores = kernels.bm25_top(*arrays, terms, times, s.body, s.touched, k)
         except TypeError as exc:
             _note_mismatch(exc)
             return None
@@ -255,8 +253,9 @@ def bm25_top(
 
 def _has_negative_weights(gen: Generation) -> bool:
     """Whether any contribution is negative (an Okapi index whose average idf is negative: nearly
-    every word in most paragraphs). The indexer records it; for generations written before that,
-    found once (a pass over the weights) and kept in the loaded info."""
+    every word in most paragraphs). The kernels tell a first touch by a zero score, which a sum of
+    mixed signs can return to, so such indexes are ranked by numpy. The indexer records it; for
+    generations written before that, found once (a pass over the weights) and kept in the info."""
     known = gen.info.get("negative_weights")
     if known is None:
         a = gen.arrays

@@ -116,38 +116,27 @@ def _accumulate(
     times: np.ndarray,
     buf: np.ndarray,
     touched: np.ndarray,
-    seen: np.ndarray,
-    marks: bool,
 ) -> int:
-    """``bm25.accumulate`` in the same float order; ``touched`` gets each document once, in
-    first-touch order. Callers drop documents whose sum is 0, as numpy does.
+    """``bm25.accumulate`` in the same float order; ``touched`` gets documents in first-touch order.
 
-    With weights of one sign a zero score means "not touched yet", once zero weights (a word in
-    exactly half the documents has an Okapi weight of 0) are skipped. Where some weights are
-    negative a sum can return to 0, so ``marks`` asks for first touches to be marked in ``seen``
-    (callers clear the marks of ``touched[:n]``); that costs a quarter more.
+    Weights must not be negative (``compiled.py`` leaves such indexes to numpy): then a zero score
+    means "not touched yet". A word's weights share its idf, so a word in exactly half the
+    documents (Okapi idf 0) has only zero weights: it is skipped, else it would touch a document
+    again with every posting (numpy leaves out documents whose sum is 0 as well).
     """
     n = 0
     for k in range(len(terms)):
         t = terms[k]
         times_k = times[k]
         factor = float(times_k)
-        if marks:
-            for j in range(indptr[t], indptr[t + 1]):
-                d = indices[j]
-                if seen[d] == 0:
-                    seen[d] = 1
-                    touched[n] = d
-                    n += 1
-                buf[d] += data[j] if times_k == 1 else data[j] * factor
-        else:  # the common case, kept as tight as can be
-            for j in range(indptr[t], indptr[t + 1]):
-                d = indices[j]
-                v = data[j] if times_k == 1 else data[j] * factor
-                if buf[d] == 0.0 and v != 0.0:
-                    touched[n] = d
-                    n += 1
-                buf[d] += v
+        if indptr[t + 1] > indptr[t] and data[indptr[t]] == 0.0:
+            continue
+        for j in range(indptr[t], indptr[t + 1]):
+            d = indices[j]
+            if buf[d] == 0.0:
+                touched[n] = d
+                n += 1
+            buf[d] += data[j] if times_k == 1 else data[j] * factor
     return n
 
 
@@ -169,22 +158,18 @@ def bm25_top(
     times: np.ndarray,
     buf: np.ndarray,
     touched: np.ndarray,
-    seen: np.ndarray,
-    marks: bool,
     k: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pure BM25: the best ``k`` (at least 1) documents as (ids, scores with the constant), best
-    first; documents whose sum is 0 are left out."""
-    n = _accumulate(indptr, indices, data, terms, times, buf, touched, seen, marks)
+    first."""
+    n = _accumulate(indptr, indices, data, terms, times, buf, touched)
     constant = _constant(floor, terms, times)
     hv = np.empty(k, dtype=np.float64)
     hi = np.empty(k, dtype=np.int64)
     size = 0
     for r in range(n):
         d = touched[r]
-        if marks:
-            seen[d] = 0
-        if buf[d] != 0.0 and _better_than_root(hv, hi, size, k, buf[d], d):
+        if _better_than_root(hv, hi, size, k, buf[d], d):
             size = _push(hv, hi, size, k, buf[d], d)
         buf[d] = 0.0
     ids, vals = _drain(hv, hi, size)
@@ -287,8 +272,6 @@ def rank(
     touched: np.ndarray,
     t_touched: np.ndarray,
     mark: np.ndarray,
-    t_mark: np.ndarray,
-    marks: bool,
     art_best: np.ndarray,
     coarse: np.ndarray,
     since: int,
@@ -319,39 +302,30 @@ def rank(
         t = terms[k]
         times_k = times[k]
         factor = float(times_k)
+        if w_indptr[t + 1] > w_indptr[t] and w_data[w_indptr[t]] == 0.0:
+            continue  # a word with only zero weights (see _accumulate)
         for j in range(w_indptr[t], w_indptr[t + 1]):
             d = w_indices[j]
-            v = w_data[j] if times_k == 1 else w_data[j] * factor
-            if marks:
-                first = mark[d] == 0
-                mark[d] = 1
-            else:
-                first = body[d] == 0.0 and v != 0.0
-                if v == 0.0:
-                    continue
-            if first:
+            if body[d] == 0.0:
                 day = np.int64(para_days[d])
                 inside = (day <= until) & (day >= since)
                 p = _prior(day, now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer)
                 coarse[n] = p if inside else -1.0
                 touched[n] = d
                 n += 1
-            body[d] += v
+            body[d] += w_data[j] if times_k == 1 else w_data[j] * factor
     constant = _constant(w_floor, terms, times)
     nt = 0
     if title_weight != 0.0:
-        nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched, t_mark, marks)
-    # 2. keep the visible paragraphs with a non-zero sum and their coarse score (BM25 x date
-    #    multiplier); clear the rest now (a neighbour shares its paragraph's article and date, so
-    #    they are never read)
+        nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched)
+    # 2. keep the visible paragraphs with their coarse score (BM25 x date multiplier); clear the
+    #    rest now (a neighbour shares its paragraph's article and date, so they are never read)
     nv = 0
     for r in range(n):
         d = touched[r]
-        if marks:
-            mark[d] = 0
         p = coarse[r]
         b = body[d]
-        keep = (p >= 0.0) & (b != 0.0)
+        keep = p > 0.0
         touched[nv] = d
         coarse[nv] = b * p if has_prior else b
         body[d] = b if keep else 0.0
@@ -362,9 +336,7 @@ def rank(
     tsize = 0
     for r in range(nt):
         a = t_touched[r]
-        if marks:
-            t_mark[a] = 0
-        if titles[a] != 0.0 and _better_than_root(th_v, th_i, tsize, title_articles, titles[a], a):
+        if _better_than_root(th_v, th_i, tsize, title_articles, titles[a], a):
             tsize = _push(th_v, th_i, tsize, title_articles, titles[a], a)
     most = min(nv, preselect)
     for r in range(tsize):

@@ -25,7 +25,6 @@ class Scratch:
         self.touched = np.empty(n_paragraphs, dtype=np.int32)
         self.t_touched = np.empty(n_articles, dtype=np.int32)
         self.mark = np.zeros(n_paragraphs, dtype=np.uint8)
-        self.t_mark = np.zeros(n_articles, dtype=np.uint8)
         self.art_best = np.full(n_articles, -np.inf, dtype=np.float64)
         self.coarse = np.empty(n_paragraphs, dtype=np.float64)
 
