@@ -156,14 +156,14 @@ def rank(
     kernels: ModuleType | None = None,
 ) -> list[tuple[int, float]] | None:
     """``search.rank`` by the kernels, or None when they are not ready (the caller uses numpy)."""
-    kernels = kernels or _kernels
-    if kernels is None or _has_negative_weights(gen):
+    kernels = _usable(gen, kernels)
+    if kernels is None:
         return None
     from . import search
     from .indexer import FLAG_JUNK
 
     a = gen.arrays
-    terms, times = _query(term_ids, len(a["w_indptr"]) - 1)
+    terms, times = _query(term_ids, gen)
     since, until = search.day_number(window.since), search.day_number(window.until)
     now = search.day_number(window.now)
     has_recency = params.recency_days > 0 and now is not None
@@ -234,11 +234,11 @@ def bm25_top(
     gen: Generation, term_ids: list[int], k: int, kernels: ModuleType | None = None
 ) -> list[tuple[int, float]] | None:
     """Plain BM25's best ``k`` paragraphs (with rank-bm25's scores), or None when not ready."""
-    kernels = kernels or _kernels
-    if kernels is None or _has_negative_weights(gen):
+    kernels = _usable(gen, kernels)
+    if kernels is None:
         return None
     a = gen.arrays
-    terms, times = _query(term_ids, len(a["w_indptr"]) - 1)
+    terms, times = _query(term_ids, gen)
     if k <= 0:
         return []
     arrays = [_readonly(a[n]) for n in ("w_indptr", "w_indices", "w_data", "w_floor")]
@@ -266,11 +266,17 @@ def _has_negative_weights(gen: Generation) -> bool:
     return bool(known)
 
 
-def _query(term_ids: list[int], n_terms: int) -> tuple[np.ndarray, np.ndarray]:
+def _usable(gen: Generation, kernels: ModuleType | None) -> ModuleType | None:
+    """The kernels to rank ``gen`` with (the loaded ones unless given), or None for numpy."""
+    kernels = kernels or _kernels
+    return None if kernels is None or _has_negative_weights(gen) else kernels
+
+
+def _query(term_ids: list[int], gen: Generation) -> tuple[np.ndarray, np.ndarray]:
     """The known terms in first-occurrence order and how often each occurs (``bm25.query_counts``)."""
     from .bm25 import query_counts
 
-    counts = query_counts(term_ids, n_terms)
+    counts = query_counts(term_ids, len(gen.arrays["w_indptr"]) - 1)
     return (
         np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
         np.fromiter(counts.values(), dtype=np.int64, count=len(counts)),
