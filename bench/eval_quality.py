@@ -98,6 +98,7 @@ OFF: dict[str, float] = dict(
     title_weight=0,
     neighbour_weight=0,
     article_weight=0,
+    article_bm25_weight=0,
     junk_factor=1,
     date_boost=0,
     lead_boost=0,
@@ -106,7 +107,7 @@ FEATURES = [  # cumulative: each row turns one more feature on
     ("recency prior", ("recency_days",)),
     ("title field", ("title_weight",)),
     ("neighbouring paragraphs, junk damped", ("neighbour_weight", "junk_factor")),
-    ("article's best paragraph", ("article_weight",)),
+    ("whole article's BM25", ("article_bm25_weight",)),
     ("period named in the question preferred", ("date_boost",)),
     ("lead paragraphs preferred", ("lead_boost",)),
 ]

@@ -149,7 +149,9 @@ class NewsIndex:
 
     def _bm25(self) -> BM25Params:
         s = self.settings.index
-        return BM25Params(variant=s.variant, k1=s.k1, b=s.b, epsilon=s.epsilon, delta=s.delta)
+        return BM25Params(
+            variant=s.variant, k1=s.k1, b=s.b, epsilon=s.epsilon, delta=s.delta, article_b=s.article_b
+        )
 
     async def refresh(self, force: bool = False) -> None:
         """Load the current generation if another connection published a new one."""

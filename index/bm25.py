@@ -28,6 +28,7 @@ class BM25Params:
     b: float = 0.75
     epsilon: float = 0.25
     delta: float = 0.5
+    article_b: float = 0.5  # b for whole articles as documents (the index's second matrix)
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -59,6 +60,15 @@ def count_matrix(term_ids: np.ndarray, doc_of_token: np.ndarray, n_terms: int, n
     counts.sum_duplicates()
     counts.sort_indices()
     return counts
+
+
+def article_counts(counts: sp.csr_matrix, doc_article: np.ndarray, n_articles: int) -> sp.csr_matrix:
+    """Term-by-article counts from term-by-document ones, each document belonging to one article."""
+    n_docs = counts.shape[1]
+    ones = np.ones(n_docs, dtype=counts.dtype)
+    rows = np.arange(n_docs, dtype=np.int32)
+    member = sp.csr_matrix((ones, (rows, doc_article.astype(np.int32))), shape=(n_docs, n_articles))
+    return (counts @ member).tocsr()
 
 
 def idf_for(df: np.ndarray, n_docs: int, params: BM25Params) -> np.ndarray:

@@ -109,6 +109,10 @@ def _exercise(kernels: ModuleType) -> None:
         "t_indices": ro([0], np.int32),
         "t_data": ro([1.0], np.float64),
         "t_floor": ro([0.0, 0.0], np.float64),
+        "a_indptr": ro([0, 1, 2], np.int64),
+        "a_indices": ro([0, 0], np.int32),
+        "a_data": ro([1.0, 1.5], np.float64),
+        "a_floor": ro([0.0, 0.0], np.float64),
         "para_article": ro([0, 0], np.int32),
         "para_days": ro([19000, 19000], np.int32),
         "para_flags": ro([0, 1], np.uint8),
@@ -198,6 +202,7 @@ def rank(
         float(params.title_weight),
         float(params.neighbour_weight),
         float(params.article_weight),
+        float(params.article_bm25_weight),
         float(params.junk_factor),
         FLAG_JUNK,
         search.PRESELECT,
@@ -205,7 +210,8 @@ def rank(
         int(limit),
     )
     with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
-        buffers = (s.body, s.titles, s.touched, s.t_touched, s.mark, s.art_best, s.coarse)
+        scores = (s.body, s.titles, s.whole)
+        buffers = (*scores, s.touched, s.t_touched, s.a_touched, s.mark, s.art_best, s.coarse)
         try:
             ids, scores = kernels.rank(*arrays, terms, times, *buffers, *settings)
         except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)
@@ -222,6 +228,9 @@ _RANK_ARRAYS = (
     "t_indptr",
     "t_indices",
     "t_data",
+    "a_indptr",
+    "a_indices",
+    "a_data",
     "para_article",
     "para_days",
     "para_flags",
@@ -259,17 +268,17 @@ def _has_negative_weights(gen: Generation) -> bool:
     known = gen.info.get("negative_weights")
     if known is None:
         a = gen.arrays
-        known = gen.info["negative_weights"] = bool(
-            (len(a["w_data"]) and float(np.min(a["w_data"])) < 0)
-            or (len(a["t_data"]) and float(np.min(a["t_data"])) < 0)
-        )
+        weights = [a[name] for name in ("w_data", "t_data", "a_data") if name in a]
+        known = gen.info["negative_weights"] = any(len(w) and float(np.min(w)) < 0 for w in weights)
     return bool(known)
 
 
 def _usable(gen: Generation, kernels: ModuleType | None) -> ModuleType | None:
     """The kernels to rank ``gen`` with (the loaded ones unless given), or None for numpy."""
     kernels = kernels or _kernels
-    return None if kernels is None or _has_negative_weights(gen) else kernels
+    if kernels is None or "a_indptr" not in gen.arrays or _has_negative_weights(gen):
+        return None  # numpy ranks generations written before whole-article scores, too
+    return kernels
 
 
 def _query(term_ids: list[int], gen: Generation) -> tuple[np.ndarray, np.ndarray]:

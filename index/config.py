@@ -40,6 +40,7 @@ class IndexSettings:
     variant: str = "okapi"
     k1: float = 1.5
     b: float = 0.75
+    article_b: float = 0.5
     epsilon: float = 0.25
     delta: float = 0.5
     language: str = "english"
@@ -54,7 +55,7 @@ class AnswerSettings:
     max_passages: int = 10
     per_article: int = 2
     excerpt_chars: int = 300
-    recency_days: float = 30.0
+    recency_days: float = 14.0
     min_score: float = 0.0
 
 
@@ -151,6 +152,7 @@ def _validate(s: Settings) -> None:
     need(s.index.variant in VARIANTS, "index.variant", f"must be one of {', '.join(VARIANTS)}")
     need(s.index.k1 >= 0, "index.k1", "must be 0 or more")
     need(0 <= s.index.b <= 1, "index.b", "must be between 0 and 1")
+    need(0 <= s.index.article_b <= 1, "index.article_b", "must be between 0 and 1")
     need(s.index.epsilon >= 0, "index.epsilon", "must be 0 or more")
     need(s.index.delta >= 0, "index.delta", "must be 0 or more")
     languages = Stemmer.algorithms()

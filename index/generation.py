@@ -39,10 +39,16 @@ ARRAYS = (
     "t_indices",
     "t_data",
     "t_floor",
+    "a_indptr",
+    "a_indices",
+    "a_data",
+    "a_floor",
 )
 
 
 DERIVED = ("para_days",)  # arrays that older generations lack and loading can compute
+OPTIONAL = ("a_indptr", "a_indices", "a_data", "a_floor")  # arrays that older generations lack
+LAYOUT = 2  # 2: whole-article BM25 (``a_*``); a reindex rebuilds a generation of an older layout
 
 
 def gens_dir(database: Path) -> Path:
@@ -55,7 +61,8 @@ class Generation:
 
     Paragraphs are numbered 0..P-1 in (article, position) order, so an article's paragraphs are
     ``art_start[a]:art_start[a+1]``. ``w_*`` is the paragraph matrix, ``t_*`` the title matrix
-    (rows: terms, columns: articles).
+    and ``a_*`` the whole-article matrix (each article's title and paragraphs as one document;
+    rows: terms, columns: articles).
     """
 
     number: int
@@ -84,6 +91,13 @@ class Generation:
         a = self.arrays
         return Weights(a["t_indptr"], a["t_indices"], a["t_data"], a["t_floor"], self.n_articles)
 
+    def articles(self) -> Weights | None:
+        """Whole articles as BM25 documents; None for a generation written before they were."""
+        a = self.arrays
+        if "a_indptr" not in a:
+            return None
+        return Weights(a["a_indptr"], a["a_indices"], a["a_data"], a["a_floor"], self.n_articles)
+
     @classmethod
     def load(cls, database: Path, number: int) -> Generation:
         folder = gens_dir(database) / f"{number:08d}"
@@ -91,7 +105,7 @@ class Generation:
         arrays = {
             name: np.load(folder / f"{name}.npy", mmap_mode="r")
             for name in ARRAYS
-            if name not in DERIVED or (folder / f"{name}.npy").exists()
+            if name not in DERIVED + OPTIONAL or (folder / f"{name}.npy").exists()
         }
         if "para_days" not in arrays:  # a generation written before it was stored
             arrays["para_days"] = np.asarray(arrays["art_days"])[np.asarray(arrays["para_article"])]
@@ -137,6 +151,15 @@ def write(database: Path, number: int, info: dict[str, Any], arrays: dict[str, n
     os.rename(tmp, final)
     _fsync_dir(root)
     return final
+
+
+def layout(database: Path, number: int) -> int:
+    """The layout version of a generation on disk (1 for those written before it was recorded)."""
+    try:
+        info = json.loads((gens_dir(database) / f"{number:08d}" / "info.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    return int(info.get("layout", 1))
 
 
 def numbers_on_disk(database: Path) -> list[int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import multiprocessing
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import generation
-from .bm25 import BM25Params, count_matrix, weigh
+from .bm25 import BM25Params, article_counts, count_matrix, weigh
 from .errors import IndexBusyError, IndexingError, NewsbotError
 from .model import IndexReport, Skipped
 from .sources import Record, SourceFile, read, scan, unreadable_folders
@@ -234,7 +235,9 @@ class Indexer:
         report.unchanged = len(keep_keys)
 
         records = await self._read_all(to_read)
-        if not to_read and not gone and not retokenize and not params_changed and current:
+        # a generation written by an older version lacks arrays the ranking now uses: build anew
+        old_layout = bool(current) and generation.layout(self.database, current) < generation.LAYOUT
+        if not to_read and not gone and not retokenize and not params_changed and current and not old_layout:
             report.generation = current
             report.published = True
             await self._totals(store)
@@ -522,14 +525,24 @@ class Indexer:
             para_flags = np.array([r[4] for r in para_rows], dtype=np.uint8)
             tokens = np.frombuffer(b"".join(blobs), dtype=np.uint32)
             doc_of = np.repeat(np.arange(n_par, dtype=np.int32), para_len)
-            body = weigh(count_matrix(tokens, doc_of, n_terms, n_par), para_len, self.params)
+            counts = count_matrix(tokens, doc_of, n_terms, n_par)
+            del doc_of
+            body = weigh(counts, para_len, self.params)
             art_start = np.zeros(n_art + 1, dtype=np.int64)
             np.cumsum(np.bincount(para_article, minlength=n_art), out=art_start[1:])
             t_blobs = [r[2] for r in art_rows]
             t_len = np.array([len(b) // 4 for b in t_blobs], dtype=np.int32)
             t_tokens = np.frombuffer(b"".join(t_blobs), dtype=np.uint32)
             t_doc = np.repeat(np.arange(n_art, dtype=np.int32), t_len)
-            titles = weigh(count_matrix(t_tokens, t_doc, n_terms, n_art), t_len, self.params)
+            t_counts = count_matrix(t_tokens, t_doc, n_terms, n_art)
+            titles = weigh(t_counts, t_len, self.params)
+            # each whole article (title and paragraphs) as one document: its paragraphs' counts summed
+            whole = article_counts(counts, para_article, n_art) + t_counts
+            del counts
+            whole.sort_indices()
+            a_len = np.bincount(para_article, weights=para_len, minlength=n_art).astype(np.int64) + t_len
+            articles = weigh(whole, a_len, dataclasses.replace(self.params, b=self.params.article_b))
+            del whole
             arrays = {
                 "para_ids": para_ids,
                 "para_article": para_article,
@@ -548,6 +561,10 @@ class Indexer:
                 "t_indices": titles.indices,
                 "t_data": titles.data,
                 "t_floor": titles.floor,
+                "a_indptr": articles.indptr,
+                "a_indices": articles.indices,
+                "a_data": articles.data,
+                "a_floor": articles.floor,
             }
             info: dict[str, object] = {
                 "generation": number,
@@ -555,15 +572,15 @@ class Indexer:
                 "articles": n_art,
                 "terms": n_terms,
                 # the compiled ranking needs to know (see compiled.py)
-                "negative_weights": bool(
-                    (len(body.data) and body.data.min() < 0) or (len(titles.data) and titles.data.min() < 0)
-                ),
+                "negative_weights": any(len(w.data) and w.data.min() < 0 for w in (body, titles, articles)),
+                "layout": generation.LAYOUT,
                 "bm25": {
                     "variant": self.params.variant,
                     "k1": self.params.k1,
                     "b": self.params.b,
                     "epsilon": self.params.epsilon,
                     "delta": self.params.delta,
+                    "article_b": self.params.article_b,
                 },
                 "tokenizer": self.spec.to_json(),
                 "built_at": now_iso(),

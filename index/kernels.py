@@ -260,6 +260,9 @@ def rank(
     t_indptr: np.ndarray,
     t_indices: np.ndarray,
     t_data: np.ndarray,
+    a_indptr: np.ndarray,
+    a_indices: np.ndarray,
+    a_data: np.ndarray,
     para_article: np.ndarray,
     para_days: np.ndarray,
     para_flags: np.ndarray,
@@ -269,8 +272,10 @@ def rank(
     times: np.ndarray,
     body: np.ndarray,
     titles: np.ndarray,
+    whole: np.ndarray,
     touched: np.ndarray,
     t_touched: np.ndarray,
+    a_touched: np.ndarray,
     mark: np.ndarray,
     art_best: np.ndarray,
     coarse: np.ndarray,
@@ -288,6 +293,7 @@ def rank(
     title_weight: float,
     neighbour_weight: float,
     article_weight: float,
+    whole_weight: float,
     junk_factor: float,
     junk_flag: int,
     preselect: int,
@@ -318,8 +324,12 @@ def rank(
     nt = 0
     if title_weight != 0.0:
         nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched)
-    # 2. keep the visible paragraphs with their coarse score (BM25 x date multiplier); clear the
-    #    rest now (a neighbour shares its paragraph's article and date, so they are never read)
+    na = 0
+    if whole_weight != 0.0:
+        na = _accumulate(a_indptr, a_indices, a_data, terms, times, whole, a_touched)
+    # 2. keep the visible paragraphs with their coarse score ((BM25 + the article's) x date
+    #    multiplier); clear the rest now (a neighbour shares its paragraph's article and date, so
+    #    they are never read)
     nv = 0
     for r in range(n):
         d = touched[r]
@@ -327,7 +337,8 @@ def rank(
         b = body[d]
         keep = p > 0.0
         touched[nv] = d
-        coarse[nv] = b * p if has_prior else b
+        c = b + whole_weight * whole[para_article[d]] if whole_weight != 0.0 else b
+        coarse[nv] = c * p if has_prior else c
         body[d] = b if keep else 0.0
         nv += np.int64(keep)
     # the best title matches: their paragraphs stay candidates even with a low BM25
@@ -371,6 +382,8 @@ def rank(
             total += neighbour_weight * (prev + nxt)
         if article_weight != 0.0:
             total += article_weight * art_best[a]
+        if whole_weight != 0.0:
+            total += whole_weight * whole[a]
         if junk_factor != 1.0 and (para_flags[d] & junk_flag) != 0:
             total = total * junk_factor
         if has_lead:
@@ -390,4 +403,6 @@ def rank(
         body[touched[r]] = 0.0
     for r in range(nt):
         titles[t_touched[r]] = 0.0
+    for r in range(na):
+        whole[a_touched[r]] = 0.0
     return _drain(fv, fi, fsize)

@@ -22,6 +22,8 @@ class Scratch:
         self.sizes = (n_paragraphs, n_articles)
         self.body = np.zeros(n_paragraphs, dtype=np.float64)
         self.titles = np.zeros(n_articles, dtype=np.float64)
+        self.whole = np.zeros(n_articles, dtype=np.float64)
+        self.a_touched = np.empty(n_articles, dtype=np.int32)
         self.touched = np.empty(n_paragraphs, dtype=np.int32)
         self.t_touched = np.empty(n_articles, dtype=np.int32)
         self.mark = np.zeros(n_paragraphs, dtype=np.uint8)

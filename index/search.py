@@ -1,13 +1,13 @@
 """Rank paragraphs for a question over one generation: BM25 plus what makes news retrieval good.
 
 A paragraph's score is its BM25 score, plus a share of its article title's BM25 score, of its
-neighbours' scores and of its article's best paragraph; junk paragraphs (bylines, captions) are
-damped; articles dated after "now" are invisible and a date range in the question narrows the
-search; a recency prior favours stories close to "now".
+neighbours' scores and of its whole article's BM25 score (title and paragraphs as one document);
+junk paragraphs (bylines, captions) are damped; articles dated after "now" are invisible and a
+date range in the question narrows the search; a recency prior favours stories close to "now".
 
 Cost follows the query's postings, not the corpus: BM25 is accumulated into a reusable buffer,
-the visible paragraphs holding a query term are cut to the best few thousand by their BM25 and
-title scores and recency, and the finer features are computed for those alone.
+the visible paragraphs holding a query term are cut to the best few thousand by their BM25, their
+article's BM25 and recency, and the finer features are computed for those alone.
 """
 
 from __future__ import annotations
@@ -29,11 +29,12 @@ TITLE_ARTICLES = 20  # best title matches whose paragraphs always stay in the ru
 @dataclass(frozen=True, slots=True)
 class RankParams:
     title_weight: float = 0.3
-    neighbour_weight: float = 0.1
-    article_weight: float = 0.2
+    neighbour_weight: float = 0.3
+    article_bm25_weight: float = 2.0  # the whole article as one BM25 document (title and paragraphs)
+    article_weight: float = 0.0  # the article's best paragraph (superseded by the whole article)
     junk_factor: float = 0.2
-    recency_days: float = 30.0  # 0 turns the recency prior off
-    recency_boost: float = 1.0
+    recency_days: float = 14.0  # 0 turns the recency prior off
+    recency_boost: float = 2.0
     date_boost: float = 0.5  # extra weight for articles in the period a question names
     date_slack_days: float = 3.0  # how far around that period still counts
     lead_boost: float = 0.5  # favour an article's first paragraphs (news puts the facts first)
@@ -147,29 +148,45 @@ def rank_numpy(
     if not term_ids or gen.n_paragraphs == 0 or limit <= 0:
         return []
     with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
-        body, titles = s.body, s.titles
+        body, titles, whole = s.body, s.titles, s.whole
         touched, constant = accumulate(gen.body(), term_ids, body)
-        t_touched = np.empty(0, dtype=np.int64)
+        t_touched = a_touched = np.empty(0, dtype=np.int64)
+        articles = gen.articles() if params.article_bm25_weight else None
         try:
             if params.title_weight:
                 t_touched, _ = accumulate(gen.titles(), term_ids, titles)
-            return _rank(gen, body, titles, touched, t_touched, constant, window, params, limit)
+            if articles is not None:
+                # the BM25+ floor is the same for every article: left out, like title floors
+                a_touched, _ = accumulate(articles, term_ids, whole)
+            scores = Scores(body, titles, whole if articles is not None else None, constant)
+            return _rank(gen, scores, touched, t_touched, window, params, limit)
         finally:
             body[touched] = 0.0
             titles[t_touched] = 0.0
+            whole[a_touched] = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """A question's BM25 scores: per paragraph, per title, per whole article (None: not used)."""
+
+    body: np.ndarray
+    titles: np.ndarray
+    whole: np.ndarray | None
+    constant: float  # what every paragraph gets on top (BM25+ floors)
 
 
 def _rank(
     gen: Generation,
-    body: np.ndarray,
-    titles: np.ndarray,
+    scores: Scores,
     touched: np.ndarray,
     t_touched: np.ndarray,
-    constant: float,
     window: Window,
     params: RankParams,
     limit: int,
 ) -> list[tuple[int, float]]:
+    body, titles, whole = scores.body, scores.titles, scores.whole
+    w_whole = params.article_bm25_weight if whole is not None else 0.0
     para_article = np.asarray(gen.para_article)
     para_days = np.asarray(gen.para_days)
     start = np.asarray(gen.art_start)
@@ -182,8 +199,13 @@ def _rank(
     touched, days = visible(touched)
     prior = _prior(days, window, params)
     if len(touched) > PRESELECT:
-        # the preselection uses BM25 with the date multipliers; strong title matches join below
-        coarse = body[touched] if prior is None else body[touched] * prior
+        # the preselection uses BM25 (with the article's) and the date multipliers; strong title
+        # matches join below
+        coarse = body[touched]
+        if w_whole:
+            coarse = coarse + w_whole * whole[para_article[touched]]  # type: ignore[index]
+        if prior is not None:
+            coarse = coarse * prior
         pick = np.sort(top_indices(coarse, PRESELECT))  # touched is sorted: ties to lower numbers
         touched = touched[pick]
         prior = prior[pick] if prior is not None else None
@@ -212,6 +234,8 @@ def _rank(
         best = np.full(len(uniq), -np.inf)
         np.maximum.at(best, inverse, base)
         total += params.article_weight * best[inverse]
+    if w_whole:
+        total += w_whole * whole[article]  # type: ignore[index]
     if params.junk_factor != 1.0:
         junk = (np.asarray(gen.para_flags)[touched] & FLAG_JUNK) != 0
         total = np.where(junk, total * params.junk_factor, total)
@@ -220,7 +244,7 @@ def _rank(
         total *= lead_table(params)[position]
     if prior is not None:
         total *= prior
-    total += constant
+    total += scores.constant
     pick = top_indices(total, limit, touched)
     pick = pick[np.lexsort((touched[pick], -total[pick]))]
     return [(int(touched[i]), float(total[i])) for i in pick]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import os
 import signal
 import sqlite3
@@ -351,3 +353,66 @@ async def test_a_reindex_of_one_folder_keeps_the_articles_of_others(tmp_path: Pa
         report = await index.reindex([first])
         assert (report.removed, report.articles) == (1, 3)
         assert (await index.ask("island ferry")).hits[0].title == "Ferry returns"
+
+
+async def test_whole_article_weights_equal_rank_bm25_over_articles(tmp_path: Path) -> None:
+    # each article's title and paragraphs as one document, scored as rank-bm25's BM25Okapi does
+    from rank_bm25 import BM25Okapi
+
+    from index.bm25 import scores
+
+    async with await NewsIndex.open(make_settings(tmp_path)) as index:
+        await index.reindex()
+        gen = await index._current()
+        articles = gen.articles()
+        assert articles is not None and articles.n_docs == gen.n_articles
+        corpus: list[list[int]] = []
+        for art_id in np.asarray(gen.art_ids).tolist():
+            (title,) = (await index.store.rows("SELECT title_terms FROM articles WHERE id = ?", [art_id]))[0]
+            rows = await index.store.rows(
+                "SELECT terms FROM paragraphs WHERE article_id = ? ORDER BY position", [art_id]
+            )
+            tokens = np.frombuffer(title, dtype=np.uint32).tolist()
+            for (blob,) in rows:
+                tokens += np.frombuffer(blob, dtype=np.uint32).tolist()
+            corpus.append(tokens)
+    ref = BM25Okapi(corpus, k1=1.5, b=0.5, epsilon=0.25)  # index.article_b
+    rng = np.random.default_rng(5)
+    vocabulary = sorted({t for doc in corpus for t in doc})
+    for _ in range(30):
+        query = [int(t) for t in rng.choice(vocabulary, size=int(rng.integers(1, 6)))]
+        dense, _, constant = scores(articles, query)
+        np.testing.assert_allclose(dense + constant, ref.get_scores(query), atol=1e-9)
+
+
+async def test_generation_of_an_older_layout_serves_then_is_rebuilt(tmp_path: Path) -> None:
+    # a generation written before whole-article scores: answers still come (numpy ranks it, without
+    # that feature), and the next reindex builds a new generation even though no file changed
+    from index import compiled, search
+    from index.generation import OPTIONAL, Generation
+    from index.search import RankParams, Window
+
+    settings = make_settings(tmp_path)
+    async with await NewsIndex.open(settings) as index:
+        first = (await index.reindex()).generation
+    database = Path(settings.store.database)
+    folder = gens_dir(database) / f"{first:08d}"
+    for name in OPTIONAL:
+        (folder / f"{name}.npy").unlink()
+    info = json.loads((folder / "info.json").read_text())
+    del info["layout"]
+    (folder / "info.json").write_text(json.dumps(info))
+    old = Generation.load(database, first)
+    assert old.articles() is None
+    terms = [0, 1, 2]
+    assert compiled.rank(old, terms, Window(), RankParams(), 5) is None  # left to numpy
+    plain = dataclasses.replace(RankParams(), article_bm25_weight=0)
+    assert search.rank(old, terms, Window(), RankParams(), 5) == search.rank_numpy(
+        old, terms, Window(), plain, 5
+    )
+    async with await NewsIndex.open(settings) as index:
+        answer = await index.ask("tram harbour ferry")
+        assert answer.hits
+        report = await index.reindex()
+        assert report.generation > first and report.added == 0 and report.changed == 0
+        assert (await index._current()).articles() is not None
