@@ -21,6 +21,7 @@ from . import generation, indexer, stories
 from .bm25 import BM25Params
 from .config import Settings
 from .dates import DateQuery, parse_date_range, strip_phrases
+from .diversity import Pick, Picker
 from .errors import IndexBusyError, NewsbotError, NoIndexError, StoreError
 from .excerpt import make_excerpt
 from .follow import Announcement, Follow, FollowBook
@@ -36,7 +37,6 @@ ProgressCallback = Callable[[str, int, int], None]
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOPIC_CHARS = 200
-NEAR_DUPLICATE = 0.6
 
 
 T = TypeVar("T")
@@ -60,10 +60,6 @@ def search_window(dates: DateQuery, as_of: dt.date | None, today: dt.date, slack
         slack = dt.timedelta(days=slack_days)
         prefer = ((dates.since or dt.date.min + slack) - slack, (dates.until or dt.date.max - slack) + slack)
     return Window(since=since, until=until, now=until or today, prefer=prefer)
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 class NewsIndex:
@@ -232,43 +228,33 @@ class NewsIndex:
     async def _compose(
         self, gen: Generation, ranked: list[tuple[int, float]], terms: set[str], offset: int, k: int
     ) -> tuple[list[Hit], bool]:
-        """Apply the per-article cap and near-duplicate collapse, then fetch, cite and excerpt.
+        """Choose the passages to show (``diversity``), then fetch, cite and excerpt them.
 
         Paragraph rows are fetched a few at a time, in rank order, until the page is full: most
         answers need only the first batch.
         """
         para_article, art_ids = gen.para_article, gen.art_ids
-        per_article: dict[int, int] = {}  # by database article id
-        chosen: list[tuple[dict[str, object], float, set[str]]] = []
-        cap = self.settings.answer.per_article
+        a = self.settings.answer
+        picker = Picker(want=offset + k + 1, cap=a.per_article, repeat_factor=a.repeat_factor)
         batch = max(12, 2 * (offset + k + 1))
         for lo in range(0, len(ranked), batch):
-            if len(chosen) > offset + k:
+            if picker.full:
                 break
             window = ranked[lo : lo + batch]
-            part = [(p, s) for p, s in window if per_article.get(int(art_ids[para_article[p]]), 0) < cap]
+            part = [(p, s) for p, s in window if picker.room_for(int(art_ids[para_article[p]]))]
             rows = await self._paragraph_rows([int(gen.para_ids[p]) for p, _ in part])
             for p, score in part:
                 row = rows.get(int(gen.para_ids[p]))
                 if row is None:  # removed by a reindex since this generation was built
                     continue
-                art = int(row["article_id"])  # type: ignore[call-overload]
-                if per_article.get(art, 0) >= cap:
-                    continue
                 words = set(self.tokenizer.tokens(str(row["text"])))
-                if any(c[0]["article_id"] != art and _jaccard(words, c[2]) >= NEAR_DUPLICATE for c in chosen):
-                    continue
-                per_article[art] = per_article.get(art, 0) + 1
-                chosen.append((row, score, words))
-                if len(chosen) > offset + k:
-                    break
+                picker.offer(Pick(int(row["article_id"]), row, score, words))  # type: ignore[call-overload]
+        chosen = picker.finish()
         more = len(chosen) > offset + k
-        page = chosen[offset : offset + k]
-        limit = self.settings.answer.excerpt_chars
         hits = []
-        for rank_no, (row, score, _) in enumerate(page, start=offset + 1):
-            excerpt = make_excerpt(str(row["text"]), terms, self.tokenizer, limit)
-            hits.append(_hit(rank_no, score, row, excerpt))
+        for rank_no, pick in enumerate(chosen[offset : offset + k], start=offset + 1):
+            excerpt = make_excerpt(str(pick.row["text"]), terms, self.tokenizer, a.excerpt_chars)
+            hits.append(_hit(rank_no, pick.score, pick.row, excerpt))
         return hits, more
 
     async def _paragraph_rows(self, para_ids: list[int]) -> dict[int, dict[str, object]]:

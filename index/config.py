@@ -54,6 +54,7 @@ class AnswerSettings:
     passages: int = 3
     max_passages: int = 10
     per_article: int = 2
+    repeat_factor: float = 0.85
     excerpt_chars: int = 300
     recency_days: float = 14.0
     min_score: float = 0.0
@@ -164,6 +165,7 @@ def _validate(s: Settings) -> None:
         "must be between 1 and answer.max_passages",
     )
     need(s.answer.per_article >= 1, "answer.per_article", "must be 1 or more")
+    need(0 < s.answer.repeat_factor <= 1, "answer.repeat_factor", "must be above 0 and at most 1")
     need(40 <= s.answer.excerpt_chars <= 1000, "answer.excerpt_chars", "must be 40 to 1000")
     need(s.answer.min_score >= 0, "answer.min_score", "must be 0 (off) or more")
     need(s.answer.recency_days >= 0, "answer.recency_days", "must be 0 (off) or more")
