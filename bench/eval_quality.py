@@ -102,7 +102,9 @@ OFF: dict[str, float] = dict(
     junk_factor=1,
     date_boost=0,
     lead_boost=0,
+    repeat_factor=1,  # an answer setting, not a ranking one
 )
+ANSWER_KEYS = {"repeat_factor"}
 FEATURES = [  # cumulative: each row turns one more feature on
     ("recency prior", ("recency_days",)),
     ("title field", ("title_weight",)),
@@ -110,6 +112,7 @@ FEATURES = [  # cumulative: each row turns one more feature on
     ("whole article's BM25", ("article_bm25_weight",)),
     ("period named in the question preferred", ("date_boost",)),
     ("lead paragraphs preferred", ("lead_boost",)),
+    ("an article's second passage discounted", ("repeat_factor",)),
 ]
 
 
@@ -147,8 +150,12 @@ async def main() -> None:
             f"index: {report.articles:,} articles, {report.paragraphs:,} paragraphs ({report.seconds:.1f} s)"
         )
         variants = ablations() if args.ablate else {"newsbot (all features)": {}}
+        base = index.settings
         for name, overrides in variants.items():
-            index.rank_params = dataclasses.replace(RankParams(), **overrides)
+            ranking = {k: v for k, v in overrides.items() if k not in ANSWER_KEYS}
+            answer = {k: v for k, v in overrides.items() if k in ANSWER_KEYS}
+            index.rank_params = dataclasses.replace(RankParams(), **ranking)
+            index.settings = dataclasses.replace(base, answer=dataclasses.replace(base.answer, **answer))
             figures, live, per_q = await evaluate(index, rows)
             results[name] = figures
             results[f"{name}, live links"] = live

@@ -49,6 +49,62 @@ class Weights:
     def n_terms(self) -> int:
         return len(self.indptr) - 1
 
+    def row(self, term: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """Term ``term``'s documents, their contributions, and what every document gets on top."""
+        lo, hi = int(self.indptr[term]), int(self.indptr[term + 1])
+        return self.indices[lo:hi], self.data[lo:hi], float(self.floor[term])
+
+
+TF_MAX = 255  # counts are stored in a byte; a count above this is taken as this
+
+
+@dataclass(frozen=True, slots=True)
+class CountWeights:
+    """BM25Okapi contributions kept as counts, computed when read: a third of the memory of
+    ``Weights`` (a byte and a document number per entry instead of a float64 as well).
+
+    ``tf * (k1 + 1) / (k1_norm[doc] + tf) * idf[term]``, the float operations of :func:`weigh`,
+    so the values equal its Okapi weights (for counts up to ``TF_MAX``; the BM25 term is close to
+    saturated long before).
+    """
+
+    indptr: np.ndarray  # int64, n_terms + 1
+    indices: np.ndarray  # int32, document numbers, sorted within a row
+    tf: np.ndarray  # uint8 counts
+    idf: np.ndarray  # float64 per term
+    k1_norm: np.ndarray  # float64 per document: k1 * (1 - b + b * length / average length)
+    k1: float
+    n_docs: int
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.indptr) - 1
+
+    def row(self, term: int) -> tuple[np.ndarray, np.ndarray, float]:
+        lo, hi = int(self.indptr[term]), int(self.indptr[term + 1])
+        docs = self.indices[lo:hi]
+        tf = self.tf[lo:hi].astype(np.float64)
+        return docs, tf * (self.k1 + 1) / (self.k1_norm[docs] + tf) * self.idf[term], 0.0
+
+
+def count_weights(counts: sp.csr_matrix, doc_len: np.ndarray, params: BM25Params) -> CountWeights:
+    """:class:`CountWeights` (BM25Okapi with ``params``' k1, b and epsilon) from term-by-document counts."""
+    n_docs = counts.shape[1]
+    idf = idf_for(np.diff(counts.indptr), n_docs, BM25Params("okapi", params.k1, params.b, params.epsilon))
+    avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
+    dl = doc_len.astype(np.float64)
+    b = params.b
+    doc_norm = 1 - b + b * dl / avgdl if avgdl > 0 else np.full_like(dl, 1 - b)
+    return CountWeights(
+        indptr=counts.indptr.astype(np.int64),
+        indices=counts.indices.astype(np.int32),
+        tf=np.minimum(counts.data, TF_MAX).astype(np.uint8),
+        idf=idf,
+        k1_norm=params.k1 * doc_norm,
+        k1=float(params.k1),
+        n_docs=n_docs,
+    )
+
 
 def count_matrix(term_ids: np.ndarray, doc_of_token: np.ndarray, n_terms: int, n_docs: int) -> sp.csr_matrix:
     """Term-by-document counts from the flat list of every token's term and document."""
@@ -140,7 +196,9 @@ def query_counts(term_ids: list[int], n_terms: int) -> dict[int, int]:
     return out
 
 
-def accumulate(weights: Weights, term_ids: list[int], into: np.ndarray) -> tuple[np.ndarray, float]:
+def accumulate(
+    weights: Weights | CountWeights, term_ids: list[int], into: np.ndarray
+) -> tuple[np.ndarray, float]:
     """Add the query's contributions into ``into`` (all zeros on entry); return the documents touched
     (sorted, unique) and the constant that every document gets on top.
 
@@ -151,13 +209,12 @@ def accumulate(weights: Weights, term_ids: list[int], into: np.ndarray) -> tuple
     constant = 0.0
     postings = 0
     for term, times in query_counts(term_ids, weights.n_terms).items():
-        lo, hi = int(weights.indptr[term]), int(weights.indptr[term + 1])
-        docs = weights.indices[lo:hi]
-        into[docs] += weights.data[lo:hi] * times if times != 1 else weights.data[lo:hi]
-        constant += float(weights.floor[term]) * times
-        if hi > lo:  # a known term may have no postings here (in no title, or its articles removed)
+        docs, values, floor = weights.row(term)
+        into[docs] += values * times if times != 1 else values
+        constant += floor * times
+        if len(docs):  # a known term may have no postings here (in no title, or its articles removed)
             parts.append(docs)
-        postings += hi - lo
+        postings += len(docs)
     if not postings:  # no known term, or terms whose articles are all gone
         return np.empty(0, dtype=np.int64), constant
     # Documents whose contributions sum to exactly 0 (a word in half the documents has an Okapi
@@ -177,7 +234,7 @@ def accumulate(weights: Weights, term_ids: list[int], into: np.ndarray) -> tuple
     return docs[into[docs] != 0], constant
 
 
-def scores(weights: Weights, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray, float]:
+def scores(weights: Weights | CountWeights, term_ids: list[int]) -> tuple[np.ndarray, np.ndarray, float]:
     """Dense scores of every document, the documents touched, and the constant added to all.
 
     ``dense[d] + constant`` equals rank-bm25's ``get_scores(query)[d]``.

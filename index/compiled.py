@@ -111,15 +111,16 @@ def _exercise(kernels: ModuleType) -> None:
         "t_floor": ro([0.0, 0.0], np.float64),
         "a_indptr": ro([0, 1, 2], np.int64),
         "a_indices": ro([0, 0], np.int32),
-        "a_data": ro([1.0, 1.5], np.float64),
-        "a_floor": ro([0.0, 0.0], np.float64),
+        "a_tf": ro([1, 2], np.uint8),
+        "a_idf": ro([1.0, 1.5], np.float64),
+        "a_k1_norm": ro([1.2], np.float64),
         "para_article": ro([0, 0], np.int32),
         "para_days": ro([19000, 19000], np.int32),
         "para_flags": ro([0, 1], np.uint8),
         "para_position": ro([0, 1], np.int32),
         "art_start": ro([0, 2], np.int64),
     }
-    gen = Generation(0, {"paragraphs": 2, "articles": 1}, arrays)
+    gen = Generation(0, {"paragraphs": 2, "articles": 1, "article_k1": 1.5}, arrays)
     from .indexer import EPOCH
 
     day = EPOCH + dt.timedelta(days=19000)
@@ -203,6 +204,7 @@ def rank(
         float(params.neighbour_weight),
         float(params.article_weight),
         float(params.article_bm25_weight),
+        float(gen.info.get("article_k1", 0.0)),
         float(params.junk_factor),
         FLAG_JUNK,
         search.PRESELECT,
@@ -230,7 +232,9 @@ _RANK_ARRAYS = (
     "t_data",
     "a_indptr",
     "a_indices",
-    "a_data",
+    "a_tf",
+    "a_idf",
+    "a_k1_norm",
     "para_article",
     "para_days",
     "para_flags",
@@ -268,7 +272,7 @@ def _has_negative_weights(gen: Generation) -> bool:
     known = gen.info.get("negative_weights")
     if known is None:
         a = gen.arrays
-        weights = [a[name] for name in ("w_data", "t_data", "a_data") if name in a]
+        weights = [a[name] for name in ("w_data", "t_data", "a_idf") if name in a]
         known = gen.info["negative_weights"] = any(len(w) and float(np.min(w)) < 0 for w in weights)
     return bool(known)
 
@@ -276,7 +280,7 @@ def _has_negative_weights(gen: Generation) -> bool:
 def _usable(gen: Generation, kernels: ModuleType | None) -> ModuleType | None:
     """The kernels to rank ``gen`` with (the loaded ones unless given), or None for numpy."""
     kernels = kernels or _kernels
-    if kernels is None or "a_indptr" not in gen.arrays or _has_negative_weights(gen):
+    if kernels is None or not gen.has_articles or _has_negative_weights(gen):
         return None  # numpy ranks generations written before whole-article scores, too
     return kernels
 

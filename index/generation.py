@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .bm25 import Weights
+from .bm25 import CountWeights, Weights
 
 NO_DATE = np.iinfo(np.int32).min
 ARRAYS = (
@@ -41,14 +41,15 @@ ARRAYS = (
     "t_floor",
     "a_indptr",
     "a_indices",
-    "a_data",
-    "a_floor",
+    "a_tf",
+    "a_idf",
+    "a_k1_norm",
 )
 
 
 DERIVED = ("para_days",)  # arrays that older generations lack and loading can compute
-OPTIONAL = ("a_indptr", "a_indices", "a_data", "a_floor")  # arrays that older generations lack
-LAYOUT = 2  # 2: whole-article BM25 (``a_*``); a reindex rebuilds a generation of an older layout
+OPTIONAL = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
+LAYOUT = 3  # 3: whole-article BM25 as counts (``a_*``); a reindex rebuilds older layouts
 
 
 def gens_dir(database: Path) -> Path:
@@ -91,12 +92,19 @@ class Generation:
         a = self.arrays
         return Weights(a["t_indptr"], a["t_indices"], a["t_data"], a["t_floor"], self.n_articles)
 
-    def articles(self) -> Weights | None:
-        """Whole articles as BM25 documents; None for a generation written before they were."""
+    @property
+    def has_articles(self) -> bool:
+        return all(name in self.arrays for name in OPTIONAL) and "article_k1" in self.info
+
+    def articles(self) -> CountWeights | None:
+        """Whole articles as BM25Okapi documents; None for a generation written before they were."""
         a = self.arrays
-        if "a_indptr" not in a:
+        if not self.has_articles:
             return None
-        return Weights(a["a_indptr"], a["a_indices"], a["a_data"], a["a_floor"], self.n_articles)
+        k1 = float(self.info["article_k1"])
+        return CountWeights(
+            a["a_indptr"], a["a_indices"], a["a_tf"], a["a_idf"], a["a_k1_norm"], k1, self.n_articles
+        )
 
     @classmethod
     def load(cls, database: Path, number: int) -> Generation:

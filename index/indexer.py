@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import generation
-from .bm25 import BM25Params, article_counts, count_matrix, weigh
+from .bm25 import BM25Params, article_counts, count_matrix, count_weights, weigh
 from .errors import IndexBusyError, IndexingError, NewsbotError
 from .model import IndexReport, Skipped
 from .sources import Record, SourceFile, read, scan, unreadable_folders
@@ -541,7 +541,7 @@ class Indexer:
             del counts
             whole.sort_indices()
             a_len = np.bincount(para_article, weights=para_len, minlength=n_art).astype(np.int64) + t_len
-            articles = weigh(whole, a_len, dataclasses.replace(self.params, b=self.params.article_b))
+            articles = count_weights(whole, a_len, dataclasses.replace(self.params, b=self.params.article_b))
             del whole
             arrays = {
                 "para_ids": para_ids,
@@ -563,8 +563,9 @@ class Indexer:
                 "t_floor": titles.floor,
                 "a_indptr": articles.indptr,
                 "a_indices": articles.indices,
-                "a_data": articles.data,
-                "a_floor": articles.floor,
+                "a_tf": articles.tf,
+                "a_idf": articles.idf,
+                "a_k1_norm": articles.k1_norm,
             }
             info: dict[str, object] = {
                 "generation": number,
@@ -572,7 +573,10 @@ class Indexer:
                 "articles": n_art,
                 "terms": n_terms,
                 # the compiled ranking needs to know (see compiled.py)
-                "negative_weights": any(len(w.data) and w.data.min() < 0 for w in (body, titles, articles)),
+                "negative_weights": any(
+                    len(w) and w.min() < 0 for w in (body.data, titles.data, articles.idf)
+                ),
+                "article_k1": articles.k1,
                 "layout": generation.LAYOUT,
                 "bm25": {
                     "variant": self.params.variant,

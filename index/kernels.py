@@ -141,6 +141,41 @@ def _accumulate(
 
 
 @numba.njit(**_JIT)
+def _accumulate_counts(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    tf: np.ndarray,
+    idf: np.ndarray,
+    k1_norm: np.ndarray,
+    k1: float,
+    terms: np.ndarray,
+    times: np.ndarray,
+    buf: np.ndarray,
+    touched: np.ndarray,
+) -> int:
+    """``_accumulate`` over ``bm25.CountWeights``: each weight computed from its count as
+    ``CountWeights.row`` does (the same float operations). A word of idf 0 is skipped."""
+    n = 0
+    k1p1 = k1 + 1
+    for k in range(len(terms)):
+        t = terms[k]
+        times_k = times[k]
+        factor = float(times_k)
+        idf_t = idf[t]
+        if idf_t == 0.0:
+            continue
+        for j in range(indptr[t], indptr[t + 1]):
+            d = indices[j]
+            f = float(tf[j])
+            w = f * k1p1 / (k1_norm[d] + f) * idf_t
+            if buf[d] == 0.0:
+                touched[n] = d
+                n += 1
+            buf[d] += w if times_k == 1 else w * factor
+    return n
+
+
+@numba.njit(**_JIT)
 def _constant(floor: np.ndarray, terms: np.ndarray, times: np.ndarray) -> float:
     constant = 0.0
     for k in range(len(terms)):
@@ -262,7 +297,9 @@ def rank(
     t_data: np.ndarray,
     a_indptr: np.ndarray,
     a_indices: np.ndarray,
-    a_data: np.ndarray,
+    a_tf: np.ndarray,
+    a_idf: np.ndarray,
+    a_k1_norm: np.ndarray,
     para_article: np.ndarray,
     para_days: np.ndarray,
     para_flags: np.ndarray,
@@ -294,6 +331,7 @@ def rank(
     neighbour_weight: float,
     article_weight: float,
     whole_weight: float,
+    article_k1: float,
     junk_factor: float,
     junk_flag: int,
     preselect: int,
@@ -326,7 +364,9 @@ def rank(
         nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched)
     na = 0
     if whole_weight != 0.0:
-        na = _accumulate(a_indptr, a_indices, a_data, terms, times, whole, a_touched)
+        na = _accumulate_counts(
+            a_indptr, a_indices, a_tf, a_idf, a_k1_norm, article_k1, terms, times, whole, a_touched
+        )
     # 2. keep the visible paragraphs with their coarse score ((BM25 + the article's) x date
     #    multiplier); clear the rest now (a neighbour shares its paragraph's article and date, so
     #    they are never read)

@@ -122,3 +122,33 @@ def test_other_parameters(variant: str) -> None:
     ref = reference_model(variant, corpus, params)
     for q in queries_from(corpus, 10, seed=3):
         np.testing.assert_allclose(full_scores(weights, vocab, q), ref.get_scores(q), atol=1e-9)  # type: ignore[attr-defined]
+
+
+def test_count_weights_equal_the_okapi_matrix() -> None:
+    # the whole-article matrix keeps counts and computes each weight when read: the same numbers
+    from index.bm25 import count_weights
+
+    tokenizer = Tokenizer()
+    corpus = paragraphs_of(SAMPLE_NEWS, 60, tokenizer)
+    corpus.append(["storm"] * 300 + ["tide"])  # a count above the byte's range is taken as 255
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus]
+    lengths = np.array([len(d) for d in ids], dtype=np.int64)
+    flat = np.array([t for d in ids for t in d], dtype=np.uint32)
+    counts = count_matrix(flat, np.repeat(np.arange(len(ids)), lengths), len(vocab), len(ids))
+    params = BM25Params("okapi", k1=1.2, b=0.5, epsilon=0.25)
+    exact, compact = weigh(counts, lengths, params), count_weights(counts, lengths, params)
+    assert compact.tf.dtype == np.uint8 and compact.tf.max() == 255
+    ref = BM25Okapi(corpus, k1=1.2, b=0.5, epsilon=0.25)
+    for term, t in vocab.items():
+        docs, values, floor = compact.row(t)
+        want_docs, want, _ = exact.row(t)
+        assert floor == 0.0 and np.array_equal(docs, want_docs)
+        capped = np.asarray(counts[t].toarray()).ravel()[docs] > 255
+        assert np.array_equal(values[~capped], want[~capped])  # bit for bit below the cap
+        if term != "storm":
+            np.testing.assert_allclose(values, ref.get_scores([term])[docs], atol=1e-12)
+    # capped: 255 instead of 300 occurrences, a small difference once saturated
+    docs, values, _ = compact.row(vocab["storm"])
+    full = ref.get_scores(["storm"])[docs]
+    assert np.all(values <= full) and np.all(values > 0.95 * full)
