@@ -80,12 +80,9 @@ class CountWeights:
     def n_terms(self) -> int:
         return len(self.indptr) - 1
 
-    def docs(self, term: int) -> np.ndarray:
-        return self.indices[int(self.indptr[term]) : int(self.indptr[term + 1])]
-
     def row(self, term: int) -> tuple[np.ndarray, np.ndarray, float]:
         lo, hi = int(self.indptr[term]), int(self.indptr[term + 1])
-        docs = self.docs(term)
+        docs = self.indices[lo:hi]
         tf = self.tf[lo:hi].astype(np.float64)
         return docs, tf * (self.k1 + 1) / (self.k1_norm[docs] + tf) * self.idf[term], 0.0
 

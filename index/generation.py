@@ -40,6 +40,7 @@ ARRAYS = (
     "t_data",
     "t_floor",
     "a_indptr",
+    "a_indices",
     "a_tf",
     "a_idf",
     "a_k1_norm",
@@ -47,27 +48,8 @@ ARRAYS = (
 
 
 DERIVED = ("para_days",)  # arrays that older generations lack and loading can compute
-OPTIONAL = ("a_indptr", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
-LAYOUT = 4  # 4: whole-article BM25 as counts (``a_*``); a reindex rebuilds older layouts
-
-
-@dataclass(frozen=True, slots=True)
-class WholeArticles(CountWeights):
-    """:class:`CountWeights` whose article numbers are not stored: a term's articles are the
-    articles of its paragraphs (paragraphs are numbered in article order, so a run of postings in
-    one article is one article) merged with the articles whose title holds it, in ascending order:
-    exactly the columns of that row. Saves four bytes an entry (50 MB at a million paragraphs)."""
-
-    gen: Generation | None = None
-
-    def docs(self, term: int) -> np.ndarray:
-        a = self.gen.arrays  # type: ignore[union-attr]
-        paras = a["w_indices"][int(a["w_indptr"][term]) : int(a["w_indptr"][term + 1])]
-        arts = np.asarray(a["para_article"])[paras]
-        if len(arts) > 1:
-            arts = arts[np.concatenate(([True], arts[1:] != arts[:-1]))]
-        titled = a["t_indices"][int(a["t_indptr"][term]) : int(a["t_indptr"][term + 1])]
-        return np.union1d(arts, titled) if len(titled) else arts.astype(np.int32)
+OPTIONAL = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
+LAYOUT = 3  # 3: whole-article BM25 as counts (``a_*``); a reindex rebuilds older layouts
 
 
 def gens_dir(database: Path) -> Path:
@@ -81,8 +63,7 @@ class Generation:
     Paragraphs are numbered 0..P-1 in (article, position) order, so an article's paragraphs are
     ``art_start[a]:art_start[a+1]``. ``w_*`` is the paragraph matrix, ``t_*`` the title matrix
     and ``a_*`` the whole-article matrix (each article's title and paragraphs as one document;
-    rows: terms, columns: articles). The whole-article matrix keeps no article numbers: a term's
-    articles are those of its paragraphs and titles (see :class:`WholeArticles`).
+    rows: terms, columns: articles).
     """
 
     number: int
@@ -120,15 +101,9 @@ class Generation:
         a = self.arrays
         if not self.has_articles:
             return None
-        return WholeArticles(
-            indptr=a["a_indptr"],
-            indices=np.empty(0, dtype=np.int32),
-            tf=a["a_tf"],
-            idf=a["a_idf"],
-            k1_norm=a["a_k1_norm"],
-            k1=float(self.info["article_k1"]),
-            n_docs=self.n_articles,
-            gen=self,
+        k1 = float(self.info["article_k1"])
+        return CountWeights(
+            a["a_indptr"], a["a_indices"], a["a_tf"], a["a_idf"], a["a_k1_norm"], k1, self.n_articles
         )
 
     @classmethod

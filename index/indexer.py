@@ -562,6 +562,7 @@ class Indexer:
                 "t_data": titles.data,
                 "t_floor": titles.floor,
                 "a_indptr": articles.indptr,
+                "a_indices": articles.indices,
                 "a_tf": articles.tf,
                 "a_idf": articles.idf,
                 "a_k1_norm": articles.k1_norm,

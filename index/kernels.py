@@ -141,13 +141,9 @@ def _accumulate(
 
 
 @numba.njit(**_JIT)
-def _accumulate_articles(
-    w_indptr: np.ndarray,
-    w_indices: np.ndarray,
-    para_article: np.ndarray,
-    t_indptr: np.ndarray,
-    t_indices: np.ndarray,
+def _accumulate_counts(
     indptr: np.ndarray,
+    indices: np.ndarray,
     tf: np.ndarray,
     idf: np.ndarray,
     k1_norm: np.ndarray,
@@ -157,13 +153,10 @@ def _accumulate_articles(
     buf: np.ndarray,
     touched: np.ndarray,
 ) -> int:
-    """``_accumulate`` over ``generation.WholeArticles``: a term's articles are merged from its
-    paragraphs' articles and its titles' articles (both ascending), and each weight is computed
-    from its count as ``CountWeights.row`` does (the same float operations). A word of idf 0 is
-    skipped."""
+    """``_accumulate`` over ``bm25.CountWeights``: each weight computed from its count as
+    ``CountWeights.row`` does (the same float operations). A word of idf 0 is skipped."""
     n = 0
     k1p1 = k1 + 1
-    big = np.iinfo(np.int64).max
     for k in range(len(terms)):
         t = terms[k]
         times_k = times[k]
@@ -171,16 +164,8 @@ def _accumulate_articles(
         idf_t = idf[t]
         if idf_t == 0.0:
             continue
-        i, i_end = w_indptr[t], w_indptr[t + 1]
-        m, m_end = t_indptr[t], t_indptr[t + 1]
         for j in range(indptr[t], indptr[t + 1]):
-            a_p = np.int64(para_article[w_indices[i]]) if i < i_end else big
-            a_t = np.int64(t_indices[m]) if m < m_end else big
-            d = min(a_p, a_t)
-            while i < i_end and para_article[w_indices[i]] == d:
-                i += 1
-            if a_t == d:
-                m += 1
+            d = indices[j]
             f = float(tf[j])
             w = f * k1p1 / (k1_norm[d] + f) * idf_t
             if buf[d] == 0.0:
@@ -311,6 +296,7 @@ def rank(
     t_indices: np.ndarray,
     t_data: np.ndarray,
     a_indptr: np.ndarray,
+    a_indices: np.ndarray,
     a_tf: np.ndarray,
     a_idf: np.ndarray,
     a_k1_norm: np.ndarray,
@@ -378,21 +364,8 @@ def rank(
         nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched)
     na = 0
     if whole_weight != 0.0:
-        na = _accumulate_articles(
-            w_indptr,
-            w_indices,
-            para_article,
-            t_indptr,
-            t_indices,
-            a_indptr,
-            a_tf,
-            a_idf,
-            a_k1_norm,
-            article_k1,
-            terms,
-            times,
-            whole,
-            a_touched,
+        na = _accumulate_counts(
+            a_indptr, a_indices, a_tf, a_idf, a_k1_norm, article_k1, terms, times, whole, a_touched
         )
     # 2. keep the visible paragraphs with their coarse score ((BM25 + the article's) x date
     #    multiplier); clear the rest now (a neighbour shares its paragraph's article and date, so
