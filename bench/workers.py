@@ -130,10 +130,11 @@ async def term_ids(index: Any, terms: list[str]) -> list[int]:
 
 async def timed_retrieval(index: Any, questions: list[str], limit: int, numpy: bool = False) -> list[float]:
     """Tokenize, look the terms up and rank, one question at a time (``numpy``: without the kernels)."""
-    from index.search import RankParams, Window, rank, rank_numpy
+    from index.api import ranking_for
+    from index.search import Window, rank, rank_numpy
 
     ranker = rank_numpy if numpy else rank
-    params = RankParams(recency_days=index.settings.answer.recency_days)
+    params = ranking_for(index.settings)
     window = Window(now=dt.date.today())
     out = []
     for q in questions:

@@ -62,12 +62,18 @@ def search_window(dates: DateQuery, as_of: dt.date | None, today: dt.date, slack
     return Window(since=since, until=until, now=until or today, prefer=prefer)
 
 
+def ranking_for(settings: Settings) -> RankParams:
+    """The ranking weights the settings choose (the rest are RankParams' defaults)."""
+    a = settings.answer
+    return RankParams(recency_days=a.recency_days, article_bm25_weight=a.whole_article_weight)
+
+
 class NewsIndex:
     """An open news index. Cheap to query concurrently; one reindex at a time."""
 
     def __init__(self, settings: Settings, store: Store, rank_params: RankParams | None = None) -> None:
         self.settings = settings
-        self.rank_params = rank_params or RankParams(recency_days=settings.answer.recency_days)
+        self.rank_params = rank_params or ranking_for(settings)
         self.store = store
         self.log_store: Store | None = None  # the question log's own connection (see open())
         self.database = settings.database

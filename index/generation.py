@@ -49,7 +49,7 @@ ARRAYS = (
 
 DERIVED = ("para_days",)  # arrays that older generations lack and loading can compute
 OPTIONAL = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
-LAYOUT = 3  # 3: whole-article BM25 as counts (``a_*``); a reindex rebuilds older layouts
+LAYOUT = 5  # 5: whole-article BM25 (``a_*``, counts); a reindex rebuilds a generation of an older layout
 
 
 def gens_dir(database: Path) -> Path:

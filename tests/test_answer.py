@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 
 from index.api import NewsIndex
+from index.config import SAMPLE_NEWS
 from index.errors import NoIndexError
 
 from .conftest import make_settings, write_article
@@ -215,3 +216,41 @@ async def test_the_cap_counts_each_article_by_its_own_id(tmp_path: Path) -> None
         await idx.reindex()
         answer = await idx.ask("canal boats", k=10)
         assert len(answer.hits) == 10 and len({h.article_id for h in answer.hits}) == 10
+
+
+async def test_a_passage_from_an_article_about_the_question_beats_a_stray_mention(tmp_path: Path) -> None:
+    # the bakery article's passage matches the question's words best on its own; the port
+    # article is about the question as a whole (answer.whole_article_weight), so it comes first
+    news = tmp_path / "news"
+    write_article(
+        news,
+        "port.txt",
+        "Port authority meets",
+        [
+            "The port authority met on Tuesday about the harbor ferry.",
+            "Members approved a new timetable for the winter.",
+            "The ferry changes start in December, the harbor master said.",
+            "Riders asked for the timetable to be posted at every pier.",
+        ],
+    )
+    write_article(
+        news,
+        "bakery.txt",
+        "Bakery opens on Elm Street",
+        [
+            "A new bakery opened on Elm Street with rye bread and pastries.",
+            "Its owner read about harbor ferry timetable changes this winter.",
+            *[f"The bakery sells {n} kinds of bread, cakes and pies to the neighbourhood." for n in range(8)],
+        ],
+    )
+    question = "harbor ferry timetable changes winter"
+    firsts = {}
+    for weight in (0.0, 2.0):
+        folders = [SAMPLE_NEWS, news]  # enough articles for meaningful idf
+        settings = make_settings(tmp_path / f"w{weight}", folders, answer={"whole_article_weight": weight})
+        async with await NewsIndex.open(settings) as index:
+            assert index.rank_params.article_bm25_weight == weight
+            await index.reindex()
+            answer = await index.ask(question, k=3, as_of=dt.date(2026, 11, 30))
+            firsts[weight] = answer.hits[0].title
+    assert firsts == {0.0: "Bakery opens on Elm Street", 2.0: "Port authority meets"}
