@@ -49,7 +49,7 @@ ARRAYS = (
 
 DERIVED = ("para_days",)  # arrays that older generations lack and loading can compute
 OPTIONAL = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
-LAYOUT = 5  # 5: whole-article BM25 (``a_*``, counts); a reindex rebuilds a generation of an older layout
+LAYOUT = 6  # 6: whole-article BM25 (``a_*``, counts); a reindex rebuilds any other layout
 
 
 def gens_dir(database: Path) -> Path:
@@ -161,13 +161,15 @@ def write(database: Path, number: int, info: dict[str, Any], arrays: dict[str, n
     return final
 
 
-def layout(database: Path, number: int) -> int:
-    """The layout version of a generation on disk (1 for those written before it was recorded)."""
+def up_to_date(database: Path, number: int) -> bool:
+    """Whether a generation on disk has this version's layout and every array it names."""
+    folder = gens_dir(database) / f"{number:08d}"
     try:
-        info = json.loads((gens_dir(database) / f"{number:08d}" / "info.json").read_text(encoding="utf-8"))
+        info = json.loads((folder / "info.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return 0
-    return int(info.get("layout", 1))
+        return False
+    arrays = [name for name in ARRAYS if name not in DERIVED]
+    return info.get("layout", 1) == LAYOUT and all((folder / f"{name}.npy").is_file() for name in arrays)
 
 
 def numbers_on_disk(database: Path) -> list[int]:

@@ -236,8 +236,8 @@ class Indexer:
 
         records = await self._read_all(to_read)
         # a generation written by an older version lacks arrays the ranking now uses: build anew
-        old_layout = bool(current) and generation.layout(self.database, current) < generation.LAYOUT
-        if not to_read and not gone and not retokenize and not params_changed and current and not old_layout:
+        outdated = bool(current) and not generation.up_to_date(self.database, current)
+        if not to_read and not gone and not retokenize and not params_changed and current and not outdated:
             report.generation = current
             report.published = True
             await self._totals(store)
