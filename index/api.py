@@ -239,7 +239,7 @@ class NewsIndex:
         Paragraph rows are fetched a few at a time, in rank order, until the page is full: most
         answers need only the first batch.
         """
-        para_article, art_ids = gen.para_article, gen.art_ids
+        para_article, art_ids, position = gen.para_article, gen.art_ids, gen.para_position
         a = self.settings.answer
         picker = Picker(want=offset + k + 1, cap=a.per_article, repeat_factor=a.repeat_factor)
         batch = max(12, 2 * (offset + k + 1))
@@ -247,10 +247,12 @@ class NewsIndex:
             if picker.full:
                 break
             window = ranked[lo : lo + batch]
-            part = [(p, s) for p, s in window if picker.room_for(int(art_ids[para_article[p]]))]
-            rows = await self._paragraph_rows([int(gen.para_ids[p]) for p, _ in part])
-            for p, score in part:
-                row = rows.get(int(gen.para_ids[p]))
+            # paragraphs are looked up by (article, position): arrays the ranking has in memory
+            keys = [(int(art_ids[para_article[p]]), int(position[p]), s) for p, s in window]
+            part = [(art, pos, s) for art, pos, s in keys if picker.room_for(art)]
+            rows = await self._paragraph_rows([(art, pos) for art, pos, _ in part])
+            for art, pos, score in part:
+                row = rows.get((art, pos))
                 if row is None:  # removed by a reindex since this generation was built
                     continue
                 words = set(self.tokenizer.tokens(str(row["text"])))
@@ -263,18 +265,20 @@ class NewsIndex:
             hits.append(_hit(rank_no, pick.score, pick.row, excerpt))
         return hits, more
 
-    async def _paragraph_rows(self, para_ids: list[int]) -> dict[int, dict[str, object]]:
-        if not para_ids:
+    async def _paragraph_rows(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], dict[str, object]]:
+        """Paragraph rows with their article's citation, by (article id, position)."""
+        if not keys:
             return {}
-        marks = ",".join("?" * len(para_ids))
+        # an OR of pairs is looked up in the (article_id, position) index; a row-value IN scans it
+        where = " OR ".join(["(p.article_id = ? AND p.position = ?)"] * len(keys))
         rows = await self.store.rows(
             "SELECT p.id, p.position, p.text, a.id, a.title, a.date, a.source, a.url,"
             " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1)"
-            f" FROM paragraphs p JOIN articles a ON a.id = p.article_id WHERE p.id IN ({marks})",
-            para_ids,
+            f" FROM paragraphs p JOIN articles a ON a.id = p.article_id WHERE {where}",
+            [v for key in keys for v in key],
         )
-        keys = ("id", "position", "text", "article_id", "title", "date", "source", "url", "path")
-        return {int(r[0]): dict(zip(keys, r, strict=True)) for r in rows}
+        names = ("id", "position", "text", "article_id", "title", "date", "source", "url", "path")
+        return {(int(r[3]), int(r[1])): dict(zip(names, r, strict=True)) for r in rows}
 
     def _note_no_words(self, question: str) -> str:
         if not question.strip():

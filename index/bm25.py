@@ -13,9 +13,12 @@ absent from the corpus contribute nothing, as in rank-bm25.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 VARIANTS = ("okapi", "plus", "l")
 _BLOCK = 1 << 16
@@ -112,6 +115,8 @@ def count_matrix(term_ids: np.ndarray, doc_of_token: np.ndarray, n_terms: int, n
     ones = np.ones(len(term_ids), dtype=np.float32)
     rows = term_ids.astype(np.int32, copy=False)
     cols = doc_of_token.astype(np.int32, copy=False)
+    import scipy.sparse as sp  # only building needs scipy (it costs a serving process ~20 MB)
+
     counts = sp.csr_matrix((ones, (rows, cols)), shape=(n_terms, n_docs))
     counts.sum_duplicates()
     counts.sort_indices()
@@ -123,6 +128,8 @@ def article_counts(counts: sp.csr_matrix, doc_article: np.ndarray, n_articles: i
     n_docs = counts.shape[1]
     ones = np.ones(n_docs, dtype=counts.dtype)
     rows = np.arange(n_docs, dtype=np.int32)
+    import scipy.sparse as sp
+
     member = sp.csr_matrix((ones, (rows, doc_article.astype(np.int32))), shape=(n_docs, n_articles))
     return (counts @ member).tocsr()
 
