@@ -59,54 +59,83 @@ class Weights:
 
 
 TF_MAX = 255  # counts are stored in a byte; a count above this is taken as this
+BLOCK = 1 << 16  # documents per block: a document number within its block fits in two bytes
 
 
 @dataclass(frozen=True, slots=True)
 class CountWeights:
-    """BM25Okapi contributions kept as counts, computed when read: a third of the memory of
-    ``Weights`` (a byte and a document number per entry instead of a float64 as well).
+    """BM25Okapi contributions kept as counts, computed when read: a quarter of the memory of
+    ``Weights`` (a byte of count and two of document number an entry, not four and eight).
 
+    Documents come in blocks of ``block``; block ``b`` of term ``t`` is entries
+    ``indptr[b, t]:indptr[b, t + 1]``, whose documents are ``b * block + indices[j]``. A weight is
     ``tf * (k1 + 1) / (k1_norm[doc] + tf) * idf[term]``, the float operations of :func:`weigh`,
     so the values equal its Okapi weights (for counts up to ``TF_MAX``; the BM25 term is close to
     saturated long before).
     """
 
-    indptr: np.ndarray  # int64, n_terms + 1
-    indices: np.ndarray  # int32, document numbers, sorted within a row
+    indptr: np.ndarray  # int64, (blocks, n_terms + 1)
+    indices: np.ndarray  # uint16, document numbers within their block, sorted within a row
     tf: np.ndarray  # uint8 counts
     idf: np.ndarray  # float64 per term
     k1_norm: np.ndarray  # float64 per document: k1 * (1 - b + b * length / average length)
     k1: float
     n_docs: int
+    block: int = BLOCK
 
     @property
     def n_terms(self) -> int:
-        return len(self.indptr) - 1
+        return int(self.indptr.shape[1]) - 1
 
     def row(self, term: int) -> tuple[np.ndarray, np.ndarray, float]:
-        lo, hi = int(self.indptr[term]), int(self.indptr[term + 1])
-        docs = self.indices[lo:hi]
-        tf = self.tf[lo:hi].astype(np.float64)
-        return docs, tf * (self.k1 + 1) / (self.k1_norm[docs] + tf) * self.idf[term], 0.0
+        docs, counts = [], []
+        for b in range(self.indptr.shape[0]):
+            lo, hi = int(self.indptr[b, term]), int(self.indptr[b, term + 1])
+            docs.append(self.indices[lo:hi].astype(np.int64) + b * self.block)
+            counts.append(self.tf[lo:hi])
+        d = docs[0] if len(docs) == 1 else np.concatenate(docs)
+        tf = (counts[0] if len(counts) == 1 else np.concatenate(counts)).astype(np.float64)
+        return d, tf * (self.k1 + 1) / (self.k1_norm[d] + tf) * self.idf[term], 0.0
 
 
-def count_weights(counts: sp.csr_matrix, doc_len: np.ndarray, params: BM25Params) -> CountWeights:
-    """:class:`CountWeights` (BM25Okapi with ``params``' k1, b and epsilon) from term-by-document counts."""
-    n_docs = counts.shape[1]
+def count_weights(
+    counts: sp.csr_matrix, doc_len: np.ndarray, params: BM25Params, block: int = BLOCK
+) -> CountWeights:
+    """:class:`CountWeights` (BM25Okapi with ``params``' k1, b and epsilon) from term-by-document
+    counts (sorted indices)."""
+    if not 0 < block <= BLOCK:
+        raise ValueError(f"block must be 1 to {BLOCK}")
+    n_terms, n_docs = counts.shape
     idf = idf_for(np.diff(counts.indptr), n_docs, BM25Params("okapi", params.k1, params.b, params.epsilon))
     avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
     dl = doc_len.astype(np.float64)
     b = params.b
     doc_norm = 1 - b + b * dl / avgdl if avgdl > 0 else np.full_like(dl, 1 - b)
+    n_blocks = max(1, -(-n_docs // block))
+    indptr = np.zeros((n_blocks, n_terms + 1), dtype=np.int64)
+    indices, tf = [], []
+    stored = 0
+    for b in range(n_blocks):
+        part = counts[:, b * block : (b + 1) * block]  # column numbers relative to the block
+        indptr[b] = part.indptr + stored
+        indices.append(part.indices.astype(np.uint16))
+        tf.append(byte_counts(part.data))
+        stored += part.nnz
     return CountWeights(
-        indptr=counts.indptr.astype(np.int64),
-        indices=counts.indices.astype(np.int32),
-        tf=np.minimum(counts.data, TF_MAX).astype(np.uint8),
+        indptr=indptr,
+        indices=np.concatenate(indices),
+        tf=np.concatenate(tf),
         idf=idf,
         k1_norm=params.k1 * doc_norm,
         k1=float(params.k1),
         n_docs=n_docs,
+        block=block,
     )
+
+
+def byte_counts(counts: np.ndarray) -> np.ndarray:
+    """Counts as bytes, those above ``TF_MAX`` taken as ``TF_MAX``."""
+    return np.minimum(counts, TF_MAX).astype(np.uint8)
 
 
 def count_matrix(term_ids: np.ndarray, doc_of_token: np.ndarray, n_terms: int, n_docs: int) -> sp.csr_matrix:

@@ -109,8 +109,8 @@ def _exercise(kernels: ModuleType) -> None:
         "t_indices": ro([0], np.int32),
         "t_data": ro([1.0], np.float64),
         "t_floor": ro([0.0, 0.0], np.float64),
-        "a_indptr": ro([0, 1, 2], np.int64),
-        "a_indices": ro([0, 0], np.int32),
+        "a_indptr": ro([[0, 1, 2]], np.int64),
+        "a_indices": ro([0, 0], np.uint16),
         "a_tf": ro([1, 2], np.uint8),
         "a_idf": ro([1.0, 1.5], np.float64),
         "a_k1_norm": ro([1.2], np.float64),
@@ -120,7 +120,8 @@ def _exercise(kernels: ModuleType) -> None:
         "para_position": ro([0, 1], np.int32),
         "art_start": ro([0, 2], np.int64),
     }
-    gen = Generation(0, {"paragraphs": 2, "articles": 1, "article_k1": 1.5}, arrays)
+    info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16}
+    gen = Generation(0, info, arrays)
     from .indexer import EPOCH
 
     day = EPOCH + dt.timedelta(days=19000)
@@ -205,6 +206,7 @@ def rank(
         float(params.article_weight),
         float(params.article_bm25_weight),
         float(gen.info.get("article_k1", 0.0)),
+        int(gen.info.get("article_block", 1)),
         float(params.junk_factor),
         FLAG_JUNK,
         search.PRESELECT,

@@ -49,7 +49,7 @@ ARRAYS = (
 
 DERIVED = ("para_days",)  # arrays that older generations lack and loading can compute
 OPTIONAL = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
-LAYOUT = 6  # 6: whole-article BM25 (``a_*``, counts); a reindex rebuilds any other layout
+LAYOUT = 7  # 7: whole-article BM25 (``a_*``, counts in blocks); a reindex rebuilds any other layout
 
 
 def gens_dir(database: Path) -> Path:
@@ -94,17 +94,16 @@ class Generation:
 
     @property
     def has_articles(self) -> bool:
-        return all(name in self.arrays for name in OPTIONAL) and "article_k1" in self.info
+        return all(name in self.arrays for name in OPTIONAL) and "article_block" in self.info
 
     def articles(self) -> CountWeights | None:
         """Whole articles as BM25Okapi documents; None for a generation written before they were."""
         a = self.arrays
         if not self.has_articles:
             return None
-        k1 = float(self.info["article_k1"])
-        return CountWeights(
-            a["a_indptr"], a["a_indices"], a["a_tf"], a["a_idf"], a["a_k1_norm"], k1, self.n_articles
-        )
+        k1, block = float(self.info["article_k1"]), int(self.info["article_block"])
+        counts = (a["a_indptr"], a["a_indices"], a["a_tf"], a["a_idf"], a["a_k1_norm"])
+        return CountWeights(*counts, k1, self.n_articles, block)
 
     @classmethod
     def load(cls, database: Path, number: int) -> Generation:

@@ -577,6 +577,7 @@ class Indexer:
                     len(w) and w.min() < 0 for w in (body.data, titles.data, articles.idf)
                 ),
                 "article_k1": articles.k1,
+                "article_block": articles.block,
                 "layout": generation.LAYOUT,
                 "bm25": {
                     "variant": self.params.variant,

@@ -148,6 +148,7 @@ def _accumulate_counts(
     idf: np.ndarray,
     k1_norm: np.ndarray,
     k1: float,
+    block: int,
     terms: np.ndarray,
     times: np.ndarray,
     buf: np.ndarray,
@@ -164,14 +165,16 @@ def _accumulate_counts(
         idf_t = idf[t]
         if idf_t == 0.0:
             continue
-        for j in range(indptr[t], indptr[t + 1]):
-            d = indices[j]
-            f = float(tf[j])
-            w = f * k1p1 / (k1_norm[d] + f) * idf_t
-            if buf[d] == 0.0:
-                touched[n] = d
-                n += 1
-            buf[d] += w if times_k == 1 else w * factor
+        for b in range(indptr.shape[0]):
+            base = np.int64(b) * block
+            for j in range(indptr[b, t], indptr[b, t + 1]):
+                d = base + np.int64(indices[j])
+                f = float(tf[j])
+                w = f * k1p1 / (k1_norm[d] + f) * idf_t
+                if buf[d] == 0.0:
+                    touched[n] = d
+                    n += 1
+                buf[d] += w if times_k == 1 else w * factor
     return n
 
 
@@ -332,6 +335,7 @@ def rank(
     article_weight: float,
     whole_weight: float,
     article_k1: float,
+    article_block: int,
     junk_factor: float,
     junk_flag: int,
     preselect: int,
@@ -365,7 +369,17 @@ def rank(
     na = 0
     if whole_weight != 0.0:
         na = _accumulate_counts(
-            a_indptr, a_indices, a_tf, a_idf, a_k1_norm, article_k1, terms, times, whole, a_touched
+            a_indptr,
+            a_indices,
+            a_tf,
+            a_idf,
+            a_k1_norm,
+            article_k1,
+            article_block,
+            terms,
+            times,
+            whole,
+            a_touched,
         )
     # 2. keep the visible paragraphs with their coarse score ((BM25 + the article's) x date
     #    multiplier); clear the rest now (a neighbour shares its paragraph's article and date, so

@@ -124,7 +124,8 @@ def test_other_parameters(variant: str) -> None:
         np.testing.assert_allclose(full_scores(weights, vocab, q), ref.get_scores(q), atol=1e-9)  # type: ignore[attr-defined]
 
 
-def test_count_weights_equal_the_okapi_matrix() -> None:
+@pytest.mark.parametrize("block", [1 << 16, 7])  # one block; many (documents numbered by block)
+def test_count_weights_equal_the_okapi_matrix(block: int) -> None:
     # the whole-article matrix keeps counts and computes each weight when read: the same numbers
     from index.bm25 import count_weights
 
@@ -137,8 +138,9 @@ def test_count_weights_equal_the_okapi_matrix() -> None:
     flat = np.array([t for d in ids for t in d], dtype=np.uint32)
     counts = count_matrix(flat, np.repeat(np.arange(len(ids)), lengths), len(vocab), len(ids))
     params = BM25Params("okapi", k1=1.2, b=0.5, epsilon=0.25)
-    exact, compact = weigh(counts, lengths, params), count_weights(counts, lengths, params)
-    assert compact.tf.dtype == np.uint8 and compact.tf.max() == 255
+    exact, compact = weigh(counts, lengths, params), count_weights(counts, lengths, params, block)
+    assert compact.tf.dtype == np.uint8 and compact.tf.max() == 255 and compact.indices.dtype == np.uint16
+    assert compact.indptr.shape == (-(-len(corpus) // block), len(vocab) + 1)
     ref = BM25Okapi(corpus, k1=1.2, b=0.5, epsilon=0.25)
     for term, t in vocab.items():
         docs, values, floor = compact.row(t)

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from index import compiled, search
 from index.api import NewsIndex
-from index.bm25 import accumulate
+from index.bm25 import BM25Params, CountWeights, accumulate, count_weights
 from index.generation import Generation
 from index.search import RankParams, Window
 
@@ -107,6 +108,28 @@ async def test_real_corpus_same_as_numpy(tmp_path: Path, kernels_ready: None) ->
     gen, n_terms = await built(tmp_path, [CORPUS / "realtimeqa_demo"])
     assert gen.n_paragraphs > 30_000
     assert check_same(gen, n_terms, 300, seed=2) > 250
+
+
+async def test_articles_in_many_blocks_same_as_numpy(tmp_path: Path, kernels_ready: None) -> None:
+    # whole-article counts are kept in blocks of article numbers (65,536 by default): rebuild the
+    # sample's in blocks of 5 articles and rank with both
+    gen, n_terms = await built(tmp_path)
+    one = gen.articles()
+    assert isinstance(one, CountWeights) and one.indptr.shape[0] == 1
+    counts = sp.csr_matrix(
+        (one.tf.astype(np.float32), one.indices.astype(np.int32), one.indptr[0]),
+        shape=(one.n_terms, one.n_docs),
+    )
+    lengths = np.arange(one.n_docs) % 50 + 10  # any lengths: both rankings read the same arrays
+    many = count_weights(counts, lengths, BM25Params(k1=one.k1, b=0.5), block=5)
+    assert many.indptr.shape[0] == -(-gen.n_articles // 5)
+    arrays = dict(gen.arrays, a_indptr=many.indptr, a_indices=many.indices, a_tf=many.tf)
+    arrays |= {"a_idf": many.idf, "a_k1_norm": many.k1_norm}
+    blocked = Generation(gen.number, dict(gen.info, article_block=5), arrays)
+    for t in range(0, n_terms, 7):
+        docs, _, _ = blocked.articles().row(t)  # type: ignore[union-attr]
+        assert np.array_equal(docs, one.row(t)[0])
+    assert check_same(blocked, n_terms, 150, seed=9) > 100
 
 
 async def test_ties_go_to_the_lower_paragraph_number(tmp_path: Path, kernels_ready: None) -> None:
