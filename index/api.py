@@ -37,6 +37,7 @@ ProgressCallback = Callable[[str, int, int], None]
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOPIC_CHARS = 200
+ROWS_AT_ONCE = 200  # paragraph rows fetched by one query
 
 
 T = TypeVar("T")
@@ -222,22 +223,36 @@ class NewsIndex:
         # nothing dated after "now" is seen: the as-of day, or today
         window = search_window(dates, today, today, self.rank_params.date_slack_days)
         limit = max(50, (offset + k) * 8)
-        ranked = await asyncio.to_thread(rank, gen, ids, window, self.rank_params, limit)
-        if a.min_score > 0:
-            ranked = [(p, s) for p, s in ranked if s > a.min_score]
-        if not ranked:
-            return Answer(question, as_of, (), note=self._note_weak(dates, as_of))
-        hits, more = await self._compose(gen, ranked, set(known), offset, k)
+        while True:
+            ranked = await asyncio.to_thread(rank, gen, ids, window, self.rank_params, limit)
+            everything = len(ranked) < limit  # nothing was cut off
+            if a.min_score > 0:
+                kept = [(p, s) for p, s in ranked if s > a.min_score]
+                everything = everything or len(kept) < len(ranked)  # the rest scores lower still
+                ranked = kept
+            if not ranked:
+                return Answer(question, as_of, (), note=self._note_weak(dates, as_of))
+            hits, more, complete = await self._compose(gen, ranked, set(known), offset, k, everything)
+            if complete:
+                break
+            limit *= 4  # rare: a few articles filled the ranking; look further down
         note = None if hits else "No more passages for this question."
         return Answer(question, as_of, tuple(hits), note=note, has_more=more)
 
     async def _compose(
-        self, gen: Generation, ranked: list[tuple[int, float]], terms: set[str], offset: int, k: int
-    ) -> tuple[list[Hit], bool]:
-        """Choose the passages to show (``diversity``), then fetch, cite and excerpt them.
+        self,
+        gen: Generation,
+        ranked: list[tuple[int, float]],
+        terms: set[str],
+        offset: int,
+        k: int,
+        everything: bool,
+    ) -> tuple[list[Hit], bool, bool]:
+        """Choose the passages to show (``diversity``), then fetch, cite and excerpt them; also
+        whether there are more, and whether the page is settled (else rank further and retry).
 
         Paragraph rows are fetched a few at a time, in rank order, until the page is full: most
-        answers need only the first batch.
+        answers need only the first batch. ``everything``: ``ranked`` is the whole ranking.
         """
         para_article, art_ids, position = gen.para_article, gen.art_ids, gen.para_position
         a = self.settings.answer
@@ -257,28 +272,33 @@ class NewsIndex:
                     continue
                 words = set(self.tokenizer.tokens(str(row["text"])))
                 picker.offer(Pick(int(row["article_id"]), row, score, words))  # type: ignore[call-overload]
-        chosen = picker.finish()
+        chosen = picker.finish(everything)
+        if not picker.full and not everything:
+            return [], False, False
         more = len(chosen) > offset + k
         hits = []
         for rank_no, pick in enumerate(chosen[offset : offset + k], start=offset + 1):
             excerpt = make_excerpt(str(pick.row["text"]), terms, self.tokenizer, a.excerpt_chars)
             hits.append(_hit(rank_no, pick.score, pick.row, excerpt))
-        return hits, more
+        return hits, more, True
 
     async def _paragraph_rows(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], dict[str, object]]:
         """Paragraph rows with their article's citation, by (article id, position)."""
-        if not keys:
-            return {}
-        # an OR of pairs is looked up in the (article_id, position) index; a row-value IN scans it
-        where = " OR ".join(["(p.article_id = ? AND p.position = ?)"] * len(keys))
-        rows = await self.store.rows(
-            "SELECT p.id, p.position, p.text, a.id, a.title, a.date, a.source, a.url,"
-            " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1)"
-            f" FROM paragraphs p JOIN articles a ON a.id = p.article_id WHERE {where}",
-            [v for key in keys for v in key],
-        )
         names = ("id", "position", "text", "article_id", "title", "date", "source", "url", "path")
-        return {(int(r[3]), int(r[1])): dict(zip(names, r, strict=True)) for r in rows}
+        out: dict[tuple[int, int], dict[str, object]] = {}
+        # an OR of pairs is looked up in the (article_id, position) index (a row-value IN scans
+        # it); SQLite allows expressions about 1,000 deep, so at most ROWS_AT_ONCE pairs a query
+        for lo in range(0, len(keys), ROWS_AT_ONCE):
+            part = keys[lo : lo + ROWS_AT_ONCE]
+            where = " OR ".join(["(p.article_id = ? AND p.position = ?)"] * len(part))
+            rows = await self.store.rows(
+                "SELECT p.id, p.position, p.text, a.id, a.title, a.date, a.source, a.url,"
+                " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1)"
+                f" FROM paragraphs p JOIN articles a ON a.id = p.article_id WHERE {where}",
+                [v for key in part for v in key],
+            )
+            out.update(((int(r[3]), int(r[1])), dict(zip(names, r, strict=True))) for r in rows)
+        return out
 
     def _note_no_words(self, question: str) -> str:
         if not question.strip():

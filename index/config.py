@@ -8,6 +8,7 @@ program reads the configuration file. The Discord token is never a setting: it c
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -170,7 +171,8 @@ def _validate(s: Settings) -> None:
     need(40 <= s.answer.excerpt_chars <= 1000, "answer.excerpt_chars", "must be 40 to 1000")
     need(s.answer.min_score >= 0, "answer.min_score", "must be 0 (off) or more")
     need(s.answer.recency_days >= 0, "answer.recency_days", "must be 0 (off) or more")
-    need(s.answer.whole_article_weight >= 0, "answer.whole_article_weight", "must be 0 (off) or more")
+    weight = s.answer.whole_article_weight
+    need(0 <= weight < math.inf, "answer.whole_article_weight", "must be 0 (off) or more")
     need(s.discord.cooldown_questions >= 1, "discord.cooldown_questions", "must be 1 or more")
     need(s.discord.cooldown_seconds >= 0, "discord.cooldown_seconds", "must be 0 or more")
     need(s.discord.more_timeout_seconds > 0, "discord.more_timeout_seconds", "must be above 0")

@@ -9,7 +9,8 @@
   agencies' copies and newsletters' summaries do, is left out.
 
 Passages are offered in rank order; the picker holds back repeats until a better-scoring or
-equal passage would otherwise come after them.
+equal passage would otherwise come after them. So that pages of an answer are slices of one list,
+the held-back repeats are only let go at the end when the ranking offered was complete.
 """
 
 from __future__ import annotations
@@ -66,9 +67,15 @@ class Picker:
         self._order += 1
         heapq.heappush(self._held, (-effective, self._order, pick))
 
-    def finish(self) -> list[Pick]:
-        """The chosen passages, in the order shown, once every passage has been offered."""
-        self._release(float("-inf"))
+    def finish(self, everything: bool = True) -> list[Pick]:
+        """The chosen passages, in the order shown.
+
+        ``everything``: every passage there is has been offered, so the held-back repeats may
+        follow. Otherwise (the ranking was cut short) they stay back, since a passage not offered
+        yet might come before them, and the list may be short: offer more, from a longer ranking.
+        """
+        if everything:
+            self._release(float("-inf"))
         return self.chosen
 
     def _release(self, score: float) -> None:

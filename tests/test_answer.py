@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from index.api import NewsIndex
+from index.api import ROWS_AT_ONCE, NewsIndex
 from index.config import SAMPLE_NEWS
 from index.errors import NoIndexError
 
@@ -254,3 +254,47 @@ async def test_a_passage_from_an_article_about_the_question_beats_a_stray_mentio
             answer = await index.ask(question, k=3, as_of=dt.date(2026, 11, 30))
             firsts[weight] = answer.hits[0].title
     assert firsts == {0.0: "Bakery opens on Elm Street", 2.0: "Port authority meets"}
+
+
+async def test_pages_are_slices_of_one_answer(tmp_path: Path) -> None:
+    # a repeat from an article already shown is held back (answer.repeat_factor); paging must not
+    # skip or repeat passages however far the ranking was cut for each page
+    import random
+
+    from index.search import RankParams
+
+    rng = random.Random(3)
+    filler = [f"z{i}q" for i in range(5000)]
+    news = tmp_path / "news"
+    for name in "ABCD":
+        paragraphs = ["The ferry sailed " + " ".join(rng.sample(filler, 6)) + "." for _ in range(13)]
+        write_article(news, f"{name}.txt", f"Story {name}", paragraphs)
+    for i in range(40):
+        write_article(
+            news,
+            f"e{i:02d}.txt",
+            f"Other {i:02d}",
+            ["The ferry ferry sailed " + " ".join(rng.sample(filler, 12)) + "."],
+        )
+    for i in range(300):
+        write_article(news, f"n{i}.txt", f"Noise {i}", [" ".join(rng.sample(filler, 8)) + "."])
+    params = RankParams(lead_boost=0, neighbour_weight=0, title_weight=0, recency_days=0)
+    async with await NewsIndex.open(make_settings(tmp_path, [news]), rank_params=params) as index:
+        await index.reindex()
+        whole = [h.paragraph_id for h in (await index.ask("ferry", k=10)).hits]
+        paged: list[int] = []
+        for offset in range(0, 12, 3):
+            page = await index.ask("ferry", k=3, offset=offset)
+            assert [h.rank for h in page.hits] == list(range(offset + 1, offset + 4)) and page.has_more
+            paged += [h.paragraph_id for h in page.hits]
+        assert paged[:10] == whole and len(set(paged)) == len(paged)
+        assert [h.title[:5] for h in (await index.ask("ferry", k=2, offset=44)).hits] == ["Story"] * 2
+        # rows are fetched in several queries when a deep page needs many (SQLite limits how deep
+        # one expression may be)
+        real = [
+            (int(a), int(p)) for a, p in await index.store.rows("SELECT article_id, position FROM paragraphs")
+        ]
+        keys = real + [(a, p + 1000) for a, p in real]  # absent positions: no rows
+        assert len(keys) > 3 * ROWS_AT_ONCE
+        rows = await index._paragraph_rows(keys)
+        assert sorted(rows) == sorted(real) and all(rows[k]["position"] == k[1] for k in real)

@@ -64,6 +64,7 @@ def test_example_config_parses_and_covers_every_setting() -> None:
         ({"index": {"article_b": -0.1}}, "index.article_b"),
         ({"answer": {"repeat_factor": 0}}, "answer.repeat_factor"),
         ({"answer": {"whole_article_weight": -1}}, "answer.whole_article_weight"),
+        ({"answer": {"whole_article_weight": float("inf")}}, "answer.whole_article_weight"),
         ({"answer": {"repeat_factor": 1.5}}, "answer.repeat_factor"),
         ({"index": {"language": "klingon"}}, "index.language"),
         ({"index": {"language": "English"}}, "index.language"),

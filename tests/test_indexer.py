@@ -405,6 +405,8 @@ async def test_generation_of_an_older_layout_serves_then_is_rebuilt(tmp_path: Pa
     old = Generation.load(database, first)
     assert old.articles() is None
     terms = [0, 1, 2]
+    compiled.start()
+    assert compiled.wait(timeout=300) and compiled.ready()
     assert compiled.rank(old, terms, Window(), RankParams(), 5) is None  # left to numpy
     plain = dataclasses.replace(RankParams(), article_bm25_weight=0)
     assert search.rank(old, terms, Window(), RankParams(), 5) == search.rank_numpy(
