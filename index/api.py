@@ -272,7 +272,7 @@ class NewsIndex:
                     continue
                 words = set(self.tokenizer.tokens(str(row["text"])))
                 picker.offer(Pick(int(row["article_id"]), row, score, words))  # type: ignore[call-overload]
-        chosen = picker.finish(everything)
+        chosen = picker.finish(everything, cut=ranked[-1][1])
         if not picker.full and not everything:
             return [], False, False
         more = len(chosen) > offset + k

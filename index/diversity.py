@@ -67,15 +67,15 @@ class Picker:
         self._order += 1
         heapq.heappush(self._held, (-effective, self._order, pick))
 
-    def finish(self, everything: bool = True) -> list[Pick]:
+    def finish(self, everything: bool = True, cut: float = float("-inf")) -> list[Pick]:
         """The chosen passages, in the order shown.
 
         ``everything``: every passage there is has been offered, so the held-back repeats may
-        follow. Otherwise (the ranking was cut short) they stay back, since a passage not offered
-        yet might come before them, and the list may be short: offer more, from a longer ranking.
+        follow. Otherwise the ranking was cut at score ``cut``: held-back repeats that still score
+        at least that follow, the others stay back (a passage not offered yet might come before
+        them), and the list may be short: offer more, from a longer ranking.
         """
-        if everything:
-            self._release(float("-inf"))
+        self._release(float("-inf") if everything else cut)
         return self.chosen
 
     def _release(self, score: float) -> None:

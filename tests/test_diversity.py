@@ -96,9 +96,19 @@ def test_without_the_whole_ranking_held_repeats_stay_back() -> None:
     picker = Picker(want=10)
     for p in [pick(1, 10.0), pick(1, 9.9), pick(2, 5.0)]:
         picker.offer(p)
-    # the ranking was cut after these: a passage not offered yet might beat 9.9 x 0.85
-    assert [(p.article, p.score) for p in picker.finish(everything=False)] == [(1, 10.0), (1, 9.9), (2, 5.0)]
+    # 9.9 x 0.85 = 8.4 came before 5.0, the last passage offered
+    assert [(p.article, p.score) for p in picker.finish(everything=False, cut=5.0)] == [
+        (1, 10.0),
+        (1, 9.9),
+        (2, 5.0),
+    ]
     picker = Picker(want=10)
     for p in [pick(1, 10.0), pick(1, 9.0), pick(2, 8.0)]:
         picker.offer(p)
-    assert [(p.article, p.score) for p in picker.finish(everything=False)] == [(1, 10.0), (2, 8.0)]
+    # 9.0 x 0.85 = 7.65: the ranking was cut at 7.7, so a passage not offered yet might beat it
+    assert [(p.article, p.score) for p in picker.finish(everything=False, cut=7.7)] == [(1, 10.0), (2, 8.0)]
+    assert [(p.article, p.score) for p in picker.finish(everything=False, cut=7.6)] == [
+        (1, 10.0),
+        (2, 8.0),
+        (1, 9.0),
+    ]
