@@ -97,7 +97,6 @@ OFF: dict[str, float] = dict(
     recency_days=0,
     title_weight=0,
     neighbour_weight=0,
-    article_weight=0,
     article_bm25_weight=0,
     junk_factor=1,
     date_boost=0,

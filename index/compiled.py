@@ -203,7 +203,6 @@ def rank(
         has_lead,
         float(params.title_weight),
         float(params.neighbour_weight),
-        float(params.article_weight),
         float(params.article_bm25_weight),
         float(gen.info.get("article_k1", 0.0)),
         int(gen.info.get("article_block", 1)),
@@ -215,7 +214,7 @@ def rank(
     )
     with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
         scores = (s.body, s.titles, s.whole)
-        buffers = (*scores, s.touched, s.t_touched, s.a_touched, s.mark, s.art_best, s.coarse)
+        buffers = (*scores, s.touched, s.t_touched, s.a_touched, s.mark, s.coarse)
         try:
             ids, scores = kernels.rank(*arrays, terms, times, *buffers, *settings)
         except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)

@@ -317,7 +317,6 @@ def rank(
     t_touched: np.ndarray,
     a_touched: np.ndarray,
     mark: np.ndarray,
-    art_best: np.ndarray,
     coarse: np.ndarray,
     since: int,
     until: int,
@@ -332,7 +331,6 @@ def rank(
     has_lead: bool,
     title_weight: float,
     neighbour_weight: float,
-    article_weight: float,
     whole_weight: float,
     article_k1: float,
     article_block: int,
@@ -418,11 +416,6 @@ def rank(
                 nc += 1
                 mark[p] = 1
     # 3. the finer features over the candidates, and the final top-limit
-    for r in range(nc):
-        d = cand[r]
-        a = para_article[d]
-        if body[d] > art_best[a]:
-            art_best[a] = body[d]
     fv = np.empty(limit, dtype=np.float64)
     fi = np.empty(limit, dtype=np.int64)
     fsize = 0
@@ -434,8 +427,6 @@ def rank(
             prev = body[d - 1] if d > art_start[a] else 0.0
             nxt = body[d + 1] if d + 1 < art_start[a + 1] else 0.0
             total += neighbour_weight * (prev + nxt)
-        if article_weight != 0.0:
-            total += article_weight * art_best[a]
         if whole_weight != 0.0:
             total += whole_weight * whole[a]
         if junk_factor != 1.0 and (para_flags[d] & junk_flag) != 0:
@@ -452,7 +443,6 @@ def rank(
     # 4. leave the buffers as they were found
     for r in range(nc):
         mark[cand[r]] = 0
-        art_best[para_article[cand[r]]] = -np.inf
     for r in range(nv):
         body[touched[r]] = 0.0
     for r in range(nt):

@@ -2,8 +2,8 @@
 
 A set holds score arrays as long as the index (10 MB each at a million paragraphs). Keeping one per
 thread would hold a set for every worker thread that ever ranked; a pool holds as many as ran at
-the same time, usually one. Every user returns the buffers as it found them: scores zero, marks
-zero, article bests ``-inf``.
+the same time, usually one. Every user returns the buffers as it found them: scores and marks
+zero.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class Scratch:
         self.touched = np.empty(n_paragraphs, dtype=np.int32)
         self.t_touched = np.empty(n_articles, dtype=np.int32)
         self.mark = np.zeros(n_paragraphs, dtype=np.uint8)
-        self.art_best = np.full(n_articles, -np.inf, dtype=np.float64)
         self.coarse = np.empty(n_paragraphs, dtype=np.float64)
 
 

@@ -31,7 +31,6 @@ class RankParams:
     title_weight: float = 0.3
     neighbour_weight: float = 0.3
     article_bm25_weight: float = 2.0  # the whole article as one BM25 document (title and paragraphs)
-    article_weight: float = 0.0  # the article's best paragraph (superseded by the whole article)
     junk_factor: float = 0.2
     recency_days: float = 14.0  # 0 turns the recency prior off
     recency_boost: float = 2.0
@@ -229,11 +228,6 @@ def _rank(
         prev = np.where(touched > start[article], body[np.maximum(touched - 1, 0)], 0.0)
         nxt = np.where(touched + 1 < start[article + 1], body[np.minimum(touched + 1, len(body) - 1)], 0.0)
         total += params.neighbour_weight * (prev + nxt)
-    if params.article_weight:
-        uniq, inverse = np.unique(article, return_inverse=True)
-        best = np.full(len(uniq), -np.inf)
-        np.maximum.at(best, inverse, base)
-        total += params.article_weight * best[inverse]
     if w_whole:
         total += w_whole * whole[article]  # type: ignore[index]
     if params.junk_factor != 1.0:

@@ -30,10 +30,10 @@ from .conftest import CORPUS, ROOT, make_settings, write_article
 
 PARAMS = [
     RankParams(),
-    RankParams(title_weight=0, neighbour_weight=0, article_weight=0, junk_factor=1, recency_days=0),
+    RankParams(title_weight=0, neighbour_weight=0, article_bm25_weight=0, junk_factor=1, recency_days=0),
     RankParams(date_boost=0, lead_boost=0, recency_boost=3.0, recency_days=7),
-    RankParams(title_weight=1.5, neighbour_weight=0.5, article_weight=0.7, junk_factor=0.0),
-    RankParams(article_bm25_weight=0, article_weight=0.2, neighbour_weight=0.1, recency_boost=1.0),
+    RankParams(title_weight=1.5, neighbour_weight=0.5, article_bm25_weight=0.7, junk_factor=0.0),
+    RankParams(article_bm25_weight=0, neighbour_weight=0.1, recency_boost=1.0),
     RankParams(article_bm25_weight=7.5, title_weight=0, recency_days=0, date_boost=0),
 ]
 
