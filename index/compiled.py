@@ -213,8 +213,7 @@ def rank(
         int(limit),
     )
     with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
-        scores = (s.body, s.titles, s.whole)
-        buffers = (*scores, s.touched, s.t_touched, s.a_touched, s.mark, s.coarse)
+        buffers = (s.body, s.titles, s.whole, s.touched, s.t_touched, s.a_touched, s.mark, s.coarse)
         try:
             ids, scores = kernels.rank(*arrays, terms, times, *buffers, *settings)
         except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)

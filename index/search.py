@@ -155,8 +155,7 @@ def rank_numpy(
             if params.title_weight:
                 t_touched, _ = accumulate(gen.titles(), term_ids, titles)
             if articles is not None:
-                # the BM25+ floor is the same for every article: left out, like title floors
-                a_touched, _ = accumulate(articles, term_ids, whole)
+                a_touched, _ = accumulate(articles, term_ids, whole)  # BM25Okapi: no floor
             scores = Scores(body, titles, whole if articles is not None else None, constant)
             return _rank(gen, scores, touched, t_touched, window, params, limit)
         finally:
