@@ -247,7 +247,7 @@ def bm25_top(
     gen: Generation, term_ids: list[int], k: int, kernels: ModuleType | None = None
 ) -> list[tuple[int, float]] | None:
     """Plain BM25's best ``k`` paragraphs (with rank-bm25's scores), or None when not ready."""
-    kernels = _usable(gen, kernels)
+    kernels = _usable(gen, kernels, whole_articles=False)
     if kernels is None:
         return None
     a = gen.arrays
@@ -277,11 +277,14 @@ def _has_negative_weights(gen: Generation) -> bool:
     return bool(known)
 
 
-def _usable(gen: Generation, kernels: ModuleType | None) -> ModuleType | None:
-    """The kernels to rank ``gen`` with (the loaded ones unless given), or None for numpy."""
+def _usable(gen: Generation, kernels: ModuleType | None, whole_articles: bool = True) -> ModuleType | None:
+    """The kernels to rank ``gen`` with (the loaded ones unless given), or None for numpy.
+
+    ``whole_articles``: the ranking reads them, so a generation written before them is left to numpy.
+    """
     kernels = kernels or _kernels
-    if kernels is None or not gen.has_articles or _has_negative_weights(gen):
-        return None  # numpy ranks generations written before whole-article scores, too
+    if kernels is None or (whole_articles and not gen.has_articles) or _has_negative_weights(gen):
+        return None
     return kernels
 
 
