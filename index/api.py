@@ -254,7 +254,7 @@ class NewsIndex:
         Paragraph rows are fetched a few at a time, in rank order, until the page is full: most
         answers need only the first batch. ``everything``: ``ranked`` is the whole ranking.
         """
-        para_article, art_ids, position = gen.para_article, gen.art_ids, gen.para_position
+        para_article, art_ids, art_start = gen.para_article, gen.art_ids, gen.art_start
         a = self.settings.answer
         picker = Picker(want=offset + k + 1, cap=a.per_article, repeat_factor=a.repeat_factor)
         batch = max(12, 2 * (offset + k + 1))
@@ -263,7 +263,7 @@ class NewsIndex:
                 break
             window = ranked[lo : lo + batch]
             # paragraphs are looked up by (article, position): arrays the ranking has in memory
-            keys = [(int(art_ids[para_article[p]]), int(position[p]), s) for p, s in window]
+            keys = [(int(art_ids[a]), p - int(art_start[a]), s) for p, s in window for a in [para_article[p]]]
             part = [(art, pos, s) for art, pos, s in keys if picker.room_for(art)]
             rows = await self._paragraph_rows([(art, pos) for art, pos, _ in part])
             for art, pos, score in part:

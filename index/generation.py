@@ -24,7 +24,6 @@ NO_DATE = np.iinfo(np.int32).min
 ARRAYS = (
     "para_ids",
     "para_article",
-    "para_position",
     "para_len",
     "para_flags",
     "para_days",
@@ -49,7 +48,7 @@ ARRAYS = (
 
 DERIVED = ("para_days",)  # arrays that older generations lack and loading can compute
 OPTIONAL = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
-LAYOUT = 7  # 7: whole-article BM25 (``a_*``, counts in blocks); a reindex rebuilds any other layout
+LAYOUT = 8  # 8: whole-article BM25 (``a_*``, counts in blocks), positions derived; rebuilds any other
 
 
 def gens_dir(database: Path) -> Path:
@@ -61,9 +60,9 @@ class Generation:
     """The arrays of one published generation (memory-mapped when loaded from disk).
 
     Paragraphs are numbered 0..P-1 in (article, position) order, so an article's paragraphs are
-    ``art_start[a]:art_start[a+1]``. ``w_*`` is the paragraph matrix, ``t_*`` the title matrix
-    and ``a_*`` the whole-article matrix (each article's title and paragraphs as one document;
-    rows: terms, columns: articles).
+    ``art_start[a]:art_start[a+1]`` and paragraph ``p``'s position is ``p - art_start[a]``. ``w_*``
+    is the paragraph matrix, ``t_*`` the title matrix and ``a_*`` the whole-article matrix (each
+    article's title and paragraphs as one document; rows: terms, columns: articles).
     """
 
     number: int

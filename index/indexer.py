@@ -530,6 +530,11 @@ class Indexer:
             body = weigh(counts, para_len, self.params)
             art_start = np.zeros(n_art + 1, dtype=np.int64)
             np.cumsum(np.bincount(para_article, minlength=n_art), out=art_start[1:])
+            # a paragraph's position is its place in its article (the ranking and answers derive it)
+            if not np.array_equal(para_position, np.arange(n_par) - art_start[para_article]):
+                raise IndexingError(
+                    "the store's paragraph positions have gaps; the previous index is serving"
+                )
             t_blobs = [r[2] for r in art_rows]
             t_len = np.array([len(b) // 4 for b in t_blobs], dtype=np.int32)
             t_tokens = np.frombuffer(b"".join(t_blobs), dtype=np.uint32)
@@ -546,7 +551,6 @@ class Indexer:
             arrays = {
                 "para_ids": para_ids,
                 "para_article": para_article,
-                "para_position": para_position,
                 "para_len": para_len,
                 "para_flags": para_flags,
                 "para_days": art_days[para_article],

@@ -306,7 +306,6 @@ def rank(
     para_article: np.ndarray,
     para_days: np.ndarray,
     para_flags: np.ndarray,
-    para_position: np.ndarray,
     art_start: np.ndarray,
     terms: np.ndarray,
     times: np.ndarray,
@@ -432,7 +431,7 @@ def rank(
         if junk_factor != 1.0 and (para_flags[d] & junk_flag) != 0:
             total = total * junk_factor
         if has_lead:
-            total *= lead[min(para_position[d], len(lead) - 1)]
+            total *= lead[min(d - art_start[a], len(lead) - 1)]  # the position in its article
         if has_prior:
             total *= _prior(
                 para_days[d], now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer

@@ -233,7 +233,7 @@ def _rank(
         junk = (np.asarray(gen.para_flags)[touched] & FLAG_JUNK) != 0
         total = np.where(junk, total * params.junk_factor, total)
     if params.lead_boost:
-        position = np.minimum(np.asarray(gen.para_position)[touched], LEAD_HORIZON)
+        position = np.minimum(touched - start[article], LEAD_HORIZON)  # the position in its article
         total *= lead_table(params)[position]
     if prior is not None:
         total *= prior

@@ -419,3 +419,23 @@ async def test_generation_of_an_older_layout_serves_then_is_rebuilt(tmp_path: Pa
         report = await index.reindex()
         assert report.generation > first and report.added == 0 and report.changed == 0
         assert (await index._current()).articles() is not None
+
+
+async def test_a_gap_in_paragraph_positions_fails_the_build_and_keeps_the_old_index(tmp_path: Path) -> None:
+    # positions are derived from paragraph numbers (p - art_start[a]); a store that broke that
+    # (a paragraph row deleted by hand) must not publish an index whose citations would be wrong
+    folder = news(tmp_path)
+    settings = make_settings(tmp_path, [folder])
+    async with await NewsIndex.open(settings) as index:
+        first = (await index.reindex()).generation
+    with sqlite3.connect(settings.store.database) as db:
+        db.execute(
+            "DELETE FROM paragraphs WHERE position = 0"
+            " AND article_id IN (SELECT article_id FROM paragraphs WHERE position = 1)"
+        )
+    async with await NewsIndex.open(settings) as index:
+        write_article(folder, "new.txt", "Bridge repairs", ["The old bridge closes for repairs."])
+        with pytest.raises(IndexingError, match="positions have gaps"):
+            await index.reindex()
+        assert (await index._current()).number == first
+        assert (await index.ask("tram harbor riders")).hits
