@@ -107,17 +107,13 @@ def count_weights(
         raise ValueError(f"block must be 1 to {BLOCK}")
     n_terms, n_docs = counts.shape
     idf = idf_for(np.diff(counts.indptr), n_docs, BM25Params("okapi", params.k1, params.b, params.epsilon))
-    avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
-    dl = doc_len.astype(np.float64)
-    b = params.b
-    doc_norm = 1 - b + b * dl / avgdl if avgdl > 0 else np.full_like(dl, 1 - b)
     n_blocks = max(1, -(-n_docs // block))
     indptr = np.zeros((n_blocks, n_terms + 1), dtype=np.int64)
     indices, tf = [], []
     stored = 0
-    for b in range(n_blocks):
-        part = counts[:, b * block : (b + 1) * block]  # column numbers relative to the block
-        indptr[b] = part.indptr + stored
+    for n in range(n_blocks):
+        part = counts[:, n * block : (n + 1) * block]  # column numbers relative to the block
+        indptr[n] = part.indptr + stored
         indices.append(part.indices.astype(np.uint16))
         tf.append(byte_counts(part.data))
         stored += part.nnz
@@ -126,7 +122,7 @@ def count_weights(
         indices=np.concatenate(indices),
         tf=np.concatenate(tf),
         idf=idf,
-        k1_norm=params.k1 * doc_norm,
+        k1_norm=params.k1 * length_norm(doc_len, params.b),
         k1=float(params.k1),
         n_docs=n_docs,
         block=block,
@@ -181,17 +177,23 @@ def idf_for(df: np.ndarray, n_docs: int, params: BM25Params) -> np.ndarray:
     return idf
 
 
+def length_norm(doc_len: np.ndarray, b: float) -> np.ndarray:
+    """Per-document length normalisation ``1 - b + b * length / average length``, computed once per
+    document and gathered per entry (the same float operations as rank-bm25's, so the results are
+    identical; :class:`CountWeights` relies on it too)."""
+    n_docs = len(doc_len)
+    avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
+    dl = doc_len.astype(np.float64)
+    return 1 - b + b * dl / avgdl if avgdl > 0 else np.full_like(dl, 1 - b)
+
+
 def weigh(counts: sp.csr_matrix, doc_len: np.ndarray, params: BM25Params) -> Weights:
     """Turn a term-by-document count matrix into BM25 contributions."""
     n_terms, n_docs = counts.shape
     df = np.diff(counts.indptr)
     idf = idf_for(df, n_docs, params)
-    avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
-    k1, b = params.k1, params.b
-    # per-document length normalisation, computed once per document and gathered per entry
-    # (the same float operations as rank-bm25's, so the results are identical)
-    dl = doc_len.astype(np.float64)
-    doc_norm = 1 - b + b * dl / avgdl if avgdl > 0 else np.full_like(dl, 1 - b)
+    k1 = params.k1
+    doc_norm = length_norm(doc_len, params.b)
     tf = counts.data.astype(np.float64)
     term_idf = np.repeat(idf, df)
     if params.variant == "okapi":
