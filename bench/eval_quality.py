@@ -101,6 +101,7 @@ OFF: dict[str, float] = dict(
     junk_factor=1,
     date_boost=0,
     lead_boost=0,
+    short_power=0,
     repeat_factor=1,  # an answer setting, not a ranking one
 )
 ANSWER_KEYS = {"repeat_factor"}
@@ -112,6 +113,7 @@ FEATURES = [  # cumulative: each row turns one more feature on
     ("period named in the question preferred", ("date_boost",)),
     ("lead paragraphs preferred", ("lead_boost",)),
     ("an article's second passage discounted", ("repeat_factor",)),
+    ("short paragraphs count less", ("short_power",)),
 ]
 
 

@@ -117,6 +117,7 @@ def _exercise(kernels: ModuleType) -> None:
         "para_article": ro([0, 0], np.int32),
         "para_days": ro([19000, 19000], np.int32),
         "para_flags": ro([0, 1], np.uint8),
+        "para_len": ro([2, 20], np.int32),
         "art_start": ro([0, 2], np.int64),
     }
     info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16}
@@ -185,6 +186,12 @@ def rank(
         if has_lead
         else _EMPTY
     )
+    has_short = search.has_short(params)
+    short = (
+        _table(("short", params.short_words, params.short_power), lambda: search.short_table(params))
+        if has_short
+        else _EMPTY
+    )
     if limit <= 0:
         return []
     arrays = [_readonly(a[name]) for name in _RANK_ARRAYS]
@@ -200,6 +207,9 @@ def rank(
         has_prefer,
         lead,
         has_lead,
+        short,
+        has_short,
+        int(params.short_after),
         float(params.title_weight),
         float(params.neighbour_weight),
         float(params.article_bm25_weight),
@@ -237,6 +247,7 @@ _RANK_ARRAYS = (
     "para_article",
     "para_days",
     "para_flags",
+    "para_len",
     "art_start",
 )
 

@@ -306,6 +306,7 @@ def rank(
     para_article: np.ndarray,
     para_days: np.ndarray,
     para_flags: np.ndarray,
+    para_len: np.ndarray,
     art_start: np.ndarray,
     terms: np.ndarray,
     times: np.ndarray,
@@ -328,6 +329,9 @@ def rank(
     has_prefer: bool,
     lead: np.ndarray,
     has_lead: bool,
+    short: np.ndarray,
+    has_short: bool,
+    short_after: int,
     title_weight: float,
     neighbour_weight: float,
     whole_weight: float,
@@ -432,6 +436,8 @@ def rank(
             total = total * junk_factor
         if has_lead:
             total *= lead[min(d - art_start[a], len(lead) - 1)]  # the position in its article
+        if has_short and d - art_start[a] >= short_after:  # past the lead, by its length in words
+            total *= short[min(para_len[d], len(short) - 1)]
         if has_prior:
             total *= _prior(
                 para_days[d], now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer

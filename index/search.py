@@ -38,11 +38,16 @@ class RankParams:
     date_slack_days: float = 3.0  # how far around that period still counts
     lead_boost: float = 0.5  # favour an article's first paragraphs (news puts the facts first)
     lead_paragraphs: float = 10.0  # how quickly that favour fades with the paragraph's position
+    short_words: float = 16.0  # paragraphs with fewer indexed words than this count less …
+    short_power: float = 0.75  # … by (words / short_words) ** short_power (0 turns it off) …
+    short_after: int = 2  # … unless among an article's first paragraphs (a lead is short by design)
 
     def __post_init__(self) -> None:
         # the date multipliers stay at 1 or above: a paragraph is never hidden by a preference
         if self.recency_boost < 0 or self.date_boost < 0:
             raise ValueError("recency_boost and date_boost cannot be negative")
+        if self.short_words < 0 or self.short_power < 0 or self.short_after < 0:
+            raise ValueError("short_words, short_power and short_after cannot be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +110,23 @@ def lead_table(params: RankParams) -> np.ndarray:
     """The lead-paragraph multiplier by position in the article."""
     position = np.arange(LEAD_HORIZON + 1, dtype=np.float64)
     return 1.0 + params.lead_boost * np.exp(-position / params.lead_paragraphs)
+
+
+def short_table(params: RankParams) -> np.ndarray:
+    """The multiplier by a paragraph's length in indexed words: ``min(1, words / short_words) **
+    short_power``; its last entry, 1, is for every length from ``short_words`` up.
+
+    BM25 favours short paragraphs that hold the query's words densely. Past an article's lead
+    (``short_after`` paragraphs, exempt: news opens with short summary sentences), the shortest
+    are mostly subheadings, captions, pull quotes and fragments; an answer needs some substance.
+    """
+    top = int(np.ceil(params.short_words))
+    words = np.arange(top + 1, dtype=np.float64)
+    return np.minimum(1.0, words / params.short_words) ** params.short_power
+
+
+def has_short(params: RankParams) -> bool:
+    return params.short_power > 0 and params.short_words > 1
 
 
 def _prior(days: np.ndarray, window: Window, params: RankParams) -> np.ndarray | None:
@@ -235,6 +257,10 @@ def _rank(
     if params.lead_boost:
         position = np.minimum(touched - start[article], LEAD_HORIZON)  # the position in its article
         total *= lead_table(params)[position]
+    if has_short(params):
+        table = short_table(params)
+        factor = table[np.minimum(np.asarray(gen.para_len)[touched], len(table) - 1)]
+        total *= np.where(touched - start[article] >= params.short_after, factor, 1.0)
     if prior is not None:
         total *= prior
     total += scores.constant

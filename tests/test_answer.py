@@ -298,3 +298,45 @@ async def test_pages_are_slices_of_one_answer(tmp_path: Path) -> None:
         assert len(keys) > 3 * ROWS_AT_ONCE
         rows = await index._paragraph_rows(keys)
         assert sorted(rows) == sorted(real) and all(rows[k]["position"] == k[1] for k in real)
+
+
+async def test_short_paragraphs_past_the_lead_count_less(tmp_path: Path) -> None:
+    # BM25 alone puts a one-line subheading that repeats the question's words above the paragraph
+    # with the substance; the length multiplier (search.short_table) turns that round past the
+    # lead, and leaves the lead's short opening sentence alone
+    from index.search import RankParams, Window, rank, short_table
+
+    news = tmp_path / "news"
+    body = (
+        "Crews from three towns worked through the night after the storm flooded the harbour road,"
+        " and the council says the sea wall repairs will take until the spring to finish properly"
+    )
+    lead = "Sea wall breached at Alderbrook harbour."  # 5 indexed words: not junk, but short
+    heading = "Sea wall repairs and the harbour road"  # likewise
+    write_article(news, "wall.txt", "After the storm", [lead, "Tides, boats and nets today.", heading, body])
+    for i in range(30):
+        write_article(
+            news, f"n{i}.txt", f"Noise {i}", [f"Unrelated words about gardens number {i} and more."]
+        )
+    plain = RankParams(short_power=0, lead_boost=0, neighbour_weight=0, recency_days=0)
+    short = RankParams(lead_boost=0, neighbour_weight=0, recency_days=0)
+    table = short_table(short)
+    assert table[0] == 0.0 and table[-1] == 1.0 and all(table[:-1] < 1.0)
+    assert list(table) == sorted(table) and len(table) == int(short.short_words) + 1
+    async with await NewsIndex.open(make_settings(tmp_path, [news])) as index:
+        await index.reindex()
+        gen = await index._current()
+        ids = list((await index._term_ids(["sea", "wall", "repairs"])).values())
+    assert len(ids) == 3
+    scores = {}
+    for name, params in (("plain", plain), ("short", short)):
+        ranked = rank(gen, ids, Window(), params, 10)
+        start = int(gen.art_start[gen.para_article[ranked[0][0]]])  # wall.txt's first paragraph
+        scores[name] = {p - start: s for p, s in ranked}
+        order = [p - start for p, _ in ranked]
+        assert order == ([2, 0, 3] if name == "plain" else [0, 3, 2]), (name, ranked)
+    words = int(gen.para_len[start + 2])
+    assert words == 5 and words == int(gen.para_len[start])
+    assert scores["short"][2] == pytest.approx(scores["plain"][2] * (words / short.short_words) ** 0.75)
+    assert scores["short"][0] == scores["plain"][0]  # the lead is exempt
+    assert scores["short"][3] == scores["plain"][3]  # long enough: untouched

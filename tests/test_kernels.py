@@ -35,6 +35,9 @@ PARAMS = [
     RankParams(title_weight=1.5, neighbour_weight=0.5, article_bm25_weight=0.7, junk_factor=0.0),
     RankParams(article_bm25_weight=0, neighbour_weight=0.1, recency_boost=1.0),
     RankParams(article_bm25_weight=7.5, title_weight=0, recency_days=0, date_boost=0),
+    RankParams(short_power=0, lead_boost=0),
+    RankParams(short_words=7.5, short_power=2.0, short_after=0),
+    RankParams(short_words=40, short_power=0.3, short_after=5, junk_factor=1),
 ]
 
 
