@@ -1,6 +1,7 @@
 """The one tokenizer: used to index paragraphs and to read questions, and saved with the index.
 
-A word is a run of Unicode letters, digits and combining marks (inner apostrophes kept). Each word
+A word is a run of Unicode letters, digits and combining marks (inner apostrophes kept, and inner
+ampersands: "AT&T", "S&P", "R&B" are words of their own, not stopwords and stray letters). Each word
 is normalised (NFKD, case-folded, accents and other combining marks dropped, NFC) so that "Café"
 and "cafe" meet; a trailing possessive is dropped; stopwords are dropped and the rest stemmed with
 Snowball (PyStemmer, a C implementation) when those options are on. The options live in a
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 import Stemmer
 
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2  # 2: inner ampersands join a word; 1 (split them) is still read, until a reindex
 
 
 def _mark_ranges() -> str:
@@ -36,7 +37,10 @@ def _mark_ranges() -> str:
 
 
 _MARKS = _mark_ranges()
-_WORD = re.compile(rf"[^\W_](?:[^\W_]|[{_MARKS}]|['’](?=[^\W_]))*")
+_WORDS = {
+    1: re.compile(rf"[^\W_](?:[^\W_]|[{_MARKS}]|['’](?=[^\W_]))*"),
+    2: re.compile(rf"[^\W_](?:[^\W_]|[{_MARKS}]|['’&](?=[^\W_]))*"),
+}
 _DROP_MARKS = {cp: None for cp in range(0x300, 0x10000) if unicodedata.combining(chr(cp))}
 _SEP = "\x00"
 
@@ -98,8 +102,10 @@ class Tokenizer:
 
     def __init__(self, spec: TokenizerSpec | None = None) -> None:
         self.spec = spec or TokenizerSpec()
-        if self.spec.version != TOKENIZER_VERSION:
-            raise ValueError(f"tokenizer version {self.spec.version} is not {TOKENIZER_VERSION}")
+        word = _WORDS.get(self.spec.version)
+        if word is None:
+            raise ValueError(f"tokenizer version {self.spec.version} is not one of {sorted(_WORDS)}")
+        self._word = word
         self._stemmer = Stemmer.Stemmer(self.spec.language) if self.spec.stem else None
         if self._stemmer is not None:
             self._stemmer.maxCacheSize = 500_000
@@ -117,7 +123,7 @@ class Tokenizer:
 
     def tokens(self, text: str) -> list[str]:
         """The terms of ``text``, in order, duplicates kept."""
-        return [t for t in self._terms(_WORD.findall(text)) if t is not None]
+        return [t for t in self._terms(self._word.findall(text)) if t is not None]
 
     def tokens_many(self, texts: list[str]) -> list[list[str]]:
         """``[self.tokens(t) for t in texts]``, in far fewer steps (for indexing)."""
@@ -125,7 +131,7 @@ class Tokenizer:
             return []
         stop = self._stop
         # normalised text by text, so that the ASCII ones (most) take the fast path
-        chunks = [_normalise_joined(_SEP.join(_WORD.findall(t))) for t in texts]
+        chunks = [_normalise_joined(_SEP.join(self._word.findall(t))) for t in texts]
         kept = [[w for w in chunk.split(_SEP) if w and w not in stop] for chunk in chunks]
         if self._stemmer is None:
             return kept
@@ -134,7 +140,7 @@ class Tokenizer:
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """``(start, end, term)`` for each term of ``text``, as offsets into ``text`` itself."""
-        matches = list(_WORD.finditer(text))
+        matches = list(self._word.finditer(text))
         terms = self._terms([m.group() for m in matches])
         return [(m.start(), m.end(), t) for m, t in zip(matches, terms, strict=True) if t is not None]
 

@@ -439,3 +439,35 @@ async def test_a_gap_in_paragraph_positions_fails_the_build_and_keeps_the_old_in
             await index.reindex()
         assert (await index._current()).number == first
         assert (await index.ask("tram harbor riders")).hits
+
+
+async def test_an_index_of_an_older_tokenizer_is_read_its_way_then_retokenized(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tokenizer version 1 split "AT&T" into two stopwords; version 2 keeps it a word. An index
+    # made by version 1 answers with version 1 (the terms it holds) until a reindex, which reads
+    # every stored paragraph again with version 2, though no file changed
+    from index.tokenizer import TOKENIZER_VERSION, TokenizerSpec
+
+    folder = tmp_path / "news"
+    write_article(folder, "att.txt", "Carrier news", ["AT&T switches off its 3G network on Tuesday."])
+    for i in range(12):
+        write_article(folder, f"n{i}.txt", f"Tram news {i}", [f"The harbor tram ran {i} times on Monday."])
+    settings = make_settings(tmp_path, [folder])
+    with monkeypatch.context() as m:
+        m.setattr(NewsIndex, "_wanted_spec", lambda self: TokenizerSpec(version=1))
+        async with await NewsIndex.open(settings) as index:
+            await index.reindex()
+    async with await NewsIndex.open(settings) as index:
+        assert index.tokenizer.spec.version == 1
+        assert not (await index.ask("AT&T")).hits  # two stopwords to version 1
+        assert (await index.ask("3G network")).hits[0].path == "att.txt"
+        report = await index.reindex()
+        assert report.added == 0 and report.changed == 0
+        assert index.tokenizer.spec.version == TOKENIZER_VERSION == 2
+        answer = await index.ask("What did AT&T switch off?")
+        assert [h.path for h in answer.hits] == ["att.txt"]
+        hit = answer.hits[0]
+        assert "AT&T" in [hit.excerpt.text[s:e] for s, e in hit.excerpt.marks]
+    stored = sqlite3.connect(settings.store.database).execute("SELECT term FROM terms").fetchall()
+    assert ("at&t",) in stored
