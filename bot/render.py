@@ -290,6 +290,7 @@ def progress_text(stage: str, done: int, total: int) -> str:
     names = {
         "scan": "Scanning files",
         "parse": "Reading articles",
+        "retokenize": "Reading stored articles again (new tokenizer settings)",
         "store": "Storing",
         "build": "Building index",
     }

@@ -47,16 +47,22 @@ _JUNK = re.compile(
 )
 
 
-def is_junk(start: str, length: int, n_tokens: int) -> bool:
-    """Bylines, captions, sign-up lines and other paragraphs that never answer a question.
+_DATELINE = re.compile(r"[—–-]\s*$")  # "New York CNN Business —": a dateline on its own line
 
-    ``start`` is the paragraph's first characters (60 are enough), ``length`` its length.
+
+def is_junk(start: str, length: int, n_tokens: int) -> bool:
+    """Bylines, captions, sign-up lines, datelines and other paragraphs that never answer a question.
+
+    ``start`` is the paragraph's first characters (120 are enough), ``length`` its length.
     """
     if n_tokens < 4:
+        return True
+    if length < 80 and _DATELINE.search(start):
         return True
     return length < 120 and bool(_JUNK.match(start.strip(" -—–(")))
 
 
+RETOKENIZE_CHUNK = 20_000  # stored paragraphs tokenized again at a time
 PROCESS_THRESHOLD = 2000  # files to read before worker processes pay for their start-up
 PROCESS_CHUNK = 250
 _worker_tokenizer: Tokenizer | None = None
@@ -216,7 +222,7 @@ class Indexer:
         keep_keys: set[tuple[str, str]] = set()
         for src in sources:
             keys = old_by_unit.get((src.root, src.rel), [])
-            if keys and not retokenize and all(old[k].stamp == src.stamp for k in keys):
+            if keys and all(old[k].stamp == src.stamp for k in keys):
                 keep_keys.update(keys)
             else:
                 to_read.append(src)
@@ -332,10 +338,7 @@ class Indexer:
         conn = store.conn
         orphans: set[int] = set()
         if retokenize:
-            # a new tokenizer: every article is read again from its file
-            orphans.update(r.article_id for r in old.values())
-            for table in ("files", "paragraphs", "articles", "terms"):
-                await conn.execute(f"DELETE FROM {table}")
+            await self._retokenize(store, tokenizer)
         reread_units = {(s.root, s.rel) for s in to_read}
         dropped = [k for k, r in old.items() if (k[0], r.unit) in reread_units] + gone
         orphans.update(old[key].article_id for key in dropped)
@@ -384,6 +387,55 @@ class Indexer:
         # an article counted as added that turned out to be a re-read of a kept one is not new
         kept = {a for (a,) in await store.rows("SELECT DISTINCT article_id FROM files")}
         report.added_article_ids = [a for a in report.added_article_ids if a in kept]
+
+    async def _retokenize(self, store: Store, tokenizer: Tokenizer) -> None:
+        """A new tokenizer: every stored title and paragraph is tokenized again from the text the
+        store keeps (and its flags computed again), inside the open transaction.
+
+        Files are not read again for this, so the articles of folders this run does not scan, or
+        that have gone since, are kept. Terms keep their ids; new terms get ids never used before,
+        so a reader still on the previous generation cannot mistake one term for another.
+        """
+        conn = store.conn
+        state = _WriteState(
+            vocab={t: i for t, i in await store.rows("SELECT term, id FROM terms")},
+            by_hash={},
+            next_article=0,
+            next_paragraph=0,
+        )
+        terms: list[tuple[int, str]] = []
+
+        def encode(texts: list[str]) -> list[bytes]:
+            tokens = tokenizer.tokens_many(texts)
+            vocab = state.vocab
+            for term in {t for toks in tokens for t in toks}.difference(vocab):
+                vocab[term] = len(vocab) + state.term_offset
+                terms.append((vocab[term], term))
+            return [array("I", map(vocab.__getitem__, toks)).tobytes() for toks in tokens]
+
+        titles = await store.rows("SELECT id, title FROM articles")
+        blobs = await asyncio.to_thread(encode, [str(t) for _, t in titles])
+        title_rows = [(blob, i) for blob, (i, _) in zip(blobs, titles, strict=True)]
+        await _insert(conn, "UPDATE articles SET title_terms = ? WHERE id = ?", title_rows)
+        total = int(await store.scalar("SELECT count(*) FROM paragraphs"))
+        self.progress("retokenize", 0, total)
+        done, last = 0, -1
+        while True:
+            rows = await store.rows(
+                "SELECT id, text FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?", (last, RETOKENIZE_CHUNK)
+            )
+            if not rows:
+                break
+            texts = [str(text) for _, text in rows]
+            blobs = await asyncio.to_thread(encode, texts)
+            updates = [
+                (blob, FLAG_JUNK if is_junk(text[:120], len(text), len(blob) // 4) else 0, pid)
+                for (pid, _), text, blob in zip(rows, texts, blobs, strict=True)
+            ]
+            await _insert(conn, "UPDATE paragraphs SET terms = ?, flags = ? WHERE id = ?", updates)
+            done, last = done + len(rows), int(rows[-1][0])
+            self.progress("retokenize", done, total)
+        await _insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", terms)
 
     def _plan(
         self,
@@ -467,7 +519,7 @@ class Indexer:
             )
             for position, text in enumerate(art.paragraphs):
                 terms = next(ids)
-                flags = FLAG_JUNK if is_junk(text[:60], len(text), len(terms) // 4) else 0
+                flags = FLAG_JUNK if is_junk(text[:120], len(text), len(terms) // 4) else 0
                 plan.paragraphs.append((state.next_paragraph, article_id, position, text, terms, flags))
                 state.next_paragraph += 1
 
@@ -497,7 +549,7 @@ class Indexer:
         para_rows = await store.rows(
             "SELECT id, article_id, position, terms, flags,"
             " CASE WHEN flags IS NULL THEN length(text) END,"
-            " CASE WHEN flags IS NULL THEN substr(text, 1, 60) END"
+            " CASE WHEN flags IS NULL THEN substr(text, 1, 120) END"
             " FROM paragraphs ORDER BY article_id, position"
         )
         missing = [

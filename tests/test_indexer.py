@@ -224,13 +224,19 @@ async def test_schema_is_versioned(tmp_path: Path) -> None:
 
 async def test_paragraph_flags_kept_in_the_store_and_filled_in_for_older_rows(tmp_path: Path) -> None:
     news = tmp_path / "news"
-    body = ["By Ana Ruiz", "The harbour crane lifted the new ferry into the water on Monday.", "Photo: crane"]
+    body = [
+        "By Ana Ruiz",
+        "The harbour crane lifted the new ferry into the water on Monday.",
+        "Photo: crane",
+        "Alderbrook Harbour CNN Business —",  # a dateline on a line of its own
+        "The crane operator, who has lifted every ferry built here for thirty years, said it went well -",
+    ]
     write_article(news, "a.txt", "Ferry launched", body)
     settings = make_settings(tmp_path, [news])
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
         first = np.asarray((await index._current()).para_flags).copy()
-    assert first.tolist() == [1, 0, 1]  # the byline and the caption are junk
+    assert first.tolist() == [1, 0, 1, 1, 0]  # the byline, the caption and the dateline are junk
     with sqlite3.connect(settings.database) as conn:  # as a database from before schema 3 has them
         conn.execute("UPDATE paragraphs SET flags = NULL")
     write_article(news, "b.txt", "A new story", ["A fresh paragraph about the tram line and its stops."])
@@ -471,3 +477,51 @@ async def test_an_index_of_an_older_tokenizer_is_read_its_way_then_retokenized(
         assert "AT&T" in [hit.excerpt.text[s:e] for s, e in hit.excerpt.marks]
     stored = sqlite3.connect(settings.store.database).execute("SELECT term FROM terms").fetchall()
     assert ("at&t",) in stored
+
+
+async def test_a_new_tokenizer_retokenizes_every_stored_article_even_of_folders_not_scanned(
+    tmp_path: Path,
+) -> None:
+    # turning stemming on changes every term: the stored texts are tokenized again, including the
+    # articles of a folder this reindex does not scan (or that has since gone), and nothing is lost
+    first = news(tmp_path)
+    second = tmp_path / "other"
+    write_article(
+        second, "ferry.txt", "Island service", ["The island ferries returned to service on Friday."]
+    )
+    async with await NewsIndex.open(make_settings(tmp_path, [first])) as index:
+        await index.reindex([first])
+        await index.reindex([second])
+        assert not (await index.ask("ferry")).hits  # "ferries" without stemming
+    (second / "ferry.txt").unlink()
+    second.rmdir()
+    stemmed = make_settings(tmp_path, [first], index={"stem": True})
+    async with await NewsIndex.open(stemmed) as index:
+        report = await index.reindex([first])
+        assert report.articles == 4 and report.added == 0 and report.removed == 0
+        assert index.tokenizer.spec.stem
+        hits = (await index.ask("ferry")).hits
+        assert [h.title for h in hits] == ["Island service"]  # stemmed: ferries -> ferri <- ferry
+        assert (await index.ask("opening trams")).hits[0].title == "Tram line opens"
+        flags = await index.store.rows("SELECT count(*) FROM paragraphs WHERE flags IS NULL")
+        assert flags == [(0,)]
+
+
+async def test_a_failed_retokenize_leaves_the_previous_index_serving(tmp_path: Path) -> None:
+    folder = news(tmp_path)
+    async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
+        first = (await index.reindex()).generation
+    terms_before = sqlite3.connect(tmp_path / "news.db").execute("SELECT * FROM terms ORDER BY id").fetchall()
+
+    def fail(stage: str, done: int, total: int) -> None:
+        if stage == "retokenize" and done > 0:
+            raise RuntimeError("disk trouble")
+
+    async with await NewsIndex.open(make_settings(tmp_path, [folder], index={"stem": True})) as index:
+        with pytest.raises(RuntimeError, match="disk trouble"):
+            await index.reindex(progress=fail)
+    async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
+        assert (await index._current()).number == first and not index.tokenizer.spec.stem
+        assert (await index.ask("harbor tram")).hits[0].title == "Tram line opens"
+    terms_after = sqlite3.connect(tmp_path / "news.db").execute("SELECT * FROM terms ORDER BY id").fetchall()
+    assert terms_after == terms_before
