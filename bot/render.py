@@ -330,6 +330,8 @@ def report_message(report: IndexReport) -> MessageParts:
         ("Paragraphs", report.paragraphs),
     ):
         embed.add_field(name=name, value=str(value), inline=True)
+    if report.retokenized:
+        embed.add_field(name="Read again with the new tokenizer", value=f"{report.retokenized} paragraphs")
     if report.skipped:
         embed.add_field(
             name="Skipped files", value=_listing([(s.path, s.reason) for s in report.skipped]), inline=False

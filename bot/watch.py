@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 async def _log_report(report: IndexReport) -> None:
     if report.changed_anything:
         log.info(
-            "Watch reindex: %d added, %d changed, %d removed (%d articles, %.1f s)",
+            "Watch reindex: %d added, %d changed, %d removed, %d tokenized again (%d articles, %.1f s)",
             report.added,
             report.changed,
             report.removed,
+            report.retokenized,
             report.articles,
             report.seconds,
         )

@@ -54,6 +54,8 @@ def report(r: IndexReport) -> str:
         f"Files: {r.added:,} added, {r.changed:,} changed, {r.removed:,} removed, {r.unchanged:,} unchanged"
         f"{f', {r.duplicates:,} duplicate(s) of stored articles' if r.duplicates else ''}.",
     ]
+    if r.retokenized:
+        lines.append(f"Tokenizer changed: {r.retokenized:,} stored paragraphs read again.")
     if r.skipped:
         lines.append(f"[yellow]Skipped {len(r.skipped):,} file(s):[/yellow]")
         lines += [f"  {escape(s.path)}: {escape(s.reason)}" for s in r.skipped[:50]]

@@ -20,6 +20,8 @@ def report_line(report: IndexReport, now: dt.datetime | None = None) -> str:
     stamp = (now or dt.datetime.now()).strftime("%Y-%m-%d %H:%M:%S")
     if report.changed_anything:
         change = f"{report.added} added, {report.changed} changed, {report.removed} removed"
+        if report.retokenized:
+            change += f", {report.retokenized:,} paragraphs tokenized again"
     else:
         change = "nothing changed"
     parts = [stamp, change, f"{report.articles:,} articles", f"generation {report.generation}"]

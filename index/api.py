@@ -33,7 +33,8 @@ from .store import Store
 from .tokenizer import Tokenizer, TokenizerSpec
 
 ProgressCallback = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: stage is "scan", "parse", "store" or "build"; total may be 0."""
+"""``progress(stage, done, total)``: stage is "scan", "parse", "retokenize" (the tokenizer changed),
+"store" or "build"; total may be 0."""
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOPIC_CHARS = 200

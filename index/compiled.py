@@ -117,7 +117,7 @@ def _exercise(kernels: ModuleType) -> None:
         "para_article": ro([0, 0], np.int32),
         "para_days": ro([19000, 19000], np.int32),
         "para_flags": ro([0, 1], np.uint8),
-        "para_len": ro([2, 20], np.int32),
+        "para_words": ro([2, 20], np.uint8),
         "art_start": ro([0, 2], np.int64),
     }
     info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16}
@@ -247,7 +247,7 @@ _RANK_ARRAYS = (
     "para_article",
     "para_days",
     "para_flags",
-    "para_len",
+    "para_words",
     "art_start",
 )
 

@@ -25,6 +25,7 @@ ARRAYS = (
     "para_ids",
     "para_article",
     "para_len",
+    "para_words",
     "para_flags",
     "para_days",
     "art_ids",
@@ -46,7 +47,8 @@ ARRAYS = (
 )
 
 
-DERIVED = ("para_days",)  # arrays that older generations lack and loading can compute
+DERIVED = ("para_days", "para_words")  # arrays that older generations lack and loading can compute
+MAX_WORDS = 255  # para_words: a paragraph's length in indexed words, capped to fit a byte
 OPTIONAL = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
 LAYOUT = 8  # 8: whole-article BM25 (``a_*``, counts in blocks), positions derived; rebuilds any other
 
@@ -115,7 +117,14 @@ class Generation:
         }
         if "para_days" not in arrays:  # a generation written before it was stored
             arrays["para_days"] = np.asarray(arrays["art_days"])[np.asarray(arrays["para_article"])]
+        if "para_words" not in arrays:
+            arrays["para_words"] = words_of(np.asarray(arrays["para_len"]))
         return cls(number=number, info=info, arrays=arrays)
+
+
+def words_of(para_len: np.ndarray) -> np.ndarray:
+    """``para_words`` from the paragraphs' lengths: a byte each, so that the ranking reads few pages."""
+    return np.minimum(para_len, MAX_WORDS).astype(np.uint8)
 
 
 def _fsync_dir(path: Path) -> None:

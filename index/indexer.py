@@ -141,6 +141,16 @@ async def _insert(
 
 
 @dataclass(slots=True)
+class _Retokenized:
+    """The rows a new tokenizer rewrites: (terms, id) of titles, (terms, flags, id) of paragraphs,
+    and the new (id, term) pairs."""
+
+    titles: list[tuple[bytes, int]] = field(default_factory=list)
+    paragraphs: list[tuple[bytes, int, int]] = field(default_factory=list)
+    terms: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class _FileRow:
     unit: str
     stamp: str
@@ -194,7 +204,7 @@ class Indexer:
         retokenize = stored_spec is not None and TokenizerSpec.from_json(stored_spec) != self.spec
         params_changed = stored_params != repr(self.params)
 
-        forgotten = await self._forgotten(store, retokenize or params_changed)
+        forgotten = await self._forgotten(store)
         self.progress("scan", 0, 0)
         sources, skipped = await asyncio.to_thread(scan, self.folders)
         report.skipped.extend(skipped)
@@ -250,10 +260,14 @@ class Indexer:
             return
 
         tokenizer = Tokenizer(self.spec)
+        # the stored texts are tokenized again before the write transaction, so that the question
+        # log and follows (other writers of the database) wait only for the rows to be written
+        retokenized = await self._retokenize(store, tokenizer) if retokenize else None
         await store.conn.execute("BEGIN IMMEDIATE")
         try:
-            await self._write(store, tokenizer, records, to_read, gone, old, retokenize)
+            await self._write(store, tokenizer, records, to_read, gone, old, retokenized)
             records.clear()  # the texts are in the store now: free them before the build
+            retokenized = None
             number = max([current, *generation.numbers_on_disk(self.database)]) + 1
             self.progress("build", 0, 0)
             info, arrays = await self._build(store, number)
@@ -331,14 +345,19 @@ class Indexer:
         to_read: list[SourceFile],
         gone: list[tuple[str, str]],
         old: dict[tuple[str, str], _FileRow],
-        retokenize: bool,
+        retokenized: _Retokenized | None,
     ) -> None:
         """Apply the changes inside the open transaction: forget, plan (off the loop), insert."""
         report = self.report
         conn = store.conn
         orphans: set[int] = set()
-        if retokenize:
-            await self._retokenize(store, tokenizer)
+        if retokenized is not None:
+            await _insert(conn, "UPDATE articles SET title_terms = ? WHERE id = ?", retokenized.titles)
+            await _insert(
+                conn, "UPDATE paragraphs SET terms = ?, flags = ? WHERE id = ?", retokenized.paragraphs
+            )
+            await _insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", retokenized.terms)
+            report.retokenized = len(retokenized.paragraphs)
         reread_units = {(s.root, s.rel) for s in to_read}
         dropped = [k for k, r in old.items() if (k[0], r.unit) in reread_units] + gone
         orphans.update(old[key].article_id for key in dropped)
@@ -388,38 +407,37 @@ class Indexer:
         kept = {a for (a,) in await store.rows("SELECT DISTINCT article_id FROM files")}
         report.added_article_ids = [a for a in report.added_article_ids if a in kept]
 
-    async def _retokenize(self, store: Store, tokenizer: Tokenizer) -> None:
-        """A new tokenizer: every stored title and paragraph is tokenized again from the text the
-        store keeps (and its flags computed again), inside the open transaction.
+    async def _retokenize(self, store: Store, tokenizer: Tokenizer) -> _Retokenized:
+        """A new tokenizer: every stored title and paragraph tokenized again from the text the
+        store keeps, with its flags computed again (the rows to write, not written yet).
 
         Files are not read again for this, so the articles of folders this run does not scan, or
         that have gone since, are kept. Terms keep their ids; new terms get ids never used before,
-        so a reader still on the previous generation cannot mistake one term for another.
+        so a reader still on the previous generation cannot mistake one term for another. Only
+        this process writes paragraphs meanwhile (it holds the writer's lock).
         """
-        conn = store.conn
+        out = _Retokenized()
         state = _WriteState(
             vocab={t: i for t, i in await store.rows("SELECT term, id FROM terms")},
             by_hash={},
             next_article=0,
             next_paragraph=0,
         )
-        terms: list[tuple[int, str]] = []
 
         def encode(texts: list[str]) -> list[bytes]:
             tokens = tokenizer.tokens_many(texts)
             vocab = state.vocab
             for term in {t for toks in tokens for t in toks}.difference(vocab):
                 vocab[term] = len(vocab) + state.term_offset
-                terms.append((vocab[term], term))
+                out.terms.append((vocab[term], term))
             return [array("I", map(vocab.__getitem__, toks)).tobytes() for toks in tokens]
 
         titles = await store.rows("SELECT id, title FROM articles")
         blobs = await asyncio.to_thread(encode, [str(t) for _, t in titles])
-        title_rows = [(blob, i) for blob, (i, _) in zip(blobs, titles, strict=True)]
-        await _insert(conn, "UPDATE articles SET title_terms = ? WHERE id = ?", title_rows)
+        out.titles = [(blob, i) for blob, (i, _) in zip(blobs, titles, strict=True)]
         total = int(await store.scalar("SELECT count(*) FROM paragraphs"))
         self.progress("retokenize", 0, total)
-        done, last = 0, -1
+        last = -1
         while True:
             rows = await store.rows(
                 "SELECT id, text FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?", (last, RETOKENIZE_CHUNK)
@@ -428,14 +446,13 @@ class Indexer:
                 break
             texts = [str(text) for _, text in rows]
             blobs = await asyncio.to_thread(encode, texts)
-            updates = [
+            out.paragraphs.extend(
                 (blob, FLAG_JUNK if is_junk(text[:120], len(text), len(blob) // 4) else 0, pid)
                 for (pid, _), text, blob in zip(rows, texts, blobs, strict=True)
-            ]
-            await _insert(conn, "UPDATE paragraphs SET terms = ?, flags = ? WHERE id = ?", updates)
-            done, last = done + len(rows), int(rows[-1][0])
-            self.progress("retokenize", done, total)
-        await _insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", terms)
+            )
+            last = int(rows[-1][0])
+            self.progress("retokenize", len(out.paragraphs), total)
+        return out
 
     def _plan(
         self,
@@ -523,14 +540,14 @@ class Indexer:
                 plan.paragraphs.append((state.next_paragraph, article_id, position, text, terms, flags))
                 state.next_paragraph += 1
 
-    async def _forgotten(self, store: Store, settings_changed: bool) -> set[str]:
-        """The stored roots of the folders to forget: their files count as gone in this run."""
+    async def _forgotten(self, store: Store) -> set[str]:
+        """The stored roots of the folders to forget: their files count as gone in this run.
+
+        Changed tokenizer or BM25 settings need no full reindex first: the stored texts are
+        tokenized again and the index rebuilt in the same run.
+        """
         if not self.forget:
             return set()
-        if settings_changed:
-            raise IndexingError(
-                "the tokenizer or BM25 settings changed since the last reindex: run `newsbot index` first"
-            )
         indexed = {r for (r,) in await store.rows("SELECT DISTINCT root FROM files")}
         roots = {str(f.expanduser().resolve()) for f in self.forget}
         unknown = sorted(roots - indexed)
@@ -606,6 +623,7 @@ class Indexer:
                 "para_len": para_len,
                 "para_flags": para_flags,
                 "para_days": art_days[para_article],
+                "para_words": generation.words_of(para_len),
                 "art_ids": art_ids,
                 "art_days": art_days,
                 "art_start": art_start,

@@ -306,7 +306,7 @@ def rank(
     para_article: np.ndarray,
     para_days: np.ndarray,
     para_flags: np.ndarray,
-    para_len: np.ndarray,
+    para_words: np.ndarray,
     art_start: np.ndarray,
     terms: np.ndarray,
     times: np.ndarray,
@@ -437,7 +437,7 @@ def rank(
         if has_lead:
             total *= lead[min(d - art_start[a], len(lead) - 1)]  # the position in its article
         if has_short and d - art_start[a] >= short_after:  # past the lead, by its length in words
-            total *= short[min(para_len[d], len(short) - 1)]
+            total *= short[min(para_words[d], len(short) - 1)]
         if has_prior:
             total *= _prior(
                 para_days[d], now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer

@@ -154,10 +154,11 @@ class IndexReport:
     generation: int = 0
     published: bool = False
     added_article_ids: list[int] = field(default_factory=list)
+    retokenized: int = 0  # stored paragraphs tokenized again (the tokenizer's settings changed)
 
     @property
     def changed_anything(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
+        return bool(self.added or self.changed or self.removed or self.retokenized)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -13,13 +13,14 @@ article's BM25 and recency, and the finer features are computed for those alone.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import compiled, scratch
 from .bm25 import accumulate
-from .generation import Generation
+from .generation import MAX_WORDS, Generation
 from .indexer import EPOCH, FLAG_JUNK
 
 PRESELECT = 1500  # paragraphs kept for the fine features (4,000 gave the same evaluation, 1.2 ms slower)
@@ -46,8 +47,10 @@ class RankParams:
         # the date multipliers stay at 1 or above: a paragraph is never hidden by a preference
         if self.recency_boost < 0 or self.date_boost < 0:
             raise ValueError("recency_boost and date_boost cannot be negative")
-        if self.short_words < 0 or self.short_power < 0 or self.short_after < 0:
-            raise ValueError("short_words, short_power and short_after cannot be negative")
+        if not 0 <= self.short_words <= MAX_WORDS or not 0 <= self.short_power < math.inf:
+            raise ValueError(f"short_words must be 0 to {MAX_WORDS} and short_power 0 or more")
+        if not isinstance(self.short_after, int) or self.short_after < 0:
+            raise ValueError("short_after must be a whole number, 0 or more")
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +262,7 @@ def _rank(
         total *= lead_table(params)[position]
     if has_short(params):
         table = short_table(params)
-        factor = table[np.minimum(np.asarray(gen.para_len)[touched], len(table) - 1)]
+        factor = table[np.minimum(np.asarray(gen.para_words)[touched], len(table) - 1)]
         total *= np.where(touched - start[article] >= params.short_after, factor, 1.0)
     if prior is not None:
         total *= prior

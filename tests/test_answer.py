@@ -335,7 +335,7 @@ async def test_short_paragraphs_past_the_lead_count_less(tmp_path: Path) -> None
         scores[name] = {p - start: s for p, s in ranked}
         order = [p - start for p, _ in ranked]
         assert order == ([2, 0, 3] if name == "plain" else [0, 3, 2]), (name, ranked)
-    words = int(gen.para_len[start + 2])
+    words = int(gen.para_words[start + 2])
     assert words == 5 and words == int(gen.para_len[start])
     assert scores["short"][2] == pytest.approx(scores["plain"][2] * (words / short.short_words) ** 0.75)
     assert scores["short"][0] == scores["plain"][0]  # the lead is exempt

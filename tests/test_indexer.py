@@ -403,13 +403,16 @@ async def test_generation_of_an_older_layout_serves_then_is_rebuilt(tmp_path: Pa
         first = (await index.reindex()).generation
     database = Path(settings.store.database)
     folder = gens_dir(database) / f"{first:08d}"
-    for name in OPTIONAL:
+    words = np.load(folder / "para_words.npy")
+    for name in (*OPTIONAL, "para_words"):
         (folder / f"{name}.npy").unlink()
     info = json.loads((folder / "info.json").read_text())
     del info["layout"]
     (folder / "info.json").write_text(json.dumps(info))
     old = Generation.load(database, first)
     assert old.articles() is None
+    assert old.para_words.dtype == np.uint8 and np.array_equal(old.para_words, words)  # derived on loading
+    assert np.array_equal(words, np.minimum(old.para_len, 255)) and words.max() > 0
     terms = [0, 1, 2]
     compiled.start()
     assert compiled.wait(timeout=300) and compiled.ready()
@@ -495,6 +498,10 @@ async def test_a_new_tokenizer_retokenizes_every_stored_article_even_of_folders_
         assert not (await index.ask("ferry")).hits  # "ferries" without stemming
     (second / "ferry.txt").unlink()
     second.rmdir()
+    with sqlite3.connect(tmp_path / "news.db") as conn:  # flags are computed again with the terms
+        original = conn.execute("SELECT flags FROM paragraphs ORDER BY id").fetchall()
+        assert (1,) in original and (0,) in original  # "Fares are two dollars.": too short to answer
+        conn.execute("UPDATE paragraphs SET flags = 1 - flags")
     stemmed = make_settings(tmp_path, [first], index={"stem": True})
     async with await NewsIndex.open(stemmed) as index:
         report = await index.reindex([first])
@@ -503,25 +510,67 @@ async def test_a_new_tokenizer_retokenizes_every_stored_article_even_of_folders_
         hits = (await index.ask("ferry")).hits
         assert [h.title for h in hits] == ["Island service"]  # stemmed: ferries -> ferri <- ferry
         assert (await index.ask("opening trams")).hits[0].title == "Tram line opens"
-        flags = await index.store.rows("SELECT count(*) FROM paragraphs WHERE flags IS NULL")
-        assert flags == [(0,)]
+        assert await index.store.rows("SELECT flags FROM paragraphs ORDER BY id") == original
 
 
-async def test_a_failed_retokenize_leaves_the_previous_index_serving(tmp_path: Path) -> None:
+async def test_forget_right_after_the_tokenizer_changed(tmp_path: Path) -> None:
+    # a changed tokenizer needs no `newsbot index` before `newsbot forget`: the stored texts are
+    # tokenized again and the forgotten folder's articles leave, in one run
+    first = news(tmp_path)
+    second = tmp_path / "other"
+    write_article(
+        second, "ferry.txt", "Island service", ["The island ferries returned to service on Friday."]
+    )
+    async with await NewsIndex.open(make_settings(tmp_path, [first, second])) as index:
+        await index.reindex()
+    async with await NewsIndex.open(make_settings(tmp_path, [first], index={"stem": True})) as index:
+        report = await index.reindex(forget=[second])
+        assert (report.removed, report.articles, report.retokenized) == (1, 3, 6)
+        assert not (await index.ask("ferry island")).hits
+        assert (await index.ask("warnings of storms")).hits[0].title == "Storm warning"
+
+        assert report.retokenized == 6 and report.changed_anything
+
+
+def _stored(database: Path) -> list[list[tuple[object, ...]]]:
+    with sqlite3.connect(database) as conn:
+        return [
+            conn.execute(sql).fetchall()
+            for sql in (
+                "SELECT * FROM terms ORDER BY id",
+                "SELECT id, terms, flags FROM paragraphs ORDER BY id",
+                "SELECT id, title_terms FROM articles ORDER BY id",
+                "SELECT key, value FROM meta WHERE key IN ('tokenizer', 'generation') ORDER BY key",
+            )
+        ]
+
+
+@pytest.mark.parametrize("stage", ["retokenize", "store", "build"])
+async def test_a_failed_retokenize_leaves_the_previous_index_serving(tmp_path: Path, stage: str) -> None:
     folder = news(tmp_path)
+    database = tmp_path / "news.db"
     async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
         first = (await index.reindex()).generation
-    terms_before = sqlite3.connect(tmp_path / "news.db").execute("SELECT * FROM terms ORDER BY id").fetchall()
+    before = _stored(database)
 
-    def fail(stage: str, done: int, total: int) -> None:
-        if stage == "retokenize" and done > 0:
+    def fail(name: str, done: int, total: int) -> None:
+        if name == stage and (stage != "retokenize" or done > 0):
             raise RuntimeError("disk trouble")
 
-    async with await NewsIndex.open(make_settings(tmp_path, [folder], index={"stem": True})) as index:
+    stemmed = make_settings(tmp_path, [folder], index={"stem": True})
+    async with await NewsIndex.open(stemmed) as index:
         with pytest.raises(RuntimeError, match="disk trouble"):
             await index.reindex(progress=fail)
+    assert _stored(database) == before  # terms, paragraph terms and flags, titles, meta: untouched
+    write_article(folder, "late.txt", "Late story", ["The harbor tram ran late on Tuesday evening."])
     async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
         assert (await index._current()).number == first and not index.tokenizer.spec.stem
-        assert (await index.ask("harbor tram")).hits[0].title == "Tram line opens"
-    terms_after = sqlite3.connect(tmp_path / "news.db").execute("SELECT * FROM terms ORDER BY id").fetchall()
-    assert terms_after == terms_before
+        assert (await index.ask("harbor tram opened")).hits[0].title == "Tram line opens"
+        report = await index.reindex()  # the old settings: a plain incremental reindex, no retokenize
+        assert (report.added, report.retokenized) == (1, 0)
+        assert (await index.ask("tram late Tuesday")).hits[0].title == "Late story"
+        assert (await index.ask("red storm warning")).hits[0].title == "Storm warning"
+    async with await NewsIndex.open(stemmed) as index:  # and now it succeeds
+        report = await index.reindex()
+        assert report.retokenized == 6 and report.changed_anything
+        assert (await index.ask("warnings of storms")).hits[0].title == "Storm warning"

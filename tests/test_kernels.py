@@ -135,6 +135,37 @@ async def test_articles_in_many_blocks_same_as_numpy(tmp_path: Path, kernels_rea
     assert check_same(blocked, n_terms, 150, seed=9) > 100
 
 
+async def test_long_articles_with_short_and_long_paragraphs_same_as_numpy(
+    tmp_path: Path, kernels_ready: None
+) -> None:
+    # the sample's articles are short; here every article has 6 to 40 paragraphs of 1 to 60 words,
+    # so the lead exemption and every entry of the length table (search.short_table) are exercised
+    rng = random.Random(11)
+    words = [f"w{i}" for i in range(5000)]  # no word in half the articles: weights stay positive
+    for n in range(60):
+        paragraphs = [
+            " ".join(rng.choices(words, k=rng.randint(1, 60))) + "." for _ in range(rng.randint(6, 40))
+        ]
+        write_article(tmp_path / "news", f"a{n:02}.txt", f"Story {n} {rng.choice(words)}", paragraphs)
+    gen, n_terms = await built(tmp_path / "db", [tmp_path / "news"])
+    lengths = np.asarray(gen.para_words)
+    assert lengths.min() <= 2 and lengths.max() >= 40
+    assert check_same(gen, n_terms, 300, seed=12) > 200
+    short = [
+        RankParams(short_after=a, short_words=w, short_power=p) for a, w, p in ((0, 30, 1.0), (7, 5.5, 3.0))
+    ]
+    for params in short:
+        for terms in queries(gen, n_terms, rng, 60):
+            want = search.rank_numpy(gen, terms, Window(), params, 80)
+            assert compiled.rank(gen, terms, Window(), params, 80) == want
+        plain = dataclasses.replace(params, short_power=0)
+        changed = [
+            search.rank_numpy(gen, t, Window(), params, 80) != search.rank_numpy(gen, t, Window(), plain, 80)
+            for t in queries(gen, n_terms, rng, 30)
+        ]
+        assert sum(changed) > 3  # the multiplier is not a no-op on these articles
+
+
 async def test_ties_go_to_the_lower_paragraph_number(tmp_path: Path, kernels_ready: None) -> None:
     # 30 articles with the same body and date: every paragraph ties with its copies
     body = ["The harbour crane lifted the ferry.", "Crews welcomed the ferry at dawn.", "Weather was calm."]
