@@ -102,6 +102,7 @@ OFF: dict[str, float] = dict(
     date_boost=0,
     lead_boost=0,
     short_power=0,
+    number_boost=0,
     repeat_factor=1,  # an answer setting, not a ranking one
 )
 ANSWER_KEYS = {"repeat_factor"}
@@ -114,6 +115,7 @@ FEATURES = [  # cumulative: each row turns one more feature on
     ("lead paragraphs preferred", ("lead_boost",)),
     ("an article's second passage discounted", ("repeat_factor",)),
     ("short paragraphs count less", ("short_power",)),
+    ("numbers preferred when a question asks for one", ("number_boost",)),
 ]
 
 

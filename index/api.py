@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from . import compiled as compiled_ranking
 from . import generation, indexer, stories
+from .answer_type import wants_number
 from .bm25 import BM25Params
 from .config import Settings
 from .dates import DateQuery, parse_date_range, strip_phrases
@@ -44,8 +45,10 @@ ROWS_AT_ONCE = 200  # paragraph rows fetched by one query
 T = TypeVar("T")
 
 
-def search_window(dates: DateQuery, as_of: dt.date | None, today: dt.date, slack_days: float) -> Window:
-    """How the dates of a question limit the search.
+def search_window(
+    dates: DateQuery, as_of: dt.date | None, today: dt.date, slack_days: float, *, numbers: bool = False
+) -> Window:
+    """How the dates of a question limit the search (and ``numbers``: whether it asks for one).
 
     Phrases that set a search range ("since October", "before 2021-03-01", "in the last 2 weeks")
     filter; phrases that say when something happened ("this week", "on Monday", "in 2020") only
@@ -61,7 +64,7 @@ def search_window(dates: DateQuery, as_of: dt.date | None, today: dt.date, slack
     if not hard and dates.narrows:
         slack = dt.timedelta(days=slack_days)
         prefer = ((dates.since or dt.date.min + slack) - slack, (dates.until or dt.date.max - slack) + slack)
-    return Window(since=since, until=until, now=until or today, prefer=prefer)
+    return Window(since=since, until=until, now=until or today, prefer=prefer, numbers=numbers)
 
 
 def ranking_for(settings: Settings) -> RankParams:
@@ -222,7 +225,8 @@ class NewsIndex:
         if not ids:
             return Answer(question, as_of, (), note=self._note_unknown(search_text))
         # nothing dated after "now" is seen: the as-of day, or today
-        window = search_window(dates, today, today, self.rank_params.date_slack_days)
+        slack = self.rank_params.date_slack_days
+        window = search_window(dates, today, today, slack, numbers=wants_number(text))
         limit = max(50, (offset + k) * 8)
         while True:
             ranked = await asyncio.to_thread(rank, gen, ids, window, self.rank_params, limit)

@@ -125,7 +125,7 @@ def _exercise(kernels: ModuleType) -> None:
     from .indexer import EPOCH
 
     day = EPOCH + dt.timedelta(days=19000)
-    windows = (Window(), Window(since=day, until=day, now=day, prefer=(day, day)))
+    windows = (Window(), Window(since=day, until=day, now=day, prefer=(day, day), numbers=True))
     for window in windows:
         got = rank(gen, [0, 1, 1], window, RankParams(), 5, kernels)
         if not got:
@@ -166,7 +166,7 @@ def rank(
     if kernels is None:
         return None
     from . import search
-    from .indexer import FLAG_JUNK
+    from .indexer import FLAG_JUNK, FLAG_NUMBER
 
     a = gen.arrays
     terms, times = _query(term_ids, gen)
@@ -217,6 +217,8 @@ def rank(
         int(gen.info.get("article_block", 1)),
         float(params.junk_factor),
         FLAG_JUNK,
+        1.0 + float(params.number_boost) if window.numbers else 1.0,
+        FLAG_NUMBER,
         search.PRESELECT,
         search.TITLE_ARTICLES,
         int(limit),

@@ -38,7 +38,8 @@ from .tokenizer import Tokenizer, TokenizerSpec
 
 Progress = Callable[[str, int, int], None]
 EPOCH = dt.date(1970, 1, 1)
-FLAG_JUNK = 1
+FLAG_JUNK = 1  # kept in the store: a byline, caption, dateline, sign-up line
+FLAG_NUMBER = 2  # only in a generation's para_flags: the paragraph holds a number (a word with a digit)
 
 _JUNK = re.compile(
     r"^(by |photo|image|video|watch|read more|sign up|click here|copyright|©|follow |"
@@ -577,6 +578,7 @@ class Indexer:
             fixed = dict((i, f) for f, i in missing)
             para_rows = [(*r[:4], fixed[r[0]]) if r[4] is None else r for r in para_rows]
         n_terms = int(await store.scalar("SELECT coalesce(max(id), -1) + 1 FROM terms"))
+        numeric = [int(i) for (i,) in await store.rows("SELECT id FROM terms WHERE term GLOB '*[0-9]*'")]
 
         def compute() -> tuple[dict[str, object], dict[str, np.ndarray]]:
             art_ids = np.array([r[0] for r in art_rows], dtype=np.int64)
@@ -595,6 +597,9 @@ class Indexer:
             tokens = np.frombuffer(b"".join(blobs), dtype=np.uint32)
             doc_of = np.repeat(np.arange(n_par, dtype=np.int32), para_len)
             counts = count_matrix(tokens, doc_of, n_terms, n_par)
+            is_number = np.zeros(n_terms, dtype=bool)
+            is_number[numeric] = True
+            para_flags[np.unique(doc_of[is_number[tokens]])] |= FLAG_NUMBER
             del doc_of
             body = weigh(counts, para_len, self.params)
             art_start = np.zeros(n_art + 1, dtype=np.int64)

@@ -339,6 +339,8 @@ def rank(
     article_block: int,
     junk_factor: float,
     junk_flag: int,
+    number_factor: float,
+    number_flag: int,
     preselect: int,
     title_articles: int,
     limit: int,
@@ -438,6 +440,8 @@ def rank(
             total *= lead[min(d - art_start[a], len(lead) - 1)]  # the position in its article
         if has_short and d - art_start[a] >= short_after:  # past the lead, by its length in words
             total *= short[min(para_words[d], len(short) - 1)]
+        if number_factor != 1.0 and (para_flags[d] & number_flag) != 0:
+            total = total * number_factor
         if has_prior:
             total *= _prior(
                 para_days[d], now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer

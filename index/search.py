@@ -21,7 +21,7 @@ import numpy as np
 from . import compiled, scratch
 from .bm25 import accumulate
 from .generation import MAX_WORDS, Generation
-from .indexer import EPOCH, FLAG_JUNK
+from .indexer import EPOCH, FLAG_JUNK, FLAG_NUMBER
 
 PRESELECT = 1500  # paragraphs kept for the fine features (4,000 gave the same evaluation, 1.2 ms slower)
 TITLE_ARTICLES = 20  # best title matches whose paragraphs always stay in the running
@@ -42,6 +42,7 @@ class RankParams:
     short_words: float = 16.0  # paragraphs with fewer indexed words than this count less …
     short_power: float = 0.75  # … by (words / short_words) ** short_power (0 turns it off) …
     short_after: int = 2  # … unless among an article's first paragraphs (a lead is short by design)
+    number_boost: float = 0.4  # a question asking for a number: paragraphs holding one count this much more
 
     def __post_init__(self) -> None:
         # the date multipliers stay at 1 or above: a paragraph is never hidden by a preference
@@ -49,18 +50,22 @@ class RankParams:
             raise ValueError("recency_boost and date_boost cannot be negative")
         if not 0 <= self.short_words <= MAX_WORDS or not 0 <= self.short_power < math.inf:
             raise ValueError(f"short_words must be 0 to {MAX_WORDS} and short_power 0 or more")
+        if not 0 <= self.number_boost < math.inf:
+            raise ValueError("number_boost must be 0 or more")
         if not isinstance(self.short_after, int) or self.short_after < 0:
             raise ValueError("short_after must be a whole number, 0 or more")
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """Which articles may be seen: none dated after ``until``; none before ``since``."""
+    """What a question sets: which articles may be seen (none dated after ``until``, none before
+    ``since``), the day that counts as now, a period to favour, and whether it asks for a number."""
 
     since: dt.date | None = None
     until: dt.date | None = None
     now: dt.date | None = None  # the reference for recency (usually the "as of" date)
     prefer: tuple[dt.date, dt.date] | None = None  # a period to favour (not a filter)
+    numbers: bool = False  # the question asks for a number (answer_type.wants_number)
 
 
 def day_number(date: dt.date | None) -> int | None:
@@ -264,6 +269,9 @@ def _rank(
         table = short_table(params)
         factor = table[np.minimum(np.asarray(gen.para_words)[touched], len(table) - 1)]
         total *= np.where(touched - start[article] >= params.short_after, factor, 1.0)
+    if window.numbers and params.number_boost:
+        numbers = (np.asarray(gen.para_flags)[touched] & FLAG_NUMBER) != 0
+        total = np.where(numbers, total * (1.0 + params.number_boost), total)
     if prior is not None:
         total *= prior
     total += scores.constant

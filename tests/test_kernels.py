@@ -35,7 +35,8 @@ PARAMS = [
     RankParams(title_weight=1.5, neighbour_weight=0.5, article_bm25_weight=0.7, junk_factor=0.0),
     RankParams(article_bm25_weight=0, neighbour_weight=0.1, recency_boost=1.0),
     RankParams(article_bm25_weight=7.5, title_weight=0, recency_days=0, date_boost=0),
-    RankParams(short_power=0, lead_boost=0),
+    RankParams(short_power=0, lead_boost=0, number_boost=0),
+    RankParams(number_boost=2.5, junk_factor=1),
     RankParams(short_words=7.5, short_power=2.0, short_after=0),
     RankParams(short_words=40, short_power=0.3, short_after=5, junk_factor=1),
 ]
@@ -68,7 +69,8 @@ def windows(gen: Generation, rng: random.Random) -> list[Window]:
         a, b = sorted(rng.randint(lo - 5, hi + 5) for _ in range(2))
         c, d = sorted(rng.randint(lo - 5, hi + 5) for _ in range(2))
         out.append(Window(since=day(a), until=day(b), now=day(b)))
-        out.append(Window(until=day(b), now=day(b), prefer=(day(c), day(d))))
+        out.append(Window(until=day(b), now=day(b), prefer=(day(c), day(d)), numbers=rng.random() < 0.5))
+    out += [Window(numbers=True), Window(since=day(lo), now=day(hi), numbers=True)]
     return out
 
 
