@@ -118,6 +118,15 @@ class _WriteState:
         # new term ids continue after the largest in use (ids are never reused)
         self.term_offset = (max(self.vocab.values()) + 1 - len(self.vocab)) if self.vocab else 0
 
+    def encode(self, tokens: list[list[str]], new_terms: list[tuple[int, str]]) -> list[bytes]:
+        """Each token list as its term ids (4 bytes each); words not seen before get new ids, and
+        their ``(id, term)`` pairs are added to ``new_terms``."""
+        vocab = self.vocab
+        for term in {t for toks in tokens for t in toks}.difference(vocab):
+            vocab[term] = len(vocab) + self.term_offset
+            new_terms.append((vocab[term], term))
+        return [array("I", map(vocab.__getitem__, toks)).tobytes() for toks in tokens]
+
 
 @dataclass(slots=True)
 class _Plan:
@@ -426,12 +435,7 @@ class Indexer:
         )
 
         def encode(texts: list[str]) -> list[bytes]:
-            tokens = tokenizer.tokens_many(texts)
-            vocab = state.vocab
-            for term in {t for toks in tokens for t in toks}.difference(vocab):
-                vocab[term] = len(vocab) + state.term_offset
-                out.terms.append((vocab[term], term))
-            return [array("I", map(vocab.__getitem__, toks)).tobytes() for toks in tokens]
+            return state.encode(tokenizer.tokens_many(texts), out.terms)
 
         titles = await store.rows("SELECT id, title FROM articles")
         blobs = await asyncio.to_thread(encode, [str(t) for _, t in titles])
@@ -515,11 +519,7 @@ class Indexer:
             tokens = [t.split("\x00") if t else [] for _, rec in batch for t in rec.terms or ()]
         else:
             tokens = tokenizer.tokens_many(texts)
-        vocab = state.vocab
-        for term in {t for toks in tokens for t in toks}.difference(vocab):
-            vocab[term] = len(vocab) + state.term_offset
-            plan.terms.append((vocab[term], term))
-        ids = iter(array("I", map(vocab.__getitem__, toks)).tobytes() for toks in tokens)
+        ids = iter(state.encode(tokens, plan.terms))
         for article_id, rec in batch:
             art = rec.article
             plan.articles.append(
