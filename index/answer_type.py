@@ -2,7 +2,7 @@
 
 Only one kind is told apart so far: a number ("How many …", "How much …", "What percentage …"). The
 ranking then favours paragraphs that hold one (``RankParams.number_boost``). On the evaluation
-questions (34 of 224 ask for a number) that put a passage with the answer first for 4 more
+questions (36 of 224 ask for a number) that put a passage with the answer first for 4 more
 questions and the gold paragraph in the top five for 2 more, and lost one article@1.
 """
 
@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 
 _NUMBER = re.compile(
-    r"\b(?:how\s+(?:many|much|long|old|far|big|tall|high|fast|large|often)"
-    r"|what\s+(?:percent|percentage|year|age|number|amount|price|fraction|share|proportion)"
-    r"|by\s+how)\b",
+    r"\b(?:how\s+(?:many|much|long|old|far|big|tall|high|fast|large|often)(?![-\w])"
+    r"|(?:what|which)(?:'s|’s|\s+is|\s+was)?\s+(?:the\s+)?(?:\w+\s+)?(?:percent|percentage|year|age|number|amount"
+    r"|price|fraction|share|proportion|rate|score|total|population)\b"
+    r"|by\s+how\b)",
     re.IGNORECASE,
 )
 

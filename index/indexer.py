@@ -39,7 +39,9 @@ from .tokenizer import Tokenizer, TokenizerSpec
 Progress = Callable[[str, int, int], None]
 EPOCH = dt.date(1970, 1, 1)
 FLAG_JUNK = 1  # kept in the store: a byline, caption, dateline, sign-up line
-FLAG_NUMBER = 2  # only in a generation's para_flags: the paragraph holds a number (a word with a digit)
+FLAG_NUMBER = 2  # only in a generation's para_flags: the paragraph holds a number (a word with an
+# ASCII digit, after the tokenizer's normalising; numbers written out in words are not counted) and is
+# not junk
 
 _JUNK = re.compile(
     r"^(by |photo|image|video|watch|read more|sign up|click here|copyright|©|follow |"
@@ -599,7 +601,9 @@ class Indexer:
             counts = count_matrix(tokens, doc_of, n_terms, n_par)
             is_number = np.zeros(n_terms, dtype=bool)
             is_number[numeric] = True
-            para_flags[np.unique(doc_of[is_number[tokens]])] |= FLAG_NUMBER
+            has_number = np.zeros(n_par, dtype=bool)
+            has_number[doc_of[is_number[tokens]]] = True
+            para_flags[has_number & (para_flags & FLAG_JUNK == 0)] |= FLAG_NUMBER
             del doc_of
             body = weigh(counts, para_len, self.params)
             art_start = np.zeros(n_art + 1, dtype=np.int64)

@@ -24,6 +24,9 @@ from .conftest import make_settings, write_article
         "What year did Musk buy Twitter?",
         "By how much did prices rise in May?",
         "The rover landed. HOW   LONG will it operate?",
+        "In which year did the war end?",
+        "What's the interest rate now?",
+        "What is the population of Lagos?",
     ],
 )
 def test_questions_that_ask_for_a_number(question: str) -> None:
@@ -32,7 +35,15 @@ def test_questions_that_ask_for_a_number(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["Who won the election?", "Which state passed the bill?", "What did AT&T shut down?", "", "showmany"],
+    [
+        "Who won the election?",
+        "Which state passed the bill?",
+        "What did AT&T shut down?",
+        "How far-right parties won the vote",
+        "How long-running is the show?",
+        "",
+        "showmany",
+    ],
 )
 def test_questions_that_do_not(question: str) -> None:
     assert not wants_number(question)

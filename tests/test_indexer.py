@@ -20,7 +20,7 @@ from index.api import NewsIndex
 from index.config import SAMPLE_NEWS, Settings
 from index.errors import IndexBusyError, IndexingError
 from index.generation import gens_dir, numbers_on_disk
-from index.indexer import writer_lock
+from index.indexer import FLAG_JUNK, FLAG_NUMBER, writer_lock
 
 from .conftest import ROOT, make_settings, write_article
 
@@ -230,13 +230,17 @@ async def test_paragraph_flags_kept_in_the_store_and_filled_in_for_older_rows(tm
         "Photo: crane",
         "Alderbrook Harbour CNN Business —",  # a dateline on a line of its own
         "The crane operator, who has lifted every ferry built here for thirty years, said it went well -",
+        "The new ferry carries 400 passengers and 60 cars across the bay.",
+        "Photo 2 of 12: the crane at work",  # holds a number, but junk: no number bit
     ]
     write_article(news, "a.txt", "Ferry launched", body)
     settings = make_settings(tmp_path, [news])
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
         first = np.asarray((await index._current()).para_flags).copy()
-    assert first.tolist() == [1, 0, 1, 1, 0]  # the byline, the caption and the dateline are junk
+    # the byline, the captions and the dateline are junk; the number bit (only in the
+    # generation) marks the paragraph with "400" and "60"
+    assert first.tolist() == [1, 0, 1, 1, 0, FLAG_NUMBER, 1]
     with sqlite3.connect(settings.database) as conn:  # as a database from before schema 3 has them
         conn.execute("UPDATE paragraphs SET flags = NULL")
     write_article(news, "b.txt", "A new story", ["A fresh paragraph about the tram line and its stops."])
@@ -246,6 +250,7 @@ async def test_paragraph_flags_kept_in_the_store_and_filled_in_for_older_rows(tm
     assert np.array_equal(again[: len(first)], first)  # the new article sorts last
     with sqlite3.connect(settings.database) as conn:
         assert conn.execute("SELECT count(*) FROM paragraphs WHERE flags IS NULL").fetchone()[0] == 0
+        assert conn.execute("SELECT max(flags) FROM paragraphs").fetchone()[0] == FLAG_JUNK  # no number bits
 
 
 KILLER = textwrap.dedent(
@@ -407,8 +412,10 @@ async def test_generation_of_an_older_layout_serves_then_is_rebuilt(tmp_path: Pa
     for name in (*OPTIONAL, "para_words"):
         (folder / f"{name}.npy").unlink()
     info = json.loads((folder / "info.json").read_text())
-    del info["layout"]
+    info["layout"] = 8  # before the number bits
     (folder / "info.json").write_text(json.dumps(info))
+    flags = folder / "para_flags.npy"
+    np.save(flags, np.load(flags) & ~np.uint8(FLAG_NUMBER))
     old = Generation.load(database, first)
     assert old.articles() is None
     assert old.para_words.dtype == np.uint8 and np.array_equal(old.para_words, words)  # derived on loading
@@ -428,6 +435,7 @@ async def test_generation_of_an_older_layout_serves_then_is_rebuilt(tmp_path: Pa
         report = await index.reindex()
         assert report.generation > first and report.added == 0 and report.changed == 0
         assert (await index._current()).articles() is not None
+        assert (np.asarray((await index._current()).para_flags) & FLAG_NUMBER).any()
 
 
 async def test_a_gap_in_paragraph_positions_fails_the_build_and_keeps_the_old_index(tmp_path: Path) -> None:
