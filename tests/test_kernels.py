@@ -156,16 +156,21 @@ async def test_long_articles_with_short_and_long_paragraphs_same_as_numpy(
     short = [
         RankParams(short_after=a, short_words=w, short_power=p) for a, w, p in ((0, 30, 1.0), (7, 5.5, 3.0))
     ]
+    everything = list(range(n_terms))  # every paragraph is a candidate
+    position = np.arange(gen.n_paragraphs) - np.asarray(gen.art_start)[np.asarray(gen.para_article)]
     for params in short:
-        for terms in queries(gen, n_terms, rng, 60):
+        affected = (position >= params.short_after) & (lengths < params.short_words)
+        assert affected.sum() >= 5
+        for terms in [*queries(gen, n_terms, rng, 60), everything]:
             want = search.rank_numpy(gen, terms, Window(), params, 80)
             assert compiled.rank(gen, terms, Window(), params, 80) == want
+        # and the multiplier is not a no-op: exactly the affected paragraphs score less
         plain = dataclasses.replace(params, short_power=0)
-        changed = [
-            search.rank_numpy(gen, t, Window(), params, 80) != search.rank_numpy(gen, t, Window(), plain, 80)
-            for t in queries(gen, n_terms, rng, 30)
-        ]
-        assert sum(changed) > 3  # the multiplier is not a no-op on these articles
+        on = dict(search.rank_numpy(gen, everything, Window(), params, gen.n_paragraphs))
+        off = dict(search.rank_numpy(gen, everything, Window(), plain, gen.n_paragraphs))
+        assert on.keys() == off.keys() and len(on) == gen.n_paragraphs
+        assert {p for p in on if on[p] < off[p]} == {p for p in on if affected[p]}
+        assert not [p for p in on if on[p] > off[p]]
 
 
 async def test_ties_go_to_the_lower_paragraph_number(tmp_path: Path, kernels_ready: None) -> None:
