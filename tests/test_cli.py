@@ -115,3 +115,18 @@ def test_forget_warns_when_the_folder_is_still_configured(
     code, out, err = run(capsys, "forget", str(SAMPLE_NEWS), "--db", db, "--json")
     assert code == 0 and json.loads(out)["removed"] > 40
     assert "still in news.folders" in err
+
+
+def test_index_says_when_a_new_tokenizer_read_the_stored_articles_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "n.db")
+    code, out, _ = run(capsys, "index", str(SAMPLE_NEWS), "--db", db, "--json")
+    assert code == 0 and json.loads(out)["retokenized"] == 0
+    config = tmp_path / "stem.toml"
+    config.write_text("[index]\nstem = true\n", encoding="utf-8")
+    code, out, _ = run(capsys, "--config", str(config), "index", str(SAMPLE_NEWS), "--db", db)
+    assert code == 0 and "Tokenizer changed:" in out and "stored paragraphs read again" in out
+    code, out, _ = run(capsys, "--config", str(config), "index", str(SAMPLE_NEWS), "--db", db, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["retokenized"] == 0 and report["unchanged"] > 40  # done once
