@@ -51,16 +51,23 @@ _JUNK = re.compile(
 
 
 _DATELINE = re.compile(r"[—–-]\s*$")  # "New York CNN Business —": a dateline on its own line
+# "Updated March 26, 2026, 7:29 a.m. ET", "Nov. 20, 2024, 9:33 p.m. ET": a time stamp on its own line
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_STAMP = re.compile(
+    rf"^(?:(?:updated|published|posted):?\s+(?:on\s+)?(?:{_MONTH}\s+\d|\d)"
+    rf"|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}.*\d{{1,2}}:\d{{2}}\s*[ap]\.?m\.?\s*[a-z]{{2,4}}\s*$)",
+    re.IGNORECASE,
+)
 
 
 def is_junk(start: str, length: int, n_tokens: int) -> bool:
-    """Bylines, captions, sign-up lines, datelines and other paragraphs that never answer a question.
+    """Bylines, captions, sign-up lines, datelines, time stamps and other paragraphs that never answer.
 
     ``start`` is the paragraph's first characters (120 are enough), ``length`` its length.
     """
     if n_tokens < 4:
         return True
-    if length < 80 and _DATELINE.search(start):
+    if length < 80 and (_DATELINE.search(start) or _STAMP.search(start)):
         return True
     return length < 120 and bool(_JUNK.match(start.strip(" -—–(")))
 

@@ -232,15 +232,17 @@ async def test_paragraph_flags_kept_in_the_store_and_filled_in_for_older_rows(tm
         "The crane operator, who has lifted every ferry built here for thirty years, said it went well -",
         "The new ferry carries 400 passengers and 60 cars across the bay.",
         "Photo 2 of 12: the crane at work",  # holds a number, but junk: no number bit
+        "Updated March 26, 2026, 7:29 a.m. ET",  # a time stamp on its own line
+        "Polls close at 8:00 pm ET",  # a sentence, not a stamp
     ]
     write_article(news, "a.txt", "Ferry launched", body)
     settings = make_settings(tmp_path, [news])
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
         first = np.asarray((await index._current()).para_flags).copy()
-    # the byline, the captions and the dateline are junk; the number bit (only in the
-    # generation) marks the paragraph with "400" and "60"
-    assert first.tolist() == [1, 0, 1, 1, 0, FLAG_NUMBER, 1]
+    # the byline, the captions, the dateline and the time stamp are junk; the number bit (only in the
+    # generation) marks the paragraphs with "400" and "8:00"
+    assert first.tolist() == [1, 0, 1, 1, 0, FLAG_NUMBER, 1, 1, FLAG_NUMBER]
     with sqlite3.connect(settings.database) as conn:  # as a database from before schema 3 has them
         conn.execute("UPDATE paragraphs SET flags = NULL")
     write_article(news, "b.txt", "A new story", ["A fresh paragraph about the tram line and its stops."])
