@@ -38,7 +38,7 @@ from .tokenizer import Tokenizer, TokenizerSpec
 
 Progress = Callable[[str, int, int], None]
 EPOCH = dt.date(1970, 1, 1)
-FLAG_JUNK = 1  # kept in the store: a byline, caption, dateline, sign-up line
+FLAG_JUNK = 1  # kept in the store: a byline, caption, dateline, time stamp, sign-up line
 FLAG_NUMBER = 2  # only in a generation's para_flags: the paragraph holds a number (a word with an
 # ASCII digit, after the tokenizer's normalising; numbers written out in words are not counted) and is
 # not junk
