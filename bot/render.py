@@ -142,7 +142,7 @@ def _hit_embed(hit: Hit, description: str) -> discord.Embed:
         description=description,
         colour=COLOUR,
     )
-    footer = " · ".join(p for p in (day(hit.date), hit.source, f"{hit.path} ¶{hit.paragraph}") if p)
+    footer = " · ".join(p for p in (day(hit.date), hit.source, f"{hit.path} {hit.place}") if p)
     embed.set_footer(text=clip(plain(footer), FOOTER_LIMIT))
     return embed
 
@@ -223,7 +223,7 @@ def paragraph_messages(hits: Sequence[Hit]) -> list[MessageParts]:
     embeds: list[discord.Embed] = []
     for hit in hits:
         title = fit(hit.title or hit.path, TITLE_LIMIT)
-        footer = clip(plain(f"{day(hit.date)} · {hit.path} ¶{hit.paragraph}"), FOOTER_LIMIT)
+        footer = clip(plain(f"{day(hit.date)} · {hit.path} {hit.place}"), FOOTER_LIMIT)
         room = EMBED_TOTAL_LIMIT - len(title) - len(footer)
         chunks = _split(hit.text, min(DESCRIPTION_LIMIT, room)) or [""]
         for i, chunk in enumerate(chunks):

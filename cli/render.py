@@ -18,7 +18,7 @@ def _cite(title: str, date: object, source: str | None) -> str:
 def hit(h: Hit) -> str:
     excerpt = h.excerpt.render(open_mark="\x01", close_mark="\x02")
     excerpt = escape(excerpt).replace("\x01", "[bold yellow]").replace("\x02", "[/bold yellow]")
-    where = f"{h.path} ¶{h.paragraph}"
+    where = f"{h.path} {h.place}"
     lines = [
         f"[cyan]{h.rank}.[/cyan] {_cite(h.title, h.date, h.source)}",
         f"   {excerpt}",
@@ -42,7 +42,8 @@ def stories(items: list[Story]) -> str:
     out = []
     for i, s in enumerate(items, start=1):
         out.append(f"[cyan]{i}.[/cyan] {_cite(s.title, s.date, s.source)}")
-        out.append(f"   {escape(s.lead)}")
+        if s.lead:
+            out.append(f"   {escape(s.lead)}")
         out.append(f"   [dim]{escape(s.path)}{' · ' + escape(s.url) if s.url else ''}[/dim]")
     return "\n".join(out)
 

@@ -259,7 +259,12 @@ class NewsIndex:
         Paragraph rows are fetched a few at a time, in rank order, until the page is full: most
         answers need only the first batch. ``everything``: ``ranked`` is the whole ranking.
         """
-        para_article, art_ids, art_start = gen.para_article, gen.art_ids, gen.art_start
+        para_article, art_ids, art_start, para_flags = (
+            gen.para_article,
+            gen.art_ids,
+            gen.art_start,
+            gen.para_flags,
+        )
         a = self.settings.answer
         picker = Picker(want=offset + k + 1, cap=a.per_article, repeat_factor=a.repeat_factor)
         batch = max(12, 2 * (offset + k + 1))
@@ -268,14 +273,20 @@ class NewsIndex:
                 break
             window = ranked[lo : lo + batch]
             # paragraphs are looked up by (article, position): arrays the ranking has in memory
-            keys = [(int(art_ids[a]), p - int(art_start[a]), s) for p, s in window for a in [para_article[p]]]
-            part = [(art, pos, s) for art, pos, s in keys if picker.room_for(art)]
-            rows = await self._paragraph_rows([(art, pos) for art, pos, _ in part])
-            for art, pos, score in part:
+            keys = [
+                (int(art_ids[a]), p - int(art_start[a]), s, p) for p, s in window for a in [para_article[p]]
+            ]
+            part = [key for key in keys if picker.room_for(key[0])]
+            rows = await self._paragraph_rows([(art, pos) for art, pos, _, _ in part])
+            for art, pos, score, p in part:
                 row = rows.get((art, pos))
                 if row is None:  # removed by a reindex since this generation was built
                     continue
                 words = set(self.tokenizer.tokens(str(row["text"])))
+                if para_flags[p] & indexer.FLAG_HEADLINE and not words & terms:
+                    # the article has nothing to show but its headline (a video page)
+                    row = {**row, "text": row["title"], "position": None}
+                    words = set(self.tokenizer.tokens(str(row["text"])))
                 picker.offer(Pick(int(row["article_id"]), row, score, words))  # type: ignore[call-overload]
         chosen = picker.finish(everything, cut=ranked[-1][1])
         if not picker.full and not everything:
@@ -507,7 +518,7 @@ def _hit(rank_no: int, score: float, row: dict[str, object], excerpt: Excerpt) -
         rank=rank_no,
         score=score,
         path=str(row["path"] or ""),
-        paragraph=int(row["position"]),  # type: ignore[call-overload]
+        paragraph=None if row["position"] is None else int(row["position"]),  # type: ignore[call-overload]
         title=str(row["title"]),
         date=dt.date.fromisoformat(str(date)) if date else None,
         source=row["source"] if isinstance(row["source"], str) else None,

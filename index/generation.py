@@ -50,7 +50,7 @@ ARRAYS = (
 DERIVED = ("para_days", "para_words")  # arrays that older generations lack and loading can compute
 MAX_WORDS = 255  # para_words: a paragraph's length in indexed words, capped to fit a byte
 OPTIONAL = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
-LAYOUT = 9  # 9: FLAG_NUMBER in para_flags; 8: whole-article BM25 in blocks; any other is rebuilt
+LAYOUT = 10  # 10: FLAG_HEADLINE; 9: FLAG_NUMBER; 8: whole-article BM25 in blocks; any other is rebuilt
 
 
 def gens_dir(database: Path) -> Path:

@@ -42,12 +42,19 @@ FLAG_JUNK = 1  # kept in the store: a byline, caption, dateline, time stamp, sig
 FLAG_NUMBER = 2  # only in a generation's para_flags: the paragraph holds a number (a word with an
 # ASCII digit, after the tokenizer's normalising; numbers written out in words are not counted) and is
 # not junk
+FLAG_HEADLINE = 4  # only in a generation's para_flags: the article has nothing but junk paragraphs
+# (a video page: its headline and the player's boilerplate), and its first paragraph stands for the
+# headline: it is scored on the title's words with its own, undamped, and an answer shows the title
+# in its place when the paragraph's own words do not match the question
+JUNK_RULES = 2  # the version of is_junk; stored flags are computed again when it changes
 
 _JUNK = re.compile(
     r"^(by |photo|image|video|watch|read more|sign up|click here|copyright|©|follow |"
     r"getty images|ap photo|reuters|advertisement|related:|more:|caption)",
     re.IGNORECASE,
 )
+# the feedback form under an embedded video player, however long
+_AD_FORM = re.compile(r"^(video player was slow to load|\d*\.?\s*how relevant is this ad)", re.IGNORECASE)
 
 
 _DATELINE = re.compile(r"[—–-]\s*$")  # "New York CNN Business —": a dateline on its own line
@@ -61,11 +68,12 @@ _STAMP = re.compile(
 
 
 def is_junk(start: str, length: int, n_tokens: int) -> bool:
-    """Bylines, captions, sign-up lines, datelines, time stamps and other paragraphs that never answer.
+    """Bylines, captions, sign-up lines, datelines, time stamps, a video player's feedback form and
+    other paragraphs that never answer.
 
     ``start`` is the paragraph's first characters (120 are enough), ``length`` its length.
     """
-    if n_tokens < 4:
+    if n_tokens < 4 or _AD_FORM.match(start):
         return True
     if length < 80 and (_DATELINE.search(start) or _STAMP.search(start)):
         return True
@@ -221,6 +229,8 @@ class Indexer:
         stored_spec = await store.get_meta("tokenizer")
         stored_params = await store.get_meta("bm25")
         retokenize = stored_spec is not None and TokenizerSpec.from_json(stored_spec) != self.spec
+        # the junk rules changed since the stored flags were computed (a retokenize computes them too)
+        rejunk = bool(current) and not retokenize and await store.get_meta("junk_rules") != str(JUNK_RULES)
         params_changed = stored_params != repr(self.params)
 
         forgotten = await self._forgotten(store)
@@ -272,7 +282,8 @@ class Indexer:
         records = await self._read_all(to_read)
         # a generation written by an older version lacks arrays the ranking now uses: build anew
         outdated = bool(current) and not generation.up_to_date(self.database, current)
-        if not to_read and not gone and not retokenize and not params_changed and current and not outdated:
+        unchanged = not (to_read or gone or retokenize or rejunk or params_changed or outdated)
+        if unchanged and current:
             report.generation = current
             report.published = True
             await self._totals(store)
@@ -282,8 +293,11 @@ class Indexer:
         # the stored texts are tokenized again before the write transaction, so that the question
         # log and follows (other writers of the database) wait only for the rows to be written
         retokenized = await self._retokenize(store, tokenizer) if retokenize else None
+        reflagged = await self._reflag(store) if rejunk else []
         await store.conn.execute("BEGIN IMMEDIATE")
         try:
+            # before the new rows are written: those get flags by the current rules anyway
+            await _insert(store.conn, "UPDATE paragraphs SET flags = ? WHERE id = ?", reflagged)
             await self._write(store, tokenizer, records, to_read, gone, old, retokenized)
             records.clear()  # the texts are in the store now: free them before the build
             retokenized = None
@@ -294,6 +308,7 @@ class Indexer:
             await store.set_meta("generation", str(number))
             await store.set_meta("tokenizer", self.spec.to_json())
             await store.set_meta("bm25", repr(self.params))
+            await store.set_meta("junk_rules", str(JUNK_RULES))
             await store.set_meta("built_at", now_iso())
             await store.conn.execute("COMMIT")
         except BaseException:
@@ -468,6 +483,25 @@ class Indexer:
             self.progress("retokenize", len(out.paragraphs), total)
         return out
 
+    async def _reflag(self, store: Store) -> list[tuple[int, int]]:
+        """New junk rules: the stored paragraphs whose flag they change, as ``(flags, id)`` rows
+        to write (read before the write transaction, like a retokenize)."""
+        out: list[tuple[int, int]] = []
+        last = -1
+        while True:
+            rows = await store.rows(
+                "SELECT id, flags, length(text), substr(text, 1, 120), length(terms) FROM paragraphs"
+                " WHERE id > ? ORDER BY id LIMIT ?",
+                (last, RETOKENIZE_CHUNK),
+            )
+            if not rows:
+                return out
+            for pid, flags, length, start, n_bytes in rows:
+                junk = FLAG_JUNK if is_junk(start, length, n_bytes // 4) else 0
+                if flags is None or flags != junk:
+                    out.append((junk, pid))
+            last = int(rows[-1][0])
+
     def _plan(
         self,
         tokenizer: Tokenizer,
@@ -600,9 +634,19 @@ class Indexer:
             para_ids = np.array([r[0] for r in para_rows], dtype=np.int64)
             para_article = np.array([art_index[r[1]] for r in para_rows], dtype=np.int32)
             para_position = np.array([r[2] for r in para_rows], dtype=np.int32)
-            blobs = [r[3] for r in para_rows]
-            para_len = np.array([len(b) // 4 for b in blobs], dtype=np.int32)
             para_flags = np.array([r[4] for r in para_rows], dtype=np.uint8)
+            art_start = np.zeros(n_art + 1, dtype=np.int64)
+            np.cumsum(np.bincount(para_article, minlength=n_art), out=art_start[1:])
+            t_blobs = [r[2] for r in art_rows]
+            blobs = [r[3] for r in para_rows]
+            # an article with nothing but junk (a video page) is found by its headline: its first
+            # paragraph takes the title's words too (its whole-article document keeps them once)
+            real = np.bincount(para_article, weights=(para_flags & FLAG_JUNK) == 0, minlength=n_art)
+            headline = np.flatnonzero((real == 0) & (art_start[1:] > art_start[:-1]))
+            for a in headline:
+                blobs[art_start[a]] = t_blobs[a] + blobs[art_start[a]]
+            para_flags[art_start[headline]] = FLAG_HEADLINE
+            para_len = np.array([len(b) // 4 for b in blobs], dtype=np.int32)
             tokens = np.frombuffer(b"".join(blobs), dtype=np.uint32)
             doc_of = np.repeat(np.arange(n_par, dtype=np.int32), para_len)
             counts = count_matrix(tokens, doc_of, n_terms, n_par)
@@ -610,27 +654,33 @@ class Indexer:
             is_number[numeric] = True
             has_number = np.zeros(n_par, dtype=bool)
             has_number[doc_of[is_number[tokens]]] = True
+            for a in headline:  # a headline's number, not the form's ("1. How relevant is this ad …")
+                has_number[art_start[a]] = is_number[np.frombuffer(t_blobs[a], dtype=np.uint32)].any()
             para_flags[has_number & (para_flags & FLAG_JUNK == 0)] |= FLAG_NUMBER
             del doc_of
             body = weigh(counts, para_len, self.params)
-            art_start = np.zeros(n_art + 1, dtype=np.int64)
-            np.cumsum(np.bincount(para_article, minlength=n_art), out=art_start[1:])
             # a paragraph's position is its place in its article (the ranking and answers derive it)
             if not np.array_equal(para_position, np.arange(n_par) - art_start[para_article]):
                 raise IndexingError(
                     "the store's paragraph positions have gaps; the previous index is serving"
                 )
-            t_blobs = [r[2] for r in art_rows]
             t_len = np.array([len(b) // 4 for b in t_blobs], dtype=np.int32)
             t_tokens = np.frombuffer(b"".join(t_blobs), dtype=np.uint32)
             t_doc = np.repeat(np.arange(n_art, dtype=np.int32), t_len)
             t_counts = count_matrix(t_tokens, t_doc, n_terms, n_art)
             titles = weigh(t_counts, t_len, self.params)
             # each whole article (title and paragraphs) as one document: its paragraphs' counts summed
-            whole = article_counts(counts, para_article, n_art) + t_counts
+            once = np.ones(n_art, dtype=np.int32)
+            once[headline] = 0  # the headline is already in such an article's first paragraph
+            whole = article_counts(counts, para_article, n_art)
+            whole = whole + (
+                t_counts.multiply(once[None, :].astype(t_counts.dtype)).tocsr() if len(headline) else t_counts
+            )
             del counts
             whole.sort_indices()
-            a_len = np.bincount(para_article, weights=para_len, minlength=n_art).astype(np.int64) + t_len
+            a_len = (
+                np.bincount(para_article, weights=para_len, minlength=n_art).astype(np.int64) + t_len * once
+            )
             articles = count_weights(whole, a_len, dataclasses.replace(self.params, b=self.params.article_b))
             del whole
             arrays = {

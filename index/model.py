@@ -62,7 +62,7 @@ class Hit:
     rank: int
     score: float
     path: str
-    paragraph: int
+    paragraph: int | None  # None: the passage is the headline (the article has no other text to show)
     title: str
     date: dt.date | None
     source: str | None
@@ -71,6 +71,11 @@ class Hit:
     excerpt: Excerpt
     article_id: int = 0
     paragraph_id: int = 0
+
+    @property
+    def place(self) -> str:
+        """Where the passage is in its article, for a citation: "¶3" (0-based), or "headline"."""
+        return "headline" if self.paragraph is None else f"¶{self.paragraph}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from .indexer import FLAG_JUNK
 from .model import Story
 
 LEAD_CHARS = 240
@@ -16,14 +17,17 @@ LEAD_CHARS = 240
 SELECT = (
     "SELECT a.id, a.title, a.date, a.source, a.url,"
     " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1),"
-    " (SELECT text FROM paragraphs p WHERE p.article_id = a.id ORDER BY position LIMIT 1)"
+    # the first lines: the first paragraph that is not junk (a byline, dateline, caption, a video
+    # player's form), none for a page that holds nothing else
+    f" (SELECT text FROM paragraphs p WHERE p.article_id = a.id AND coalesce(p.flags, 0) & {FLAG_JUNK} = 0"
+    " ORDER BY position LIMIT 1)"
     " FROM articles a"
 )
 """The columns :func:`story` reads; add ``WHERE``/``ORDER BY`` clauses after it."""
 
 
 def lead(text: str) -> str:
-    """The first lines of a story: its first paragraph, cut on a word near LEAD_CHARS."""
+    """The first lines of a story: its first paragraph that is not junk, cut on a word near LEAD_CHARS."""
     if len(text) <= LEAD_CHARS:
         return text
     cut = text[:LEAD_CHARS].rsplit(" ", 1)[0]
