@@ -276,16 +276,34 @@ def spread(items: list[Any], n: int) -> list[Any]:
 
 # --- the paragraphs as newsbot tokenized them --------------------------------------------------
 def stored_token_lines(database: Path) -> Iterator[str]:
-    """Each stored paragraph's tokens joined by spaces, in the generation's paragraph order."""
+    """Each paragraph's BM25 document (its stored tokens; for a video page's first paragraph, the
+    title's first: ``indexer.headline_documents``) joined by spaces, in the generation's order."""
+    from index.indexer import headline_documents
+
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
         vocab = dict(conn.execute("SELECT id, term FROM terms"))
         table = np.empty(max(vocab, default=-1) + 1, dtype=object)
         for tid, term in vocab.items():
             table[tid] = term
-        rows = conn.execute("SELECT terms FROM paragraphs ORDER BY article_id, position")
-        for (blob,) in rows:
-            yield " ".join(table[np.frombuffer(blob, dtype=np.uint32)])
+
+        def article(title: bytes, blobs: list[bytes], flags: list[int]) -> Iterator[str]:
+            headline_documents(blobs, [title], np.array(flags, dtype=np.uint8), np.array([0, len(blobs)]))
+            for blob in blobs:
+                yield " ".join(table[np.frombuffer(blob, dtype=np.uint32)])
+
+        rows = conn.execute(
+            "SELECT p.article_id, a.title_terms, p.terms, coalesce(p.flags, 0) FROM paragraphs p"
+            " JOIN articles a ON a.id = p.article_id ORDER BY p.article_id, p.position"
+        )
+        current, title, blobs, flags = None, b"", [], []
+        for art, title_terms, blob, flag in rows:
+            if art != current:
+                yield from article(title, blobs, flags)
+                current, title, blobs, flags = art, title_terms, [], []
+            blobs.append(blob)
+            flags.append(flag)
+        yield from article(title, blobs, flags)
     finally:
         conn.close()
 

@@ -282,11 +282,12 @@ class NewsIndex:
                 row = rows.get((art, pos))
                 if row is None:  # removed by a reindex since this generation was built
                     continue
+                first = int(art_start[para_article[p]])
+                if para_flags[first] & indexer.FLAG_HEADLINE:
+                    if p != first:  # the rest of a video page is its player's junk
+                        continue
+                    row = self._headline(row, terms)
                 words = set(self.tokenizer.tokens(str(row["text"])))
-                if para_flags[p] & indexer.FLAG_HEADLINE and not words & terms:
-                    # the article has nothing to show but its headline (a video page)
-                    row = {**row, "text": row["title"], "position": None}
-                    words = set(self.tokenizer.tokens(str(row["text"])))
                 picker.offer(Pick(int(row["article_id"]), row, score, words))  # type: ignore[call-overload]
         chosen = picker.finish(everything, cut=ranked[-1][1])
         if not picker.full and not everything:
@@ -297,6 +298,16 @@ class NewsIndex:
             excerpt = make_excerpt(str(pick.row["text"]), terms, self.tokenizer, a.excerpt_chars)
             hits.append(_hit(rank_no, pick.score, pick.row, excerpt))
         return hits, more, True
+
+    def _headline(self, row: dict[str, object], terms: set[str]) -> dict[str, object]:
+        """The first paragraph of an article with nothing but junk (a video page) is shown as the
+        article's headline, unless only the paragraph's own words match the question."""
+        if (
+            not set(self.tokenizer.tokens(str(row["title"]))) & terms
+            and set(self.tokenizer.tokens(str(row["text"]))) & terms
+        ):
+            return row
+        return {**row, "text": row["title"], "position": None}
 
     async def _paragraph_rows(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], dict[str, object]]:
         """Paragraph rows with their article's citation, by (article id, position)."""

@@ -44,8 +44,8 @@ FLAG_NUMBER = 2  # only in a generation's para_flags: the paragraph holds a numb
 # not junk
 FLAG_HEADLINE = 4  # only in a generation's para_flags: the article has nothing but junk paragraphs
 # (a video page: its headline and the player's boilerplate), and its first paragraph stands for the
-# headline: it is scored on the title's words with its own, undamped, and an answer shows the title
-# in its place when the paragraph's own words do not match the question
+# headline: it is scored on the title's words with its own, undamped (headline_documents), and an
+# answer shows the title in its place unless only the paragraph's own words match the question
 JUNK_RULES = 2  # the version of is_junk; stored flags are computed again when it changes
 
 _JUNK = re.compile(
@@ -78,6 +78,27 @@ def is_junk(start: str, length: int, n_tokens: int) -> bool:
     if length < 80 and (_DATELINE.search(start) or _STAMP.search(start)):
         return True
     return length < 120 and bool(_JUNK.match(start.strip(" -—–(")))
+
+
+def headline_documents(
+    blobs: list[bytes], title_blobs: list[bytes], para_flags: np.ndarray, art_start: np.ndarray
+) -> np.ndarray:
+    """The paragraphs as BM25 documents: an article with nothing but junk paragraphs (a video page:
+    a headline over a player's feedback form) is found by its headline, so its first paragraph's
+    document is the title's terms followed by its own (``blobs`` is changed in place). Returns the
+    numbers of those articles.
+
+    ``blobs``: each paragraph's terms (uint32 ids), in article and position order; ``title_blobs``:
+    each article's title terms; ``para_flags``: the stored flags; ``art_start``: where each article's
+    paragraphs start in ``blobs`` (one more entry than there are articles).
+    """
+    n_art = len(art_start) - 1
+    para_article = np.repeat(np.arange(n_art), np.diff(art_start))
+    real = np.bincount(para_article, weights=(para_flags & FLAG_JUNK) == 0, minlength=n_art)
+    headline = np.flatnonzero((real == 0) & (art_start[1:] > art_start[:-1]))
+    for a in headline:
+        blobs[art_start[a]] = title_blobs[a] + blobs[art_start[a]]
+    return headline
 
 
 RETOKENIZE_CHUNK = 20_000  # stored paragraphs tokenized again at a time
@@ -639,12 +660,8 @@ class Indexer:
             np.cumsum(np.bincount(para_article, minlength=n_art), out=art_start[1:])
             t_blobs = [r[2] for r in art_rows]
             blobs = [r[3] for r in para_rows]
-            # an article with nothing but junk (a video page) is found by its headline: its first
-            # paragraph takes the title's words too (its whole-article document keeps them once)
-            real = np.bincount(para_article, weights=(para_flags & FLAG_JUNK) == 0, minlength=n_art)
-            headline = np.flatnonzero((real == 0) & (art_start[1:] > art_start[:-1]))
-            for a in headline:
-                blobs[art_start[a]] = t_blobs[a] + blobs[art_start[a]]
+            # its whole-article document keeps the title's words once
+            headline = headline_documents(blobs, t_blobs, para_flags, art_start)
             para_flags[art_start[headline]] = FLAG_HEADLINE
             para_len = np.array([len(b) // 4 for b in blobs], dtype=np.int32)
             tokens = np.frombuffer(b"".join(blobs), dtype=np.uint32)

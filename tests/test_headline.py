@@ -75,6 +75,8 @@ async def test_a_video_page_is_found_and_shown_by_its_headline(tmp_path: Path) -
     assert top.place == "headline"
     assert top.excerpt.plain == VIDEO_TITLE and top.excerpt.marks  # "Stromboli volcano …", marked
     assert top.to_json()["paragraph"] is None
+    # the rest of a video page (its player's form) is never shown
+    assert [h.path for h in answer.hits].count("video.txt") == 1
     # the ferry article holds "island" too, and is shown by its paragraph
     assert {h.path for h in answer.hits[1:]} == {"ferry.txt"} and answer.hits[1].paragraph == 0
     assert "video.txt headline" in cli_render.hit(top)
@@ -149,3 +151,54 @@ async def test_latest_leads_with_the_first_paragraph_that_is_not_junk(tmp_path: 
     shown = cli_render.stories(stories).splitlines()
     assert len(shown) == 3 + 2 + 2 and all(line.strip() for line in shown)  # no empty lead line
     assert latest["video.txt"] == latest["recall.txt"] == ""  # nothing but the player's form
+
+
+async def test_the_headline_is_shown_when_the_question_also_matches_the_form(tmp_path: Path) -> None:
+    async with await NewsIndex.open(make_settings(tmp_path, [corpus(tmp_path)])) as index:
+        await index.reindex()
+        both = (await index.ask("Stromboli ad")).hits  # "ad" is in the form, "Stromboli" in the title
+        form_only = (await index.ask("how relevant is this ad")).hits
+    assert (both[0].path, both[0].text, both[0].paragraph) == ("video.txt", VIDEO_TITLE, None)
+    assert form_only and {(h.text, h.paragraph) for h in form_only} == {(AD, 0)}
+
+
+async def test_paragraph_and_article_scores_are_rank_bm25s_over_the_documents_indexed(tmp_path: Path) -> None:
+    # a video page's first paragraph is its title's words then its own; its whole article holds the
+    # title once; the benchmark hands rank-bm25 the same documents
+    from rank_bm25 import BM25Okapi
+
+    from bench.common import stored_token_lines
+    from index.bm25 import scores
+
+    settings = make_settings(tmp_path, [corpus(tmp_path)])
+    async with await NewsIndex.open(settings) as index:
+        await index.reindex()
+        gen = await index._current()
+        body, articles = gen.body(), gen.articles()
+        assert articles is not None
+        paragraphs: list[list[int]] = []
+        wholes: list[list[int]] = []
+        for art_id in np.asarray(gen.art_ids).tolist():
+            (title,) = (await index.store.rows("SELECT title_terms FROM articles WHERE id = ?", [art_id]))[0]
+            rows = await index.store.rows(
+                "SELECT terms, flags FROM paragraphs WHERE article_id = ? ORDER BY position", [art_id]
+            )
+            title_ids = np.frombuffer(title, dtype=np.uint32).tolist()
+            docs = [np.frombuffer(blob, dtype=np.uint32).tolist() for blob, _ in rows]
+            video = all(flags & FLAG_JUNK for _, flags in rows)
+            if video:
+                docs[0] = title_ids + docs[0]
+            paragraphs += docs
+            wholes.append((title_ids if not video else []) + [t for d in docs for t in d])
+        names = dict(await index.store.rows("SELECT id, term FROM terms"))
+    lines = list(stored_token_lines(settings.database))
+    assert lines == [" ".join(names[t] for t in doc) for doc in paragraphs]
+    by_paragraph = BM25Okapi(paragraphs, k1=1.5, b=0.75, epsilon=0.25)
+    by_article = BM25Okapi(wholes, k1=1.5, b=0.5, epsilon=0.25)
+    vocabulary = sorted({t for doc in paragraphs for t in doc})
+    rng = np.random.default_rng(11)
+    for query in [[t] for t in vocabulary] + [rng.choice(vocabulary, size=3).tolist() for _ in range(20)]:
+        dense, _, constant = scores(body, query)
+        np.testing.assert_allclose(dense + constant, by_paragraph.get_scores(query), atol=1e-9)
+        dense, _, constant = scores(articles, query)
+        np.testing.assert_allclose(dense + constant, by_article.get_scores(query), atol=1e-9)

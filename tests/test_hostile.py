@@ -192,7 +192,7 @@ def check_answer(answer: Answer, question: str) -> None:
     if not answer.hits:
         assert answer.note, "an empty answer must say why"
     for hit in answer.hits:
-        assert hit.title and hit.path and hit.paragraph >= 0 and hit.text
+        assert hit.title and hit.path and (hit.paragraph is None or hit.paragraph >= 0) and hit.text
         flat = " ".join(hit.text.split())
         assert hit.excerpt.text in flat
         ends = [0, *[x for m in hit.excerpt.marks for x in m], len(hit.excerpt.text)]
