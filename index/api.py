@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from . import compiled as compiled_ranking
-from . import generation, indexer, stories
+from . import generation, indexer, spelling, stories
 from .answer_type import wants_number
 from .bm25 import BM25Params
 from .config import Settings
@@ -223,7 +223,7 @@ class NewsIndex:
         if not terms:
             return Answer(question, as_of, (), note=self._note_no_words(text))
         if not ids:
-            return Answer(question, as_of, (), note=self._note_unknown(search_text))
+            return Answer(question, as_of, (), note=await self._note_unknown(gen, search_text, terms))
         # nothing dated after "now" is seen: the as-of day, or today
         slack = self.rank_params.date_slack_days
         window = search_window(dates, today, today, slack, numbers=wants_number(text))
@@ -335,13 +335,40 @@ class NewsIndex:
             "Try naming a person, place or event, or see the latest stories."
         )
 
-    def _note_unknown(self, text: str) -> str:
+    async def _note_unknown(self, gen: Generation, text: str, terms: list[str]) -> str:
         words = self.tokenizer.words(text)[:8]
         listed = ", ".join(f"“{w}”" for w in words)
+        fixed = await self._spellings(gen, terms[:8])
+        if fixed:
+            return (
+                f"None of these words appear in the news I have: {listed}. Did you mean "
+                f"“{' '.join(fixed)}”? Or try other words, or see the latest stories."
+            )
         return (
             f"None of these words appear in the news I have: {listed}. "
             "Check the spelling, try other words, or see the latest stories."
         )
+
+    async def _spellings(self, gen: Generation, terms: list[str]) -> list[str]:
+        """Words of the index one typing slip away from the question's unknown ones (``spelling``),
+        in the question's order; none when the index holds stems, which a reader would not type."""
+        if self.tokenizer.spec.stem:
+            return []
+        wanted = {t: spelling.candidates(t) for t in dict.fromkeys(terms)}
+        pool = sorted(set().union(*wanted.values()))
+        ids: dict[str, int] = {}
+        for lo in range(0, len(pool), 500):
+            part = pool[lo : lo + 500]
+            marks = ",".join("?" * len(part))
+            ids.update(await self.store.rows(f"SELECT term, id FROM terms WHERE term IN ({marks})", part))
+        # how many paragraphs and titles hold each (0 for a term no article holds any more)
+        body, titles = gen.body().indptr, gen.titles().indptr
+        use = {
+            term: sum(int(p[i + 1] - p[i]) for p in (body, titles) if i + 1 < len(p))
+            for term, i in ids.items()
+        }
+        found = (spelling.best({c: use[c] for c in cands if c in use}) for cands in wanted.values())
+        return [f for f in found if f]
 
     def _note_weak(self, dates: object, as_of: dt.date | None) -> str:
         since = getattr(dates, "since", None)

@@ -1,0 +1,59 @@
+"""A question none of whose words the index holds gets the nearest words it does hold as a suggestion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index import spelling
+from index.api import NewsIndex
+
+from .conftest import make_settings, write_article
+
+
+def test_edits_are_one_slip_away() -> None:
+    near = spelling.edits("tram")
+    assert {"tam", "rtam", "team", "trams", "tran"} <= near  # a letter left out, swapped, changed, added
+    assert "tram" not in near and "trmaa" not in near  # not the word itself, nor two edits away
+    assert spelling.candidates("ab") == set() and spelling.candidates("x" * 31) == set()
+    assert "cafe" in spelling.candidates("caf")
+
+
+def test_the_most_used_candidate_wins() -> None:
+    assert spelling.best({"tram": 3, "team": 9, "trap": 0}) == "team"
+    assert spelling.best({"tram": 4, "team": 4}) == "team"  # a tie: the alphabetically first
+    assert spelling.best({"trap": 0}) is None and spelling.best({}) is None
+
+
+async def test_a_misspelt_question_gets_a_suggestion(tmp_path: Path) -> None:
+    async with await NewsIndex.open(make_settings(tmp_path)) as index:  # the sample news
+        await index.reindex()
+        typo = await index.ask("Alderbrok festivl")
+        nonsense = await index.ask("qqqzzx wwwvvq")
+        fixed = await index.ask("alderbrook festival")
+    assert typo.hits == () and typo.note is not None
+    assert "“Alderbrok”, “festivl”" in typo.note and "Did you mean “alderbrook festival”?" in typo.note
+    assert nonsense.hits == () and nonsense.note is not None and "Did you mean" not in nonsense.note
+    assert fixed.hits  # the suggestion finds something
+
+
+async def test_no_suggestion_of_a_word_no_article_holds_any_more(tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    gone = write_article(
+        folder, "gone.txt", "Zebra crossing repainted", ["The zebra crossing on Elm Road got new paint."]
+    )
+    write_article(folder, "kept.txt", "Harbour ferry", ["The harbour ferry runs every hour from the pier."])
+    async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
+        await index.reindex()
+        assert "Did you mean “zebra”?" in str((await index.ask("zebr")).note)
+        gone.unlink()
+        await index.reindex()  # "zebra" stays in the terms table, but nothing holds it
+        note = (await index.ask("zebr")).note
+        assert note is not None and "Did you mean" not in note and "“zebr”" in note
+        assert "Did you mean “ferry”?" in str((await index.ask("ferr")).note)
+
+
+async def test_no_suggestion_when_the_index_holds_stems(tmp_path: Path) -> None:
+    async with await NewsIndex.open(make_settings(tmp_path, index={"stem": True})) as index:
+        await index.reindex()
+        note = (await index.ask("Alderbrok festivl")).note
+    assert note is not None and "Did you mean" not in note and "Check the spelling" in note
