@@ -30,7 +30,8 @@ def hit(h: Hit) -> str:
 def answer(a: Answer) -> str:
     if not a.hits:
         return f"[yellow]{escape(a.note or 'No answer.')}[/yellow]"
-    out = [hit(h) for h in a.hits]
+    out = [f"[yellow]{escape(a.note)}[/yellow]"] if a.note else []
+    out += [hit(h) for h in a.hits]
     if a.has_more:
         out.append("[dim](more passages: ask again with --k, or type 'more' in the console)[/dim]")
     return "\n\n".join(out)

@@ -242,6 +242,9 @@ class NewsIndex:
                 break
             limit *= 4  # rare: a few articles filled the ranking; look further down
         note = None if hits else "No more passages for this question."
+        missing = [t for t in dict.fromkeys(terms) if t not in known]
+        if hits and missing and offset == 0:
+            note = await self._note_missing(gen, search_text, missing)
         return Answer(question, as_of, tuple(hits), note=note, has_more=more)
 
     async def _compose(
@@ -341,19 +344,39 @@ class NewsIndex:
         fixed = await self._spellings(gen, terms[:8])
         if fixed:
             return (
-                f"None of these words appear in the news I have: {listed}. Did you mean "
-                f"“{' '.join(fixed)}”? Or try other words, or see the latest stories."
+                f"None of these words appear in the news I have: {listed}. "
+                f"{self._did_you_mean(text, fixed)} Or try other words, or see the latest stories."
             )
         return (
             f"None of these words appear in the news I have: {listed}. "
             "Check the spelling, try other words, or see the latest stories."
         )
 
-    async def _spellings(self, gen: Generation, terms: list[str]) -> list[str]:
+    async def _note_missing(self, gen: Generation, text: str, missing: list[str]) -> str | None:
+        """For an answer that searched without some of the question's words: the ones that look
+        misspelt, and the question spelt as the index would find it (None when none look misspelt)."""
+        fixed = await self._spellings(gen, missing[:8])
+        if not fixed:
+            return None
+        typed = {t: text[s:e] for s, e, t in self.tokenizer.spans(text)}
+        listed = ", ".join(f"“{typed.get(t, t)}”" for t in fixed)
+        return f"Not in the news: {listed}. {self._did_you_mean(text, fixed)}"
+
+    def _did_you_mean(self, text: str, fixed: dict[str, str]) -> str:
+        """“Did you mean …?” with ``text``'s words whose terms are in ``fixed`` replaced."""
+        out, pos = [], 0
+        for start, end, term in self.tokenizer.spans(text):
+            if term in fixed:
+                out += [text[pos:start], fixed[term]]
+                pos = end
+        respelt = " ".join(("".join(out) + text[pos:]).split())
+        return f"Did you mean “{respelt}”{'' if respelt.endswith('?') else '?'}"
+
+    async def _spellings(self, gen: Generation, terms: list[str]) -> dict[str, str]:
         """Words of the index one typing slip away from the question's unknown ones (``spelling``),
-        in the question's order; none when the index holds stems, which a reader would not type."""
+        by unknown term; none when the index holds stems, which a reader would not type."""
         if self.tokenizer.spec.stem:
-            return []
+            return {}
         wanted = {t: spelling.candidates(t) for t in dict.fromkeys(terms)}
         pool = sorted(set().union(*wanted.values()))
         ids: dict[str, int] = {}
@@ -367,8 +390,8 @@ class NewsIndex:
             term: sum(int(p[i + 1] - p[i]) for p in (body, titles) if i + 1 < len(p))
             for term, i in ids.items()
         }
-        found = (spelling.best({c: use[c] for c in cands if c in use}) for cands in wanted.values())
-        return [f for f in found if f]
+        found = {t: spelling.best({c: use[c] for c in cands if c in use}) for t, cands in wanted.items()}
+        return {t: f for t, f in found.items() if f}
 
     def _note_weak(self, dates: object, as_of: dt.date | None) -> str:
         since = getattr(dates, "since", None)

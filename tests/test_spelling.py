@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot import render as bot_render
+from cli import render as cli_render
 from index import spelling
 from index.api import NewsIndex
 
@@ -57,3 +59,18 @@ async def test_no_suggestion_when_the_index_holds_stems(tmp_path: Path) -> None:
         await index.reindex()
         note = (await index.ask("Alderbrok festivl")).note
     assert note is not None and "Did you mean" not in note and "Check the spelling" in note
+
+
+async def test_an_answer_without_a_misspelt_word_says_so(tmp_path: Path) -> None:
+    async with await NewsIndex.open(make_settings(tmp_path)) as index:
+        await index.reindex()
+        partly = await index.ask("When does the Alderbrook festivl open?", k=2)
+        page_two = await index.ask("When does the Alderbrook festivl open?", k=2, offset=2)
+        unknown_name = await index.ask("Alderbrook qqqzzx")  # nothing near: no note
+        fine = await index.ask("When does the Alderbrook festival open?")
+    assert partly.hits and "Alderbrook" in partly.hits[0].title
+    assert partly.note == "Not in the news: “festivl”. Did you mean “When does the Alderbrook festival open?”"
+    assert page_two.note is None  # said once, on the first page
+    assert unknown_name.hits and unknown_name.note is None and fine.note is None
+    assert cli_render.answer(partly).startswith("[yellow]Not in the news: “festivl”.")
+    assert "Did you mean" in str(bot_render.answer_message(partly).content)
