@@ -148,7 +148,7 @@ def _hit_embed(hit: Hit, description: str) -> discord.Embed:
 
 
 def answer_message(answer: Answer, *, offset: int = 0) -> MessageParts:
-    """The cited passages of ``answer`` (its note when there are none)."""
+    """The cited passages of ``answer``, under its note if it has one (alone when there are none)."""
     hits = list(answer.hits[:EMBEDS_PER_MESSAGE])
     if not hits:
         return no_answer_message(answer, more=offset > 0)

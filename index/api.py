@@ -201,6 +201,13 @@ class NewsIndex:
         rows = await self.store.rows(f"SELECT term, id FROM terms WHERE term IN ({marks})", unique)
         return {t: int(i) for t, i in rows}
 
+    async def _known(self, gen: Generation, terms: list[str]) -> dict[str, int]:
+        """The ids of the terms that some paragraph or title of ``gen`` holds (the terms table keeps
+        the words of articles long gone)."""
+        ids = await self._term_ids(terms)
+        use = _use(gen, ids)
+        return {t: i for t, i in ids.items() if use[t]}
+
     async def ask(
         self, question: str, *, k: int | None = None, as_of: dt.date | None = None, offset: int = 0
     ) -> Answer:
@@ -218,12 +225,12 @@ class NewsIndex:
         dates = parse_date_range(text, today)
         search_text = strip_phrases(text, dates)
         terms = self.tokenizer.tokens(search_text)
-        known = await self._term_ids(terms)
+        known = await self._known(gen, terms)
         ids = [known[t] for t in terms if t in known]
         if not terms:
             return Answer(question, as_of, (), note=self._note_no_words(text))
         if not ids:
-            return Answer(question, as_of, (), note=await self._note_unknown(gen, search_text, terms))
+            return Answer(question, as_of, (), note=await self._note_unknown(gen, text, terms))
         # nothing dated after "now" is seen: the as-of day, or today
         slack = self.rank_params.date_slack_days
         window = search_window(dates, today, today, slack, numbers=wants_number(text))
@@ -241,10 +248,11 @@ class NewsIndex:
             if complete:
                 break
             limit *= 4  # rare: a few articles filled the ranking; look further down
-        note = None if hits else "No more passages for this question."
-        missing = [t for t in dict.fromkeys(terms) if t not in known]
-        if hits and missing and offset == 0:
-            note = await self._note_missing(gen, search_text, missing)
+        if not hits:  # the ranking held only passages an answer does not show (a video page's form)
+            note = "No more passages for this question." if offset else self._note_weak(dates, as_of)
+        else:
+            missing = [t for t in dict.fromkeys(terms) if t not in known]
+            note = await self._note_missing(gen, text, missing) if missing and offset == 0 else None
         return Answer(question, as_of, tuple(hits), note=note, has_more=more)
 
     async def _compose(
@@ -271,24 +279,29 @@ class NewsIndex:
         a = self.settings.answer
         picker = Picker(want=offset + k + 1, cap=a.per_article, repeat_factor=a.repeat_factor)
         batch = max(12, 2 * (offset + k + 1))
+        video_pages: set[int] = set()  # shown once, by their first paragraph (the headline)
         for lo in range(0, len(ranked), batch):
             if picker.full:
                 break
-            window = ranked[lo : lo + batch]
-            # paragraphs are looked up by (article, position): arrays the ranking has in memory
-            keys = [
-                (int(art_ids[a]), p - int(art_start[a]), s, p) for p, s in window for a in [para_article[p]]
-            ]
+            keys = []
+            for p, score in ranked[lo : lo + batch]:
+                first = int(art_start[para_article[p]])
+                headline = bool(para_flags[first] & indexer.FLAG_HEADLINE)
+                if headline:  # any paragraph of a video page stands for the page, and its rest is junk
+                    if first in video_pages:
+                        continue
+                    video_pages.add(first)
+                # paragraphs are looked up by (article, position): arrays the ranking has in memory
+                keys.append(
+                    (int(art_ids[para_article[p]]), (first if headline else p) - first, score, headline)
+                )
             part = [key for key in keys if picker.room_for(key[0])]
             rows = await self._paragraph_rows([(art, pos) for art, pos, _, _ in part])
-            for art, pos, score, p in part:
+            for art, pos, score, headline in part:
                 row = rows.get((art, pos))
                 if row is None:  # removed by a reindex since this generation was built
                     continue
-                first = int(art_start[para_article[p]])
-                if para_flags[first] & indexer.FLAG_HEADLINE:
-                    if p != first:  # the rest of a video page is its player's junk
-                        continue
+                if headline:
                     row = self._headline(row, terms)
                 words = set(self.tokenizer.tokens(str(row["text"])))
                 picker.offer(Pick(int(row["article_id"]), row, score, words))  # type: ignore[call-overload]
@@ -339,13 +352,14 @@ class NewsIndex:
         )
 
     async def _note_unknown(self, gen: Generation, text: str, terms: list[str]) -> str:
+        """No word of the question is in the news (``text``: the question as asked, dates and all)."""
         words = self.tokenizer.words(text)[:8]
         listed = ", ".join(f"“{w}”" for w in words)
-        fixed = await self._spellings(gen, terms[:8])
+        fixed = await self._spellings(gen, terms)
         if fixed:
+            suggestion = spelling.did_you_mean(spelling.respell(text, self.tokenizer.spans(text), fixed))
             return (
-                f"None of these words appear in the news I have: {listed}. "
-                f"{self._did_you_mean(text, fixed)} Or try other words, or see the latest stories."
+                f"None of these words appear in the news I have: {listed}. {suggestion} Or try other words."
             )
         return (
             f"None of these words appear in the news I have: {listed}. "
@@ -355,41 +369,26 @@ class NewsIndex:
     async def _note_missing(self, gen: Generation, text: str, missing: list[str]) -> str | None:
         """For an answer that searched without some of the question's words: the ones that look
         misspelt, and the question spelt as the index would find it (None when none look misspelt)."""
-        fixed = await self._spellings(gen, missing[:8])
+        fixed = await self._spellings(gen, missing)
         if not fixed:
             return None
-        typed = {t: text[s:e] for s, e, t in self.tokenizer.spans(text)}
+        spans = self.tokenizer.spans(text)
+        typed = {t: text[s:e] for s, e, t in reversed(spans)}  # a term's first spelling in the question
         listed = ", ".join(f"“{typed.get(t, t)}”" for t in fixed)
-        return f"Not in the news: {listed}. {self._did_you_mean(text, fixed)}"
-
-    def _did_you_mean(self, text: str, fixed: dict[str, str]) -> str:
-        """“Did you mean …?” with ``text``'s words whose terms are in ``fixed`` replaced."""
-        out, pos = [], 0
-        for start, end, term in self.tokenizer.spans(text):
-            if term in fixed:
-                out += [text[pos:start], fixed[term]]
-                pos = end
-        respelt = " ".join(("".join(out) + text[pos:]).split())
-        return f"Did you mean “{respelt}”{'' if respelt.endswith('?') else '?'}"
+        return f"Not in the news: {listed}. {spelling.did_you_mean(spelling.respell(text, spans, fixed))}"
 
     async def _spellings(self, gen: Generation, terms: list[str]) -> dict[str, str]:
-        """Words of the index one typing slip away from the question's unknown ones (``spelling``),
-        by unknown term; none when the index holds stems, which a reader would not type."""
+        """Words of the index one typing slip away from the first 8 of the question's unknown ones
+        (``spelling``), by unknown term; none when the index holds stems, which nobody types."""
         if self.tokenizer.spec.stem:
             return {}
-        wanted = {t: spelling.candidates(t) for t in dict.fromkeys(terms)}
+        unique = list(dict.fromkeys(terms))[:8]
+        wanted = await asyncio.to_thread(lambda: {t: spelling.candidates(t) for t in unique})
         pool = sorted(set().union(*wanted.values()))
         ids: dict[str, int] = {}
         for lo in range(0, len(pool), 500):
-            part = pool[lo : lo + 500]
-            marks = ",".join("?" * len(part))
-            ids.update(await self.store.rows(f"SELECT term, id FROM terms WHERE term IN ({marks})", part))
-        # how many paragraphs and titles hold each (0 for a term no article holds any more)
-        body, titles = gen.body().indptr, gen.titles().indptr
-        use = {
-            term: sum(int(p[i + 1] - p[i]) for p in (body, titles) if i + 1 < len(p))
-            for term, i in ids.items()
-        }
+            ids.update(await self._term_ids(pool[lo : lo + 500]))
+        use = _use(gen, ids)
         found = {t: spelling.best({c: use[c] for c in cands if c in use}) for t, cands in wanted.items()}
         return {t: f for t, f in found.items() if f}
 
@@ -571,6 +570,12 @@ class NewsIndex:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+def _use(gen: Generation, ids: dict[str, int]) -> dict[str, int]:
+    """How many of ``gen``'s paragraphs and titles hold each term (0: none holds it any more)."""
+    body, titles = gen.body().indptr, gen.titles().indptr
+    return {t: sum(int(p[i + 1] - p[i]) for p in (body, titles) if i + 1 < len(p)) for t, i in ids.items()}
 
 
 def _hit(rank_no: int, score: float, row: dict[str, object], excerpt: Excerpt) -> Hit:

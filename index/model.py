@@ -94,7 +94,8 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """The passages that answer a question, or a note saying why there are none."""
+    """The passages that answer a question, or a note saying why there are none; a note beside
+    passages names the question's misspelt-looking words that the search went without."""
 
     question: str
     as_of: dt.date | None

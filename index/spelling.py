@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import string
 
-LETTERS = string.ascii_lowercase + string.digits
-MIN_LENGTH = 3  # shorter words have too many neighbours to guess from
+LETTERS = string.ascii_lowercase
+MIN_LENGTH = 4  # shorter words have too many neighbours to guess from
 MAX_LENGTH = 30  # longer ones are not words
+SHOWN_CHARS = 200  # a respelt question is cut to about this length
 
 
 def edits(word: str) -> set[str]:
-    """Every string one edit from ``word`` (the letters tried: a–z, 0–9 and the word's own)."""
+    """Every string one edit from ``word`` (the letters tried: a–z and the word's own)."""
     letters = set(LETTERS) | set(word)
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     out = {a + b[1:] for a, b in splits if b}
@@ -28,10 +29,11 @@ def edits(word: str) -> set[str]:
 
 
 def candidates(word: str) -> set[str]:
-    """The strings to look up for ``word`` (none for words too short or too long to guess)."""
-    if not MIN_LENGTH <= len(word) <= MAX_LENGTH:
+    """The strings to look up for ``word``: none for words too short or too long to guess from, or
+    holding a digit (numbers, ids: not misspellings)."""
+    if not MIN_LENGTH <= len(word) <= MAX_LENGTH or any(c.isdigit() for c in word):
         return set()
-    return {w for w in edits(word) if len(w) >= MIN_LENGTH - 1}
+    return {w for w in edits(word) if len(w) >= MIN_LENGTH}
 
 
 def best(found: dict[str, int]) -> str | None:
@@ -39,3 +41,27 @@ def best(found: dict[str, int]) -> str | None:
     when none is used; ties go to the alphabetically first."""
     used = [(-n, term) for term, n in found.items() if n > 0]
     return min(used)[1] if used else None
+
+
+def respell(text: str, spans: list[tuple[int, int, str]], fixed: dict[str, str]) -> str:
+    """``text`` with each word whose term (``spans``: the tokenizer's ``(start, end, term)``) has a
+    suggestion in ``fixed`` replaced by it, capitalised as the word was typed; cut on a word to
+    about SHOWN_CHARS characters."""
+    out, pos = [], 0
+    for start, end, term in spans:
+        if term in fixed:
+            typed, word = text[start:end], fixed[term]
+            if typed.isupper() and len(typed) > 1:
+                word = word.upper()
+            elif typed[:1].isupper():
+                word = word[:1].upper() + word[1:]
+            out += [text[pos:start], word]
+            pos = end
+    respelt = " ".join(("".join(out) + text[pos:]).split())
+    if len(respelt) > SHOWN_CHARS:
+        respelt = respelt[:SHOWN_CHARS].rsplit(" ", 1)[0] + "…"
+    return respelt
+
+
+def did_you_mean(respelt: str) -> str:
+    return f"Did you mean “{respelt}”{'' if respelt[-1:] in '?!.…' else '?'}"

@@ -202,3 +202,14 @@ async def test_paragraph_and_article_scores_are_rank_bm25s_over_the_documents_in
         np.testing.assert_allclose(dense + constant, by_paragraph.get_scores(query), atol=1e-9)
         dense, _, constant = scores(articles, query)
         np.testing.assert_allclose(dense + constant, by_article.get_scores(query), atol=1e-9)
+
+
+async def test_a_question_matching_only_a_video_pages_form_gets_the_page_once(tmp_path: Path) -> None:
+    async with await NewsIndex.open(make_settings(tmp_path, [corpus(tmp_path)])) as index:
+        await index.reindex()
+        answer = await index.ask("video player slow to load content", k=5)
+    # both video pages, each once and by its headline (the form's words are all the question has)
+    assert sorted((h.path, h.text, h.paragraph) for h in answer.hits) == [
+        ("recall.txt", "Carmaker recalls 2.9 million vehicles", None),
+        ("video.txt", VIDEO_TITLE, None),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from bot import render as bot_render
@@ -17,7 +18,8 @@ def test_edits_are_one_slip_away() -> None:
     assert {"tam", "rtam", "team", "trams", "tran"} <= near  # a letter left out, swapped, changed, added
     assert "tram" not in near and "trmaa" not in near  # not the word itself, nor two edits away
     assert spelling.candidates("ab") == set() and spelling.candidates("x" * 31) == set()
-    assert "cafe" in spelling.candidates("caf")
+    assert "cafe" in spelling.candidates("cafs") and spelling.candidates("caf") == set()
+    assert spelling.candidates("2026x") == set()  # numbers are not misspellings
 
 
 def test_the_most_used_candidate_wins() -> None:
@@ -33,7 +35,7 @@ async def test_a_misspelt_question_gets_a_suggestion(tmp_path: Path) -> None:
         nonsense = await index.ask("qqqzzx wwwvvq")
         fixed = await index.ask("alderbrook festival")
     assert typo.hits == () and typo.note is not None
-    assert "“Alderbrok”, “festivl”" in typo.note and "Did you mean “alderbrook festival”?" in typo.note
+    assert "“Alderbrok”, “festivl”" in typo.note and "Did you mean “Alderbrook festival”?" in typo.note
     assert nonsense.hits == () and nonsense.note is not None and "Did you mean" not in nonsense.note
     assert fixed.hits  # the suggestion finds something
 
@@ -52,6 +54,9 @@ async def test_no_suggestion_of_a_word_no_article_holds_any_more(tmp_path: Path)
         note = (await index.ask("zebr")).note
         assert note is not None and "Did you mean" not in note and "“zebr”" in note
         assert "Did you mean “ferry”?" in str((await index.ask("ferr")).note)
+        # nor is the word itself counted as found: the question's other word gets its suggestion
+        gone_and_typo = await index.ask("zebra ferr")
+        assert gone_and_typo.hits == () and "Did you mean “zebra ferry”?" in str(gone_and_typo.note)
 
 
 async def test_no_suggestion_when_the_index_holds_stems(tmp_path: Path) -> None:
@@ -70,7 +75,24 @@ async def test_an_answer_without_a_misspelt_word_says_so(tmp_path: Path) -> None
         fine = await index.ask("When does the Alderbrook festival open?")
     assert partly.hits and "Alderbrook" in partly.hits[0].title
     assert partly.note == "Not in the news: “festivl”. Did you mean “When does the Alderbrook festival open?”"
-    assert page_two.note is None  # said once, on the first page
+    assert page_two.hits and page_two.note is None  # said once, on the first page
     assert unknown_name.hits and unknown_name.note is None and fine.note is None
     assert cli_render.answer(partly).startswith("[yellow]Not in the news: “festivl”.")
-    assert "Did you mean" in str(bot_render.answer_message(partly).content)
+    assert partly.note in str(bot_render.answer_message(partly).content)
+
+
+async def test_the_respelt_question_keeps_what_was_typed(tmp_path: Path) -> None:
+    async with await NewsIndex.open(make_settings(tmp_path)) as index:
+        await index.reindex()
+        dated = await index.ask(
+            "What happened at the Alderbrook festivl last week?", as_of=dt.date(2026, 11, 30)
+        )
+        shouting = await index.ask("ALDERBROK Festivl?!")
+        number = await index.ask("Alderbrook festival 20266")  # a number is not a misspelling
+        repeated = await index.ask("qqqzx " * 9 + "festivl")  # the same unknown word many times
+    assert str(dated.note).endswith("Did you mean “What happened at the Alderbrook festival last week?”")
+    assert "Did you mean “ALDERBROOK Festival?!” Or try other words." in str(shouting.note)
+    assert number.hits and number.note is None
+    assert "Did you mean “qqqzx qqqzx qqqzx qqqzx qqqzx qqqzx qqqzx qqqzx qqqzx festival”?" in str(
+        repeated.note
+    )
