@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
 from . import compiled as compiled_ranking
 from . import generation, indexer, spelling, stories
 from .answer_type import wants_number
@@ -283,18 +285,21 @@ class NewsIndex:
         for lo in range(0, len(ranked), batch):
             if picker.full:
                 break
+            window = ranked[lo : lo + batch]
+            # paragraphs are looked up by (article, position): arrays the ranking has in memory
+            paras = np.array([p for p, _ in window], dtype=np.int64)
+            articles = np.asarray(para_article)[paras]
+            firsts = np.asarray(art_start)[articles]
+            heads = (np.asarray(para_flags)[firsts] & indexer.FLAG_HEADLINE) != 0
             keys = []
-            for p, score in ranked[lo : lo + batch]:
-                first = int(art_start[para_article[p]])
-                headline = bool(para_flags[first] & indexer.FLAG_HEADLINE)
+            for (p, score), art, first, headline in zip(
+                window, np.asarray(art_ids)[articles].tolist(), firsts.tolist(), heads.tolist(), strict=True
+            ):
                 if headline:  # any paragraph of a video page stands for the page, and its rest is junk
                     if first in video_pages:
                         continue
                     video_pages.add(first)
-                # paragraphs are looked up by (article, position): arrays the ranking has in memory
-                keys.append(
-                    (int(art_ids[para_article[p]]), (first if headline else p) - first, score, headline)
-                )
+                keys.append((art, (first if headline else p) - first, score, headline))
             part = [key for key in keys if picker.room_for(key[0])]
             rows = await self._paragraph_rows([(art, pos) for art, pos, _, _ in part])
             for art, pos, score, headline in part:
@@ -574,8 +579,12 @@ class NewsIndex:
 
 def _use(gen: Generation, ids: dict[str, int]) -> dict[str, int]:
     """How many of ``gen``'s paragraphs and titles hold each term (0: none holds it any more)."""
-    body, titles = gen.body().indptr, gen.titles().indptr
-    return {t: sum(int(p[i + 1] - p[i]) for p in (body, titles) if i + 1 < len(p)) for t, i in ids.items()}
+    numbers = np.fromiter(ids.values(), dtype=np.int64, count=len(ids))
+    total = np.zeros(len(ids), dtype=np.int64)
+    for indptr in (np.asarray(gen.body().indptr), np.asarray(gen.titles().indptr)):
+        inside = numbers + 1 < len(indptr)  # a term newer than the generation: held by none of it
+        total[inside] += indptr[numbers[inside] + 1] - indptr[numbers[inside]]
+    return dict(zip(ids, total.tolist(), strict=True))
 
 
 def _hit(rank_no: int, score: float, row: dict[str, object], excerpt: Excerpt) -> Hit:
