@@ -115,6 +115,16 @@ async def test_real_corpus_same_as_numpy(tmp_path: Path, kernels_ready: None) ->
     assert check_same(gen, n_terms, 300, seed=2) > 250
 
 
+async def test_video_pages_found_by_their_headline_same_as_numpy(tmp_path: Path, kernels_ready: None) -> None:
+    from index.indexer import FLAG_HEADLINE
+
+    from .test_headline import corpus
+
+    gen, n_terms = await built(tmp_path, [corpus(tmp_path)])
+    assert (np.asarray(gen.para_flags) & FLAG_HEADLINE).any()
+    assert check_same(gen, n_terms, 200, seed=4) > 100
+
+
 async def test_articles_in_many_blocks_same_as_numpy(tmp_path: Path, kernels_ready: None) -> None:
     # whole-article counts are kept in blocks of article numbers (65,536 by default): rebuild the
     # sample's in blocks of 5 articles and rank with both
