@@ -36,7 +36,8 @@ async def answer_question(bot: NewsBot, question: str, *, asker_id: int, guild_i
         _log_question(bot, question, asker_id, guild_id, len(answer.hits)), name="newsbot-log-question"
     )
     parts = render.answer_message(answer)
-    view = AnswerView(bot, answer, asker_id=asker_id, question_id=logged) if answer.hits else None
+    has_buttons = answer.hits or answer.suggestion
+    view = AnswerView(bot, answer, asker_id=asker_id, question_id=logged) if has_buttons else None
     return Reply(parts, view)
 
 

@@ -95,6 +95,14 @@ def render_excerpt(excerpt: Excerpt, limit: int) -> str:
     return out if len(out) <= limit else clip(excerpt.render(escape=escape), limit)
 
 
+BUTTON_LABEL_LIMIT = 80
+
+
+def suggestion_label(suggestion: str) -> str:
+    """The label of the button that asks the respelt question (plain text: labels show no markdown)."""
+    return clip(f"Search: {suggestion}", BUTTON_LABEL_LIMIT)
+
+
 def safe_url(url: str | None) -> str | None:
     """A URL Discord accepts for an embed link, or None."""
     if (

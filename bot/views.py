@@ -1,4 +1,5 @@
-"""The buttons under an answer: More (asker only), Full paragraph, and 👍 / 👎 feedback."""
+"""The buttons under an answer: More (asker only), Full paragraph, and 👍 / 👎 feedback; and when the
+answer suggests a respelt question, a button that asks it (asker only)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ class AnswerView(discord.ui.View):
         self._paging = asyncio.Lock()  # two quick presses page once each, in order
         self.message: discord.Message | discord.InteractionMessage | None = None
         self.more.disabled = not answer.has_more
+        if not answer.hits:  # a suggestion alone
+            for item in (self.more, self.full, self.thumbs_up, self.thumbs_down):
+                self.remove_item(item)
+        if answer.suggestion:
+            self.add_item(RespeltButton(answer.suggestion))
 
     def sent_as(self, message: discord.Message | discord.InteractionMessage) -> None:
         """The answer was sent: remember its message, and keep the view until it times out."""
@@ -122,3 +128,38 @@ class AnswerView(discord.ui.View):
         self, interaction: discord.Interaction[NewsBot], error: Exception, item: discord.ui.Item[Any]
     ) -> None:
         await errors.report(interaction, error, f"button {getattr(item, 'custom_id', item)!s}")
+
+
+class RespeltButton(discord.ui.Button[AnswerView]):
+    """ "Search: <the question respelt>": the asker's message is replaced by that question's answer."""
+
+    def __init__(self, suggestion: str) -> None:
+        super().__init__(
+            label=render.suggestion_label(suggestion),
+            style=discord.ButtonStyle.primary,
+            custom_id="newsbot:respelt",
+        )
+        self.suggestion = suggestion
+
+    async def callback(self, interaction: discord.Interaction[NewsBot]) -> None:
+        from .answers import answer_question
+
+        view = self.view
+        assert view is not None
+        if interaction.user.id != view.asker_id:
+            await errors.tell(interaction, "Only the person who asked can change this answer.")
+            return
+        await interaction.response.defer()
+        reply = await answer_question(
+            view.bot, self.suggestion, asker_id=view.asker_id, guild_id=interaction.guild_id
+        )
+        view.stop()
+        view.bot.untrack_view(view)
+        message = await interaction.edit_original_response(
+            content=reply.parts.content,
+            embeds=reply.parts.embeds,
+            view=reply.view,
+            allowed_mentions=render.NO_PINGS,
+        )
+        if reply.view is not None:
+            reply.view.sent_as(message)

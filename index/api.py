@@ -232,7 +232,8 @@ class NewsIndex:
         if not terms:
             return Answer(question, as_of, (), note=self._note_no_words(text))
         if not ids:
-            return Answer(question, as_of, (), note=await self._note_unknown(gen, text, terms))
+            note, respelt = await self._note_unknown(gen, text, terms)
+            return Answer(question, as_of, (), note=note, suggestion=respelt)
         # nothing dated after "now" is seen: the as-of day, or today
         slack = self.rank_params.date_slack_days
         window = search_window(dates, today, today, slack, numbers=wants_number(text))
@@ -250,12 +251,12 @@ class NewsIndex:
             if complete:
                 break
             limit *= 4  # rare: a few articles filled the ranking; look further down
+        note = respelt = None
         if not hits:  # the ranking held only passages an answer does not show (a video page's form)
             note = "No more passages for this question." if offset else self._note_weak(dates, as_of)
-        else:
-            missing = [t for t in dict.fromkeys(terms) if t not in known]
-            note = await self._note_missing(gen, text, missing) if missing and offset == 0 else None
-        return Answer(question, as_of, tuple(hits), note=note, has_more=more)
+        elif offset == 0 and (missing := [t for t in dict.fromkeys(terms) if t not in known]):
+            note, respelt = await self._note_missing(gen, text, missing)
+        return Answer(question, as_of, tuple(hits), note=note, has_more=more, suggestion=respelt)
 
     async def _compose(
         self,
@@ -356,39 +357,42 @@ class NewsIndex:
             "Try naming a person, place or event, or see the latest stories."
         )
 
-    async def _note_unknown(self, gen: Generation, text: str, terms: list[str]) -> str:
-        """No word of the question is in the news (``text``: the question as asked, dates and all)."""
+    async def _note_unknown(self, gen: Generation, text: str, terms: list[str]) -> tuple[str, str | None]:
+        """No word of the question is in the news (``text``: the question as asked, dates and all):
+        the note, and the question respelt if some of its words look misspelt."""
         words = self.tokenizer.words(text)[:8]
         listed = ", ".join(f"“{w}”" for w in words)
         fixed = await self._spellings(gen, terms)
         if fixed:
-            suggestion = spelling.did_you_mean(spelling.respell(text, self.tokenizer.spans(text), fixed))
-            return (
-                f"None of these words appear in the news I have: {listed}. {suggestion} Or try other words."
+            respelt = spelling.respell(text, self.tokenizer.spans(text), fixed)
+            note = (
+                f"None of these words appear in the news I have: {listed}. {spelling.did_you_mean(respelt)}"
             )
-        return (
-            f"None of these words appear in the news I have: {listed}. "
-            "Check the spelling, try other words, or see the latest stories."
-        )
+            return f"{note} Or try other words.", respelt
+        note = f"None of these words appear in the news I have: {listed}. "
+        return note + "Check the spelling, try other words, or see the latest stories.", None
 
-    async def _note_missing(self, gen: Generation, text: str, missing: list[str]) -> str | None:
+    async def _note_missing(
+        self, gen: Generation, text: str, missing: list[str]
+    ) -> tuple[str | None, str | None]:
         """For an answer that searched without some of the question's words: the ones that look
-        misspelt, and the question spelt as the index would find it (None when none look misspelt)."""
-        fixed = await self._spellings(gen, missing)
+        misspelt, and the question spelt as the index would find it (None, None: none look misspelt)."""
+        fixed = await self._spellings(gen, missing, endings=False)
         if not fixed:
-            return None
+            return None, None
         spans = self.tokenizer.spans(text)
         typed = {t: text[s:e] for s, e, t in reversed(spans)}  # a term's first spelling in the question
         listed = ", ".join(f"“{typed.get(t, t)}”" for t in fixed)
-        return f"Not in the news: {listed}. {spelling.did_you_mean(spelling.respell(text, spans, fixed))}"
+        respelt = spelling.respell(text, spans, fixed)
+        return f"Not in the news: {listed}. {spelling.did_you_mean(respelt)}", respelt
 
-    async def _spellings(self, gen: Generation, terms: list[str]) -> dict[str, str]:
+    async def _spellings(self, gen: Generation, terms: list[str], *, endings: bool = True) -> dict[str, str]:
         """Words of the index one typing slip away from the first 8 of the question's unknown ones
-        (``spelling``), by unknown term; none when the index holds stems, which nobody types."""
+        (``spelling.candidates``), by unknown term; none when the index holds stems, which nobody types."""
         if self.tokenizer.spec.stem:
             return {}
         unique = list(dict.fromkeys(terms))[:8]
-        wanted = await asyncio.to_thread(lambda: {t: spelling.candidates(t) for t in unique})
+        wanted = await asyncio.to_thread(lambda: {t: spelling.candidates(t, endings=endings) for t in unique})
         pool = sorted(set().union(*wanted.values()))
         ids: dict[str, int] = {}
         for lo in range(0, len(pool), 500):

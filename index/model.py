@@ -102,6 +102,7 @@ class Answer:
     hits: tuple[Hit, ...]
     note: str | None = None
     has_more: bool = False
+    suggestion: str | None = None  # the question respelt, when the note suggests it ("Did you mean …")
 
     def to_json(self) -> dict[str, Any]:
         return {

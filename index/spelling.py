@@ -28,12 +28,18 @@ def edits(word: str) -> set[str]:
     return out
 
 
-def candidates(word: str) -> set[str]:
+def candidates(word: str, *, endings: bool = True) -> set[str]:
     """The strings to look up for ``word``: none for words too short or too long to guess from, or
-    holding a digit (numbers, ids: not misspellings)."""
+    holding a digit (numbers, ids: not misspellings).
+
+    ``endings=False``: no letter added or left out at the end. That is how a word's other forms
+    differ ("reopen", "reopens"): when the rest of a question was found, its form, spelt right, is
+    merely not in the news. (When nothing was found, "zebr" → "zebra" and "reopen" → "reopens" help.)
+    """
     if not MIN_LENGTH <= len(word) <= MAX_LENGTH or any(c.isdigit() for c in word):
         return set()
-    return {w for w in edits(word) if len(w) >= MIN_LENGTH}
+    out = {w for w in edits(word) if len(w) >= MIN_LENGTH}
+    return out if endings else {w for w in out if not (w.startswith(word) or word.startswith(w))}
 
 
 def best(found: dict[str, int]) -> str | None:

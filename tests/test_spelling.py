@@ -20,6 +20,10 @@ def test_edits_are_one_slip_away() -> None:
     assert spelling.candidates("ab") == set() and spelling.candidates("x" * 31) == set()
     assert "cafe" in spelling.candidates("cafs") and spelling.candidates("caf") == set()
     assert spelling.candidates("2026x") == set()  # numbers are not misspellings
+    # beside a question's other words, another form of a word is not a misspelling of it
+    assert {"reopens", "reope"} <= spelling.candidates("reopen")
+    assert not {"reopens", "reope"} & spelling.candidates("reopen", endings=False)
+    assert {"reopan", "repen", "reopne"} <= spelling.candidates("reopen", endings=False)
 
 
 def test_the_most_used_candidate_wins() -> None:
@@ -77,6 +81,9 @@ async def test_an_answer_without_a_misspelt_word_says_so(tmp_path: Path) -> None
     assert partly.note == "Not in the news: “festivl”. Did you mean “When does the Alderbrook festival open?”"
     assert page_two.hits and page_two.note is None  # said once, on the first page
     assert unknown_name.hits and unknown_name.note is None and fine.note is None
+    async with await NewsIndex.open(make_settings(tmp_path)) as index:
+        other_form = await index.ask("Alderbrook festivals")  # the news has "festival" only
+    assert other_form.hits and other_form.note is None
     assert cli_render.answer(partly).startswith("[yellow]Not in the news: “festivl”.")
     assert partly.note in str(bot_render.answer_message(partly).content)
 

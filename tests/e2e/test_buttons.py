@@ -99,3 +99,38 @@ class TestTimeout:
         )
         assert set(buttons(edited)) == set(buttons(body))
         assert edited.get("embeds", body["embeds"]) == body["embeds"]  # only the buttons changed
+
+
+async def test_a_misspelt_question_offers_its_respelling_to_the_asker(
+    fake: FakeDiscord, newsbot: NewsBot
+) -> None:
+    _, body, message_id = await _ask(fake, "stomr in the vally")
+    assert body["embeds"][0]["title"] == "No good answer"
+    assert "Did you mean “storm in the valley”?" in body["embeds"][0]["description"]
+    assert set(buttons(body)) == {"newsbot:respelt"}  # nothing to page, read or rate yet
+    assert buttons(body)["newsbot:respelt"]["label"] == "Search: storm in the valley"
+
+    other = await fake.click(message_id, "newsbot:respelt", user=fake.user2)
+    assert "only the person who asked" in (await refusal_of(fake, other)).lower()
+
+    mine = await fake.click(message_id, "newsbot:respelt", user=fake.user)
+    assert (await fake.callback(mine)).json["type"] == 6  # deferred update of the message
+    answer = await fake.edit_of_original(mine)
+    assert_sendable(answer)
+    assert "storm in the valley" in answer["content"] and answer["embeds"]
+    assert all("storm" in e["description"].lower() for e in answer["embeds"])
+    assert set(buttons(answer)) == {"newsbot:more", "newsbot:full", "newsbot:up", "newsbot:down"}
+
+
+async def test_an_answer_that_left_out_a_misspelt_word_offers_the_respelling(
+    fake: FakeDiscord, newsbot: NewsBot
+) -> None:
+    _, body, _ = await _ask(fake, "storm farmrs")
+    assert body["embeds"] and "Not in the news: “farmrs”. Did you mean “storm farmers”?" in body["content"]
+    assert set(buttons(body)) == {
+        "newsbot:more",
+        "newsbot:full",
+        "newsbot:up",
+        "newsbot:down",
+        "newsbot:respelt",
+    }
