@@ -100,7 +100,7 @@ BUTTON_LABEL_LIMIT = 80
 
 def suggestion_label(suggestion: str) -> str:
     """The label of the button that asks the respelt question (plain text: labels show no markdown)."""
-    return clip(f"Search: {suggestion}", BUTTON_LABEL_LIMIT)
+    return clip(" ".join(f"Search: {suggestion}".split()), BUTTON_LABEL_LIMIT)
 
 
 def safe_url(url: str | None) -> str | None:

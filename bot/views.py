@@ -32,6 +32,7 @@ class AnswerView(discord.ui.View):
         self.question_id = question_id
         self.offset = 0
         self._paging = asyncio.Lock()  # two quick presses page once each, in order
+        self.replaced = False  # the Search button put another answer (with its own view) in its place
         self.message: discord.Message | discord.InteractionMessage | None = None
         self.more.disabled = not answer.has_more
         if not answer.hits:  # a suggestion alone
@@ -54,6 +55,8 @@ class AnswerView(discord.ui.View):
             return
         await interaction.response.defer()
         async with self._paging:
+            if self.replaced:
+                return
             offset = self.offset + len(self.answer.hits)
             answer = await self.bot.index.ask(self.answer.question, offset=offset)
             if not answer.hits:
@@ -150,16 +153,30 @@ class RespeltButton(discord.ui.Button[AnswerView]):
             await errors.tell(interaction, "Only the person who asked can change this answer.")
             return
         await interaction.response.defer()
-        reply = await answer_question(
-            view.bot, self.suggestion, asker_id=view.asker_id, guild_id=interaction.guild_id
-        )
-        view.stop()
-        view.bot.untrack_view(view)
-        message = await interaction.edit_original_response(
-            content=reply.parts.content,
-            embeds=reply.parts.embeds,
-            view=reply.view,
-            allowed_mentions=render.NO_PINGS,
-        )
-        if reply.view is not None:
-            reply.view.sent_as(message)
+        async with view._paging:  # one answer replaces this one, even if the button is pressed twice
+            if view.replaced:
+                return
+            view.replaced = True
+            reply = await answer_question(
+                view.bot, self.suggestion, asker_id=view.asker_id, guild_id=interaction.guild_id
+            )
+            # stopped before the new view takes the message: the two share their buttons' ids
+            view.stop()
+            view.bot.untrack_view(view)
+            try:
+                edited = await interaction.edit_original_response(
+                    content=reply.parts.content,
+                    embeds=reply.parts.embeds,
+                    view=reply.view,
+                    allowed_mentions=render.NO_PINGS,
+                )
+            except BaseException:
+                if reply.view is not None:
+                    reply.view.stop()
+                raise  # on_error tells the asker
+            if reply.view is not None:
+                # a mention's reply is a plain message the bot can edit at any time; an /ask answer
+                # is edited through its interaction
+                kept = view.message
+                plain = kept is not None and not isinstance(kept, discord.InteractionMessage)
+                reply.view.sent_as(kept if plain else edited)  # type: ignore[arg-type]

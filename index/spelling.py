@@ -13,7 +13,8 @@ import string
 LETTERS = string.ascii_lowercase
 MIN_LENGTH = 4  # shorter words have too many neighbours to guess from
 MAX_LENGTH = 30  # longer ones are not words
-SHOWN_CHARS = 200  # a respelt question is cut to about this length
+SHOWN_CHARS = 200  # a respelt question is shown cut to about this length
+INFLECTIONS = "sd"  # a last letter that makes another form of a word (plural, past)
 
 
 def edits(word: str) -> set[str]:
@@ -32,14 +33,17 @@ def candidates(word: str, *, endings: bool = True) -> set[str]:
     """The strings to look up for ``word``: none for words too short or too long to guess from, or
     holding a digit (numbers, ids: not misspellings).
 
-    ``endings=False``: no letter added or left out at the end. That is how a word's other forms
+    ``endings=False``: no "s" or "d" added or left out at the end. That is how a word's other forms
     differ ("reopen", "reopens"): when the rest of a question was found, its form, spelt right, is
-    merely not in the news. (When nothing was found, "zebr" → "zebra" and "reopen" → "reopens" help.)
+    merely not in the news. (When nothing was found, "reopen" → "reopens" helps.)
     """
     if not MIN_LENGTH <= len(word) <= MAX_LENGTH or any(c.isdigit() for c in word):
         return set()
     out = {w for w in edits(word) if len(w) >= MIN_LENGTH}
-    return out if endings else {w for w in out if not (w.startswith(word) or word.startswith(w))}
+    if endings:
+        return out
+    forms = {word + c for c in INFLECTIONS} | ({word[:-1]} if word[-1] in INFLECTIONS else set())
+    return out - forms
 
 
 def best(found: dict[str, int]) -> str | None:
@@ -51,8 +55,8 @@ def best(found: dict[str, int]) -> str | None:
 
 def respell(text: str, spans: list[tuple[int, int, str]], fixed: dict[str, str]) -> str:
     """``text`` with each word whose term (``spans``: the tokenizer's ``(start, end, term)``) has a
-    suggestion in ``fixed`` replaced by it, capitalised as the word was typed; cut on a word to
-    about SHOWN_CHARS characters."""
+    suggestion in ``fixed`` replaced by it, capitalised as the word was typed (whole: a note
+    shows it cut to SHOWN_CHARS)."""
     out, pos = [], 0
     for start, end, term in spans:
         if term in fixed:
@@ -63,11 +67,16 @@ def respell(text: str, spans: list[tuple[int, int, str]], fixed: dict[str, str])
                 word = word[:1].upper() + word[1:]
             out += [text[pos:start], word]
             pos = end
-    respelt = " ".join(("".join(out) + text[pos:]).split())
-    if len(respelt) > SHOWN_CHARS:
-        respelt = respelt[:SHOWN_CHARS].rsplit(" ", 1)[0] + "…"
-    return respelt
+    return " ".join(("".join(out) + text[pos:]).split())
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut on a word to about ``limit`` characters, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def did_you_mean(respelt: str) -> str:
-    return f"Did you mean “{respelt}”{'' if respelt[-1:] in '?!.…' else '?'}"
+    shown = shorten(respelt, SHOWN_CHARS)
+    return f"Did you mean “{shown}”{'' if shown[-1:] in '?!.…' else '?'}"

@@ -22,8 +22,21 @@ def test_edits_are_one_slip_away() -> None:
     assert spelling.candidates("2026x") == set()  # numbers are not misspellings
     # beside a question's other words, another form of a word is not a misspelling of it
     assert {"reopens", "reope"} <= spelling.candidates("reopen")
-    assert not {"reopens", "reope"} & spelling.candidates("reopen", endings=False)
-    assert {"reopan", "repen", "reopne"} <= spelling.candidates("reopen", endings=False)
+    assert "reopens" not in spelling.candidates("reopen", endings=False)
+    assert "reopen" not in spelling.candidates("reopens", endings=False)
+    assert "close" not in spelling.candidates("closed", endings=False)
+    assert {"reopan", "repen", "reopne", "reope"} <= spelling.candidates("reopen", endings=False)
+    assert "harbour" in spelling.candidates("harbou", endings=False)  # a slip at the end is still one
+
+
+def test_a_long_respelling_is_whole_and_shown_cut() -> None:
+    text = "stomr " + "and the " * 30 + "harbour bridge"
+    respelt = spelling.respell(text, [(0, 5, "stomr")], {"stomr": "storm"})
+    assert respelt == "storm " + "and the " * 30 + "harbour bridge"  # the question the button asks
+    shown = spelling.did_you_mean(respelt)
+    assert len(shown) < spelling.SHOWN_CHARS + 20 and shown.endswith("…”")
+    label = bot_render.suggestion_label(respelt)
+    assert len(label) == bot_render.BUTTON_LABEL_LIMIT and label.startswith("Search: storm and the")
 
 
 def test_the_most_used_candidate_wins() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from bot.app import NewsBot
+from bot.views import AnswerView
 
 from .corpus import LONG_PARAGRAPH
 from .fake_discord import FakeDiscord, Json, Sent, buttons
@@ -125,12 +126,27 @@ async def test_a_misspelt_question_offers_its_respelling_to_the_asker(
 async def test_an_answer_that_left_out_a_misspelt_word_offers_the_respelling(
     fake: FakeDiscord, newsbot: NewsBot
 ) -> None:
-    _, body, _ = await _ask(fake, "storm farmrs")
+    _, body, message_id = await _ask(fake, "storm farmrs")
     assert body["embeds"] and "Not in the news: “farmrs”. Did you mean “storm farmers”?" in body["content"]
-    assert set(buttons(body)) == {
-        "newsbot:more",
-        "newsbot:full",
-        "newsbot:up",
-        "newsbot:down",
-        "newsbot:respelt",
-    }
+    every = {"newsbot:more", "newsbot:full", "newsbot:up", "newsbot:down"}
+    assert set(buttons(body)) == every | {"newsbot:respelt"}
+
+    # pressed twice at once: one new answer, one edit, one live view on the message
+    first, second = await asyncio.gather(
+        fake.click(message_id, "newsbot:respelt", user=fake.user),
+        fake.click(message_id, "newsbot:respelt", user=fake.user),
+    )
+    for sent in (first, second):
+        assert (await fake.callback(sent)).json["type"] == 6
+    await asyncio.sleep(0.2)  # any second edit
+    edits = [r for sent in (first, second) for r in fake.for_interaction(sent) if r.method == "PATCH"]
+    assert len(edits) == 1
+    answer = edits[0].json
+    assert_sendable(answer)
+    assert "storm farmers" in answer["content"] and "Not in the news" not in answer["content"]
+    assert any("farmers" in e["description"].lower() for e in answer["embeds"])
+    assert set(buttons(answer)) == every
+    live = [
+        v for v in newsbot._views if isinstance(v, AnswerView) and v.message and v.message.id == message_id
+    ]
+    assert [v.answer.question for v in live] == ["storm farmers"]
