@@ -307,6 +307,10 @@ class NewsIndex:
                 row = rows.get((art, pos))
                 if row is None:  # removed by a reindex since this generation was built
                     continue
+                if picker.full:
+                    break
+                if not picker.room_for(art):  # its article filled up earlier in this batch
+                    continue
                 if headline:
                     row = self._headline(row, terms)
                 words = set(self.tokenizer.tokens(str(row["text"])))
