@@ -16,6 +16,7 @@ from . import render
 HELP = """Type a question and press Enter. Commands:
   latest [topic]   the newest stories (about a topic)
   more             the next passages for the last question
+  yes              ask what the last answer suggested ("Did you mean …?")
   stats            what is indexed
   help             this text
   quit             leave (or Ctrl-D)"""
@@ -24,6 +25,7 @@ HELP = """Type a question and press Enter. Commands:
 async def run_console(index: NewsIndex, out: Console, as_of: dt.date | None = None) -> None:
     out.print("[bold]newsbot[/bold] — ask about the news. Type [cyan]help[/cyan] for commands.")
     last: tuple[str, int] | None = None
+    suggested: str | None = None  # the respelt question the last answer offered
     while True:
         try:
             line = (await asyncio.to_thread(input, "? ")).strip()
@@ -51,8 +53,13 @@ async def run_console(index: NewsIndex, out: Console, as_of: dt.date | None = No
                 last = (question, shown + len(answer.hits))
                 out.print(render.answer(answer))
             else:
+                if word in ("yes", "y") and not rest and suggested:
+                    line = suggested
+                    out.print(f"[dim]{escape(line)}[/dim]")
                 answer = await index.ask(line, as_of=as_of)
-                last = (line, len(answer.hits))
+                last, suggested = (line, len(answer.hits)), answer.suggestion
                 out.print(render.answer(answer))
+                if suggested:
+                    out.print("[dim](type 'yes' to ask that)[/dim]")
         except NewsbotError as exc:
             out.print(f"[red]{escape(str(exc))}[/red]")
