@@ -5,7 +5,10 @@ articles of the top k passages), answer-paragraph hit@1/5 (a top-k passage is th
 and answer hit@1/5 (a top-k passage, from any article, contains the quiz's answer text). ``--corpus demo`` (default) indexes ../shared/corpus/realtimeqa_demo; ``--corpus all``
 indexes all four corpora (unpacking the archives into --workdir once).
 
-    python bench/eval_quality.py [--corpus demo|all] [--ablate] [--json FILE]
+    python bench/eval_quality.py [--corpus demo|all] [--ablate] [--json FILE] [--answers FILE]
+
+``--answers`` writes every question's JSON answer (all defaults), one a line: two runs of different
+code agree exactly when the files are equal.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ def score(rows: list[dict[str, Any]], answers: list[dict[str, Any]]) -> dict[str
 
 
 async def evaluate(
-    index: NewsIndex, rows: list[dict[str, Any]]
+    index: NewsIndex, rows: list[dict[str, Any]], answers: list[dict[str, Any]] | None = None
 ) -> tuple[dict[str, float], dict[str, float], float]:
     """Figures over every question, over those whose gold link is live, and seconds per question.
 
@@ -84,7 +87,7 @@ async def evaluate(
     index page, an older article), so only luck finds that "gold" article or paragraph.
     """
     started = time.perf_counter()
-    answers = []
+    answers = [] if answers is None else answers
     for row in rows:
         as_of = dt.date.fromisoformat(row["question_date"])
         answers.append((await index.ask(row["question"], k=10, as_of=as_of)).to_json())
@@ -137,6 +140,7 @@ async def main() -> None:
         "--ablate", action="store_true", help="also score with the ranking features turned on one at a time"
     )
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--answers", type=Path, help="write every answer (all defaults) here, one a line")
     args = parser.parse_args()
     rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
     db = args.workdir / f"eval-{args.corpus}.db"
@@ -159,7 +163,10 @@ async def main() -> None:
             answer = {k: v for k, v in overrides.items() if k in ANSWER_KEYS}
             index.rank_params = dataclasses.replace(RankParams(), **ranking)
             index.settings = dataclasses.replace(base, answer=dataclasses.replace(base.answer, **answer))
-            figures, live, per_q = await evaluate(index, rows)
+            given: list[dict[str, Any]] = []
+            figures, live, per_q = await evaluate(index, rows, given)
+            if args.answers and not overrides:
+                args.answers.write_text("".join(json.dumps(a, sort_keys=True) + "\n" for a in given), "utf-8")
             results[name] = figures
             results[f"{name}, live links"] = live
             for label, got in ((name, figures), ("  (questions whose gold link is live)", live)):
