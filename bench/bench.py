@@ -418,7 +418,7 @@ def render(results: dict[str, Any]) -> str:
 
 # --- main --------------------------------------------------------------------------------------
 def tokenize_questions(qs: list[dict[str, Any]]) -> None:
-    from index.tokenizer import Tokenizer
+    from newsbot.index.tokenizer import Tokenizer
 
     tokenizer = Tokenizer()
     for q in qs:

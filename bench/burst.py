@@ -102,9 +102,9 @@ async def serve(config: dict[str, Any]) -> None:
     import discord.http
     import yarl
 
-    from bot.run import start_bot
-    from index.api import NewsIndex
-    from index.config import settings_from_dict
+    from newsbot.bot.run import start_bot
+    from newsbot.index.api import NewsIndex
+    from newsbot.index.config import settings_from_dict
 
     logging.basicConfig(level=logging.WARNING, format="bot: %(levelname)s %(name)s: %(message)s")
     discord.http.Route.BASE = config["api_base"]

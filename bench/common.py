@@ -155,7 +155,7 @@ def metadata_rows(folder: Path) -> list[dict[str, Any]]:
 
 def count_paragraphs(path: Path) -> int:
     """Paragraphs as newsbot's parser splits them (0 for a file it would skip)."""
-    from index.parse import ArticleProblem, parse_bytes
+    from newsbot.index.ingest.parse import ArticleProblem, parse_bytes
 
     try:
         return len(parse_bytes(path.read_bytes()).paragraphs)
@@ -278,7 +278,7 @@ def spread(items: list[Any], n: int) -> list[Any]:
 def stored_token_lines(database: Path) -> Iterator[str]:
     """Each paragraph's BM25 document (its stored tokens; for a video page's first paragraph, the
     title's first: ``indexer.headline_documents``) joined by spaces, in the generation's order."""
-    from index.indexer import headline_documents
+    from newsbot.index.ingest.indexer import headline_documents
 
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:

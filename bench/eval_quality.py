@@ -27,9 +27,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from index.api import NewsIndex  # noqa: E402
-from index.config import settings_from_dict  # noqa: E402
-from index.search import RankParams  # noqa: E402
+from newsbot.index.api import NewsIndex  # noqa: E402
+from newsbot.index.config import settings_from_dict  # noqa: E402
+from newsbot.index.ranking.search import RankParams  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"

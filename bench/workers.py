@@ -36,7 +36,7 @@ def top_k(dense: np.ndarray, k: int = TOP) -> tuple[list[int], list[float]]:
 
 # --- newsbot -----------------------------------------------------------------------------------
 def newsbot_settings(args: dict[str, Any]) -> Any:
-    from index.config import settings_from_dict
+    from newsbot.index.config import settings_from_dict
 
     return settings_from_dict({"news": {"folders": args["folders"]}, "store": {"database": args["database"]}})
 
@@ -68,7 +68,7 @@ class StageClock:
 
 async def newsbot_build(args: dict[str, Any]) -> dict[str, Any]:
     """Open (or create) the index and reindex the folders: a full build or an incremental one."""
-    from index.api import NewsIndex
+    from newsbot.index.api import NewsIndex
 
     settings = newsbot_settings(args)
     rss_before = rss_mb()
@@ -94,10 +94,10 @@ async def newsbot_build(args: dict[str, Any]) -> dict[str, Any]:
 async def newsbot_cold(args: dict[str, Any]) -> dict[str, Any]:
     """Open the index and answer one question, as a fresh process does."""
     imported = time.time()
-    from index.api import NewsIndex
+    from newsbot.index.api import NewsIndex
 
     ready = time.time()
-    from index import compiled
+    from newsbot.index.ranking import compiled
 
     index = await NewsIndex.open(newsbot_settings(args))
     opened = time.time()
@@ -130,8 +130,8 @@ async def term_ids(index: Any, terms: list[str]) -> list[int]:
 
 async def timed_retrieval(index: Any, questions: list[str], limit: int, numpy: bool = False) -> list[float]:
     """Tokenize, look the terms up and rank, one question at a time (``numpy``: without the kernels)."""
-    from index.api import ranking_for
-    from index.search import Window, rank, rank_numpy
+    from newsbot.index.api import ranking_for
+    from newsbot.index.ranking.search import Window, rank, rank_numpy
 
     ranker = rank_numpy if numpy else rank
     params = ranking_for(index.settings)
@@ -150,8 +150,8 @@ async def timed_bm25(index: Any, questions: list[str]) -> tuple[list[float], lis
 
     By the compiled kernel when it is loaded, else with numpy over a dense score array.
     """
-    from index import compiled
-    from index.bm25 import scores
+    from newsbot.index.ranking import compiled
+    from newsbot.index.ranking.bm25 import scores
 
     body = index.generation.body()
     times, tops = [], []
@@ -185,8 +185,8 @@ async def timed_answers(index: Any, questions: list[str]) -> tuple[list[float], 
 
 async def newsbot_serve(args: dict[str, Any]) -> dict[str, Any]:
     """Warm query latency (retrieval alone, pure BM25, whole answers) and serving memory."""
-    from index import compiled
-    from index.api import NewsIndex
+    from newsbot.index.api import NewsIndex
+    from newsbot.index.ranking import compiled
 
     questions: list[str] = args["questions"]
     async with await NewsIndex.open(newsbot_settings(args)) as index:

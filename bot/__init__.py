@@ -1,1 +1,1 @@
-"""The Discord adapter: parses Discord events, calls :class:`index.api.NewsIndex`, renders the result."""
+"""The Discord adapter: parses Discord events, calls :class:`newsbot.index.api.NewsIndex`, renders."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from index.follow import Announcement
-
-from . import render
+from newsbot.bot import render
+from newsbot.index.store.follows import Announcement
 
 if TYPE_CHECKING:
-    from .app import NewsBot
+    from newsbot.bot.app import NewsBot
 
 log = logging.getLogger(__name__)
 

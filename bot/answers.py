@@ -6,13 +6,12 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from index.errors import NewsbotError
-
-from . import render
+from newsbot.bot import render
+from newsbot.index.errors import NewsbotError
 
 if TYPE_CHECKING:
-    from .app import NewsBot
-    from .views import AnswerView
+    from newsbot.bot.app import NewsBot
+    from newsbot.bot.views import AnswerView
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ async def answer_question(bot: NewsBot, question: str, *, asker_id: int, guild_i
     The question is logged in the background so that a slow write (say, while a reindex holds the
     database) never delays the answer; the feedback buttons wait for the log entry when pressed.
     """
-    from .views import AnswerView
+    from newsbot.bot.views import AnswerView
 
     answer = await bot.index.ask(question)
     logged = bot.spawn(

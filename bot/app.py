@@ -10,14 +10,13 @@ from typing import Any, TypeVar
 import discord
 from discord import app_commands
 
-from index.api import NewsIndex
-from index.config import Settings
-
-from . import commands, errors, mentions
-from .announce import announce
-from .checks import QuestionCooldown
-from .reindex import ReindexJob
-from .watch import watch
+from newsbot.bot import commands, errors, mentions
+from newsbot.bot.announce import announce
+from newsbot.bot.checks import QuestionCooldown
+from newsbot.bot.reindex import ReindexJob
+from newsbot.bot.watch import watch
+from newsbot.index.api import NewsIndex
+from newsbot.index.config import Settings
 
 log = logging.getLogger(__name__)
 

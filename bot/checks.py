@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, TypeVar
 import discord
 from discord import app_commands
 
-from index.config import DiscordSettings
+from newsbot.index.config import DiscordSettings
 
 if TYPE_CHECKING:
-    from .app import NewsBot
+    from newsbot.bot.app import NewsBot
 
 T = TypeVar("T")
 

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from . import render
-from .answers import answer_question
-from .checks import admin_only, question_cooldown
-from .follow import follow, unfollow
-from .reindex import BUSY
+from newsbot.bot import render
+from newsbot.bot.answers import answer_question
+from newsbot.bot.checks import admin_only, question_cooldown
+from newsbot.bot.follow import follow, unfollow
+from newsbot.bot.reindex import BUSY
 
 if TYPE_CHECKING:
-    from .app import NewsBot
+    from newsbot.bot.app import NewsBot
 
 
 @app_commands.command(name="ask", description="Ask a question about the stored news")

@@ -10,7 +10,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from index.errors import NewsbotError
+from newsbot.index.errors import NewsbotError
 
 log = logging.getLogger(__name__)
 

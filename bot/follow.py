@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from index.follow import Follow
-
-from . import render
-from .checks import admin_only
+from newsbot.bot import render
+from newsbot.bot.checks import admin_only
+from newsbot.index.store.follows import Follow
 
 if TYPE_CHECKING:
-    from .app import NewsBot
+    from newsbot.bot.app import NewsBot
 
 
 def following_text(follow: Follow) -> str:

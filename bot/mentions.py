@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from . import errors
-from .answers import answer_question
+from newsbot.bot import errors
+from newsbot.bot.answers import answer_question
 
 if TYPE_CHECKING:
-    from .app import NewsBot
+    from newsbot.bot.app import NewsBot
 
 log = logging.getLogger(__name__)
 

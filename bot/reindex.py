@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from index.api import ProgressCallback
-from index.errors import IndexBusyError, NewsbotError
-
-from . import errors, render
+from newsbot.bot import errors, render
+from newsbot.index.api import ProgressCallback
+from newsbot.index.errors import IndexBusyError, NewsbotError
 
 if TYPE_CHECKING:
-    from .app import NewsBot
+    from newsbot.bot.app import NewsBot
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import discord
 
-from index.model import Answer, Excerpt, Hit, IndexReport, Stats, Story
-from index.parse import utf8
+from newsbot.index.ingest.parse import utf8
+from newsbot.index.model import Answer, Excerpt, Hit, IndexReport, Stats, Story
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256

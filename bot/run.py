@@ -9,11 +9,10 @@ from typing import Any
 
 import discord
 
-from index.api import NewsIndex
-from index.config import Settings
-
-from .app import NewsBot
-from .errors import REDACTED
+from newsbot.bot.app import NewsBot
+from newsbot.bot.errors import REDACTED
+from newsbot.index.api import NewsIndex
+from newsbot.index.config import Settings
 
 log = logging.getLogger(__name__)
 

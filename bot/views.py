@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from index.model import Answer
-
-from . import errors, render
+from newsbot.bot import errors, render
+from newsbot.index.model import Answer
 
 if TYPE_CHECKING:
-    from .app import NewsBot
+    from newsbot.bot.app import NewsBot
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +144,7 @@ class RespeltButton(discord.ui.Button[AnswerView]):
         self.suggestion = suggestion
 
     async def callback(self, interaction: discord.Interaction[NewsBot]) -> None:
-        from .answers import answer_question
+        from newsbot.bot.answers import answer_question
 
         view = self.view
         assert view is not None

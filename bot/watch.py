@@ -7,13 +7,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from index.model import IndexReport
-from index.watch import FolderWatch
-
-from .announce import announce
+from newsbot.bot.announce import announce
+from newsbot.index.ingest.watch import FolderWatch
+from newsbot.index.model import IndexReport
 
 if TYPE_CHECKING:
-    from .app import NewsBot
+    from newsbot.bot.app import NewsBot
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,1 @@
-"""The terminal adapter: ``newsbot`` subcommands over the core in :mod:`index`."""
+"""The terminal adapter: ``newsbot`` subcommands over the core in :mod:`newsbot.index`."""

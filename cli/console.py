@@ -8,10 +8,9 @@ import datetime as dt
 from rich.console import Console
 from rich.markup import escape
 
-from index.api import NewsIndex
-from index.errors import NewsbotError
-
-from . import render
+from newsbot.cli import render
+from newsbot.index.api import NewsIndex
+from newsbot.index.errors import NewsbotError
 
 HELP = """Type a question and press Enter. Commands:
   latest [topic]   the newest stories (about a topic)

@@ -20,13 +20,12 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from index import compiled
-from index.api import NewsIndex
-from index.config import Settings, load_settings
-from index.errors import NewsbotError
-from index.model import IndexReport
-
-from . import render
+from newsbot.cli import render
+from newsbot.index.api import NewsIndex
+from newsbot.index.config import Settings, load_settings
+from newsbot.index.errors import NewsbotError
+from newsbot.index.model import IndexReport
+from newsbot.index.ranking import compiled
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -142,7 +141,7 @@ async def cmd_forget(args: argparse.Namespace) -> int:
 
 
 async def _watch(settings: Settings, folders: list[Path], args: argparse.Namespace) -> int:
-    from .watch import watch_folders
+    from newsbot.cli.watch import watch_folders
 
     interval = args.interval or settings.watch.interval_seconds
     async with await NewsIndex.open(settings, compiled=False) as index:
@@ -221,7 +220,7 @@ async def cmd_stats(args: argparse.Namespace) -> int:
 
 
 async def cmd_console(args: argparse.Namespace) -> int:
-    from .console import run_console
+    from newsbot.cli.console import run_console
 
     settings = _settings(args)
     async with await NewsIndex.open(settings) as index:
@@ -237,7 +236,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     if not token:
         raise NewsbotError("set DISCORD_TOKEN to your bot's token to run the Discord bot (see README.md)")
-    from bot.run import run_bot
+    from newsbot.bot.run import run_bot
 
     run_bot(settings, token)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.markup import escape
 
-from index.model import Answer, Hit, IndexReport, Stats, Story
+from newsbot.index.model import Answer, Hit, IndexReport, Stats, Story
 
 
 def _cite(title: str, date: object, source: str | None) -> str:

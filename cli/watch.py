@@ -10,9 +10,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from index.api import NewsIndex
-from index.model import IndexReport
-from index.watch import FolderWatch
+from newsbot.index.api import NewsIndex
+from newsbot.index.ingest.watch import FolderWatch
+from newsbot.index.model import IndexReport
 
 
 def report_line(report: IndexReport, now: dt.datetime | None = None) -> str:

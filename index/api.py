@@ -18,22 +18,25 @@ from typing import TypeVar
 
 import numpy as np
 
-from . import compiled as compiled_ranking
-from . import generation, indexer, spelling, stories
-from .answer_type import wants_number
-from .bm25 import BM25Params
-from .config import Settings
-from .dates import DateQuery, parse_date_range, strip_phrases
-from .diversity import Pick, Picker
-from .errors import IndexBusyError, NewsbotError, NoIndexError, StoreError
-from .excerpt import make_excerpt
-from .follow import Announcement, Follow, FollowBook
-from .generation import Generation
-from .model import Answer, Excerpt, Hit, IndexReport, Stats, Story
-from .parse import utf8
-from .search import RankParams, Window, article_matches, rank
-from .store import Store
-from .tokenizer import Tokenizer, TokenizerSpec
+from newsbot.index import generation
+from newsbot.index.answer import spelling
+from newsbot.index.answer.answer_type import wants_number
+from newsbot.index.answer.dates import DateQuery, parse_date_range, strip_phrases
+from newsbot.index.answer.diversity import Pick, Picker
+from newsbot.index.answer.excerpt import make_excerpt
+from newsbot.index.config import Settings
+from newsbot.index.errors import IndexBusyError, NewsbotError, NoIndexError, StoreError
+from newsbot.index.generation import Generation
+from newsbot.index.ingest import indexer
+from newsbot.index.ingest.parse import utf8
+from newsbot.index.model import Answer, Excerpt, Hit, IndexReport, Stats, Story
+from newsbot.index.ranking import compiled as compiled_ranking
+from newsbot.index.ranking.bm25 import BM25Params
+from newsbot.index.ranking.search import RankParams, Window, article_matches, rank
+from newsbot.index.store import stories
+from newsbot.index.store.database import Store
+from newsbot.index.store.follows import Announcement, Follow, FollowBook
+from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: stage is "scan", "parse", "retokenize" (the tokenizer changed),

@@ -19,8 +19,8 @@ from typing import Any
 
 import Stemmer
 
-from .bm25 import VARIANTS
-from .errors import ConfigError
+from newsbot.index.errors import ConfigError
+from newsbot.index.ranking.bm25 import VARIANTS
 
 SAMPLE_NEWS = Path(__file__).parent / "sample_news"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .bm25 import CountWeights, Weights
+from newsbot.index.ranking.bm25 import CountWeights, Weights
 
 NO_DATE = np.iinfo(np.int32).min
 ARRAYS = (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.config import SAMPLE_NEWS, Settings, settings_from_dict
+from newsbot.index.config import SAMPLE_NEWS, Settings, settings_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

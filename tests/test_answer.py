@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from index.api import ROWS_AT_ONCE, NewsIndex
-from index.config import SAMPLE_NEWS
-from index.errors import NoIndexError
+from newsbot.index.api import ROWS_AT_ONCE, NewsIndex
+from newsbot.index.config import SAMPLE_NEWS
+from newsbot.index.errors import NoIndexError
 
 from .conftest import make_settings, write_article
 
@@ -261,7 +261,7 @@ async def test_pages_are_slices_of_one_answer(tmp_path: Path) -> None:
     # skip or repeat passages however far the ranking was cut for each page
     import random
 
-    from index.search import RankParams
+    from newsbot.index.ranking.search import RankParams
 
     rng = random.Random(3)
     filler = [f"z{i}q" for i in range(5000)]
@@ -304,7 +304,7 @@ async def test_short_paragraphs_past_the_lead_count_less(tmp_path: Path) -> None
     # BM25 alone puts a one-line subheading that repeats the question's words above the paragraph
     # with the substance; the length multiplier (search.short_table) turns that round past the
     # lead, and leaves the lead's short opening sentence alone
-    from index.search import RankParams, Window, rank, short_table
+    from newsbot.index.ranking.search import RankParams, Window, rank, short_table
 
     news = tmp_path / "news"
     body = (

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.answer_type import wants_number
-from index.api import NewsIndex
-from index.indexer import FLAG_JUNK, FLAG_NUMBER
-from index.search import RankParams, Window, rank
+from newsbot.index.answer.answer_type import wants_number
+from newsbot.index.api import NewsIndex
+from newsbot.index.ingest.indexer import FLAG_JUNK, FLAG_NUMBER
+from newsbot.index.ranking.search import RankParams, Window, rank
 
 from .conftest import make_settings, write_article
 

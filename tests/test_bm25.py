@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25L, BM25Okapi, BM25Plus
 
-from index.bm25 import BM25Params, Weights, count_matrix, scores, weigh
-from index.config import SAMPLE_NEWS
-from index.parse import parse_bytes
-from index.tokenizer import Tokenizer
+from newsbot.index.config import SAMPLE_NEWS
+from newsbot.index.ingest.parse import parse_bytes
+from newsbot.index.ranking.bm25 import BM25Params, Weights, count_matrix, scores, weigh
+from newsbot.index.tokenizer import Tokenizer
 
 from .conftest import CORPUS
 
@@ -127,7 +127,7 @@ def test_other_parameters(variant: str) -> None:
 @pytest.mark.parametrize("block", [1 << 16, 7])  # one block; many (documents numbered by block)
 def test_count_weights_equal_the_okapi_matrix(block: int) -> None:
     # the whole-article matrix keeps counts and computes each weight when read: the same numbers
-    from index.bm25 import count_weights
+    from newsbot.index.ranking.bm25 import count_weights
 
     tokenizer = Tokenizer()
     corpus = paragraphs_of(SAMPLE_NEWS, 60, tokenizer)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
-from index.config import SAMPLE_NEWS
+from newsbot.cli.main import main
+from newsbot.index.config import SAMPLE_NEWS
 
 from .conftest import write_article
 

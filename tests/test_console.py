@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from cli.console import run_console
-from index.api import NewsIndex
+from newsbot.cli.console import run_console
+from newsbot.index.api import NewsIndex
 
 from .conftest import make_settings
 

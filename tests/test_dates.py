@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.dates import DateQuery, parse_date_range, strip_phrases
+from newsbot.index.answer.dates import DateQuery, parse_date_range, strip_phrases
 
 D = dt.date
 TODAY = D(2021, 10, 13)  # a Wednesday

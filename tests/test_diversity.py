@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from index.diversity import Pick, Picker
+from newsbot.index.answer.diversity import Pick, Picker
 
 
 def pick(article: int, score: float, words: str = "") -> Pick:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.excerpt import make_excerpt, sentences
-from index.model import Excerpt
-from index.tokenizer import Tokenizer, TokenizerSpec
+from newsbot.index.answer.excerpt import make_excerpt, sentences
+from newsbot.index.model import Excerpt
+from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
 TOKENIZER = Tokenizer(TokenizerSpec(stem=True))  # stemming on: inflected words are marked too
 

@@ -27,11 +27,12 @@ from typing import Any
 
 import pytest
 
-from index import generation, store
-from index.api import NewsIndex
-from index.config import Settings
-from index.errors import IndexingError, StoreError
-from index.generation import gens_dir
+from newsbot.index import generation
+from newsbot.index.api import NewsIndex
+from newsbot.index.config import Settings
+from newsbot.index.errors import IndexingError, StoreError
+from newsbot.index.generation import gens_dir
+from newsbot.index.store import database as store
 
 from .conftest import ROOT, make_settings, write_article
 
@@ -119,10 +120,11 @@ CHILD = textwrap.dedent(
     """
     import asyncio, errno, json, os, signal, sys
     sys.path.insert(0, {root!r})
-    from index import generation, store
-    from index.api import NewsIndex
-    from index.config import settings_from_dict
-    from index.errors import NewsbotError
+    from newsbot.index import generation
+    from newsbot.index.store import database as store
+    from newsbot.index.api import NewsIndex
+    from newsbot.index.config import settings_from_dict
+    from newsbot.index.errors import NewsbotError
 
     args = json.loads(sys.argv[1])
     action, moment = args["action"], args.get("moment")
@@ -185,8 +187,8 @@ CHILD = textwrap.dedent(
             sys.path.insert(0, os.path.join({root!r}, "tests", "e2e"))
             import discord.gateway, discord.http
             from fake_discord import FakeDiscord
-            from bot.app import NewsBot
-            from bot.run import start_bot
+            from newsbot.bot.app import NewsBot
+            from newsbot.bot.run import start_bot
             fake = FakeDiscord()
             await fake.start()
             discord.http.Route.BASE = fake.api_base

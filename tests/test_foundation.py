@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import build_parser, main
-from index.config import Settings, load_settings, settings_from_dict
-from index.errors import ConfigError
+from newsbot.cli.main import build_parser, main
+from newsbot.index.config import Settings, load_settings, settings_from_dict
+from newsbot.index.errors import ConfigError
 
 from .conftest import ROOT
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot import render as bot_render
-from cli import render as cli_render
-from cli.main import main
-from index.api import NewsIndex
-from index.indexer import FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER, JUNK_RULES, is_junk
+from newsbot.bot import render as bot_render
+from newsbot.cli import render as cli_render
+from newsbot.cli.main import main
+from newsbot.index.api import NewsIndex
+from newsbot.index.ingest.indexer import FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER, JUNK_RULES, is_junk
 
 from .conftest import make_settings, write_article
 
@@ -168,7 +168,7 @@ async def test_paragraph_and_article_scores_are_rank_bm25s_over_the_documents_in
     from rank_bm25 import BM25Okapi
 
     from bench.common import stored_token_lines
-    from index.bm25 import scores
+    from newsbot.index.ranking.bm25 import scores
 
     settings = make_settings(tmp_path, [corpus(tmp_path)])
     async with await NewsIndex.open(settings) as index:

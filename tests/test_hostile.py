@@ -30,11 +30,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import render
-from index.api import MAX_QUESTION_CHARS, NewsIndex
-from index.config import SAMPLE_NEWS
-from index.model import Answer
-from index.parse import ArticleProblem, parse_bytes
+from newsbot.bot import render
+from newsbot.index.api import MAX_QUESTION_CHARS, NewsIndex
+from newsbot.index.config import SAMPLE_NEWS
+from newsbot.index.ingest.parse import ArticleProblem, parse_bytes
+from newsbot.index.model import Answer
 
 from .conftest import make_settings
 from .e2e.corpus import write_corpus

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.api import NewsIndex
-from index.config import SAMPLE_NEWS, Settings
-from index.errors import IndexBusyError, IndexingError
-from index.generation import gens_dir, numbers_on_disk
-from index.indexer import FLAG_JUNK, FLAG_NUMBER, writer_lock
+from newsbot.index.api import NewsIndex
+from newsbot.index.config import SAMPLE_NEWS, Settings
+from newsbot.index.errors import IndexBusyError, IndexingError
+from newsbot.index.generation import gens_dir, numbers_on_disk
+from newsbot.index.ingest.indexer import FLAG_JUNK, FLAG_NUMBER, writer_lock
 
 from .conftest import ROOT, make_settings, write_article
 
@@ -167,7 +167,7 @@ async def test_bad_input_is_reported_and_the_rest_indexed(tmp_path: Path) -> Non
 
 async def test_path_disappearing_mid_run_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = news(tmp_path)
-    from index import sources
+    from newsbot.index.ingest import sources
 
     real_read = sources.read
 
@@ -176,7 +176,7 @@ async def test_path_disappearing_mid_run_is_reported(tmp_path: Path, monkeypatch
             source.path.unlink()
         return real_read(source)
 
-    monkeypatch.setattr("index.indexer.read", vanish)
+    monkeypatch.setattr("newsbot.index.ingest.indexer.read", vanish)
     async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
         report = await index.reindex()
     assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
@@ -216,7 +216,7 @@ async def test_schema_is_versioned(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         conn.execute("PRAGMA user_version = 999")
-    from index.errors import StoreError
+    from newsbot.index.errors import StoreError
 
     with pytest.raises(StoreError, match="newer newsbot"):
         await NewsIndex.open(settings)
@@ -260,9 +260,9 @@ KILLER = textwrap.dedent(
     import asyncio, os, signal, sys
     from pathlib import Path
     sys.path.insert(0, {root!r})
-    from index import generation
-    from index.api import NewsIndex
-    from index.config import settings_from_dict
+    from newsbot.index import generation
+    from newsbot.index.api import NewsIndex
+    from newsbot.index.config import settings_from_dict
 
     stage = sys.argv[1]
     settings = settings_from_dict({{"news": {{"folders": [sys.argv[2]]}}, "store": {{"database": sys.argv[3]}}}})
@@ -324,8 +324,8 @@ async def test_worker_processes_index_the_same_as_threads(
     """Large reindexes read and tokenize in worker processes; the store must come out identical."""
     import numpy as np
 
-    from index import indexer
-    from index.tokenizer import Tokenizer
+    from newsbot.index.ingest import indexer
+    from newsbot.index.tokenizer import Tokenizer
 
     async def stored(settings: Settings) -> list[tuple[object, ...]]:
         async with await NewsIndex.open(settings) as index:
@@ -372,7 +372,7 @@ async def test_whole_article_weights_equal_rank_bm25_over_articles(tmp_path: Pat
     # each article's title and paragraphs as one document, scored as rank-bm25's BM25Okapi does
     from rank_bm25 import BM25Okapi
 
-    from index.bm25 import scores
+    from newsbot.index.ranking.bm25 import scores
 
     async with await NewsIndex.open(make_settings(tmp_path)) as index:
         await index.reindex()
@@ -401,9 +401,9 @@ async def test_whole_article_weights_equal_rank_bm25_over_articles(tmp_path: Pat
 async def test_generation_of_an_older_layout_serves_then_is_rebuilt(tmp_path: Path) -> None:
     # a generation written before whole-article scores: answers still come (numpy ranks it, without
     # that feature), and the next reindex builds a new generation even though no file changed
-    from index import compiled, search
-    from index.generation import OPTIONAL, Generation
-    from index.search import RankParams, Window
+    from newsbot.index.generation import OPTIONAL, Generation
+    from newsbot.index.ranking import compiled, search
+    from newsbot.index.ranking.search import RankParams, Window
 
     settings = make_settings(tmp_path)
     async with await NewsIndex.open(settings) as index:
@@ -466,7 +466,7 @@ async def test_an_index_of_an_older_tokenizer_is_read_its_way_then_retokenized(
     # tokenizer version 1 split "AT&T" into two stopwords; version 2 keeps it a word. An index
     # made by version 1 answers with version 1 (the terms it holds) until a reindex, which reads
     # every stored paragraph again with version 2, though no file changed
-    from index.tokenizer import TOKENIZER_VERSION, TokenizerSpec
+    from newsbot.index.tokenizer import TOKENIZER_VERSION, TokenizerSpec
 
     folder = tmp_path / "news"
     write_article(folder, "att.txt", "Carrier news", ["AT&T switches off its 3G network on Tuesday."])

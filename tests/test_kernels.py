@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from index import compiled, search
-from index.api import NewsIndex
-from index.bm25 import BM25Params, CountWeights, accumulate, count_weights
-from index.generation import Generation
-from index.search import RankParams, Window
+from newsbot.index.api import NewsIndex
+from newsbot.index.generation import Generation
+from newsbot.index.ranking import compiled, search
+from newsbot.index.ranking.bm25 import BM25Params, CountWeights, accumulate, count_weights
+from newsbot.index.ranking.search import RankParams, Window
 
 from .conftest import CORPUS, ROOT, make_settings, write_article
 
@@ -116,7 +116,7 @@ async def test_real_corpus_same_as_numpy(tmp_path: Path, kernels_ready: None) ->
 
 
 async def test_video_pages_found_by_their_headline_same_as_numpy(tmp_path: Path, kernels_ready: None) -> None:
-    from index.indexer import FLAG_HEADLINE
+    from newsbot.index.ingest.indexer import FLAG_HEADLINE
 
     from .test_headline import corpus
 
@@ -270,8 +270,8 @@ import asyncio, sys
 sys.modules["numba"] = None  # import numba raises ImportError
 sys.path.insert(0, {str(ROOT)!r})
 from tests.conftest import make_settings
-from index import compiled
-from index.api import NewsIndex
+from newsbot.index.ranking import compiled
+from newsbot.index.api import NewsIndex
 from pathlib import Path
 
 async def main():
@@ -296,8 +296,8 @@ def test_one_shot_commands_do_not_load_the_kernels(tmp_path: Path) -> None:
 import sys
 sys.path.insert(0, {str(ROOT)!r})
 sys.argv = ["newsbot", "ask", "tram line", "--db", {str(tmp_path / "n.db")!r}]
-from cli.main import main
-from index import compiled
+from newsbot.cli.main import main
+from newsbot.index.ranking import compiled
 try:
     main()
 except SystemExit:
@@ -350,7 +350,7 @@ async def test_words_of_weight_zero_on_a_tiny_index(tmp_path: Path, kernels_read
 
 
 async def test_limits_of_zero_and_dirty_buffers(tmp_path: Path, kernels_ready: None) -> None:
-    from index import scratch
+    from newsbot.index.ranking import scratch
 
     gen, _ = await built(tmp_path)
     terms = [int(np.argmax(np.diff(np.asarray(gen.w_indptr))))]

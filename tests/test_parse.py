@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.parse import ArticleProblem, decode, parse_bytes, parse_text, split_paragraphs
+from newsbot.index.ingest.parse import ArticleProblem, decode, parse_bytes, parse_text, split_paragraphs
 
 
 def test_reference_format() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot import render
-from cli.watch import report_line
-from index.model import IndexReport
+from newsbot.bot import render
+from newsbot.cli.watch import report_line
+from newsbot.index.model import IndexReport
 
 
 def test_a_reindex_that_only_read_the_stored_articles_again_is_not_nothing() -> None:

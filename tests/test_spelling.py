@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from bot import render as bot_render
-from cli import render as cli_render
-from index import spelling
-from index.api import NewsIndex
+from newsbot.bot import render as bot_render
+from newsbot.cli import render as cli_render
+from newsbot.index.answer import spelling
+from newsbot.index.api import NewsIndex
 
 from .conftest import make_settings, write_article
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.tokenizer import Tokenizer, TokenizerSpec
+from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
 TOK = Tokenizer(TokenizerSpec(stem=True))
 PLAIN = Tokenizer(TokenizerSpec(stem=False, stopwords=False))

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import build_parser, cmd_index
-from index.api import NewsIndex
-from index.errors import NewsbotError
-from index.indexer import writer_lock
-from index.model import IndexReport
-from index.watch import FolderWatch, fingerprint
+from newsbot.cli.main import build_parser, cmd_index
+from newsbot.index.api import NewsIndex
+from newsbot.index.errors import NewsbotError
+from newsbot.index.ingest.indexer import writer_lock
+from newsbot.index.ingest.watch import FolderWatch, fingerprint
+from newsbot.index.model import IndexReport
 
 from .conftest import make_settings, write_article
 
@@ -329,7 +329,7 @@ async def test_cli_watch_prints_a_line_per_change_and_stops_cleanly(
 
 
 def test_cli_interval_needs_watch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from cli.main import main
+    from newsbot.cli.main import main
 
     assert main(["index", str(tmp_path), "--db", str(tmp_path / "x.db"), "--interval", "5"]) == 2
     assert "--interval goes with --watch" in capsys.readouterr().err

@@ -12,10 +12,10 @@ import discord.gateway
 import discord.http
 import pytest
 
-from bot.app import NewsBot
-from bot.run import start_bot
-from index.api import NewsIndex
-from index.config import Settings, settings_from_dict
+from newsbot.bot.app import NewsBot
+from newsbot.bot.run import start_bot
+from newsbot.index.api import NewsIndex
+from newsbot.index.config import Settings, settings_from_dict
 
 from .corpus import write_corpus
 from .fake_discord import FakeDiscord

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import NewsBot
-from index import generation
+from newsbot.bot.app import NewsBot
+from newsbot.index import generation
 
 from .corpus import ARTICLES, write_filler
 from .fake_discord import FakeDiscord, Json, Sent, embed_text

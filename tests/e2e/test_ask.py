@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.app import NewsBot
+from newsbot.bot.app import NewsBot
 
 from .fake_discord import FakeDiscord, buttons, embed_text
 from .helpers import answer_of

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.app import NewsBot
-from bot.views import AnswerView
+from newsbot.bot.app import NewsBot
+from newsbot.bot.views import AnswerView
 
 from .corpus import LONG_PARAGRAPH
 from .fake_discord import FakeDiscord, Json, Sent, buttons

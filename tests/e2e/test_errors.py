@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.app import NewsBot
-from index.api import NewsIndex
-from index.model import Answer
+from newsbot.bot.app import NewsBot
+from newsbot.index.api import NewsIndex
+from newsbot.index.model import Answer
 
 from .fake_discord import FakeDiscord
 from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of

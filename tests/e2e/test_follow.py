@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import NewsBot
-from bot.run import start_bot
-from index.api import NewsIndex
-from index.config import Settings
+from newsbot.bot.app import NewsBot
+from newsbot.bot.run import start_bot
+from newsbot.index.api import NewsIndex
+from newsbot.index.config import Settings
 
 from .corpus import write_filler
 from .fake_discord import FakeDiscord, Json, Person, Sent, embed_text

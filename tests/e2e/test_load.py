@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from bot.app import NewsBot
-from index import generation
-from index.config import SAMPLE_NEWS
+from newsbot.bot.app import NewsBot
+from newsbot.index import generation
+from newsbot.index.config import SAMPLE_NEWS
 
 from .burst import Burst, collect, inject, make_people
 from .corpus import write_filler

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import NewsBot
+from newsbot.bot.app import NewsBot
 
 from .fake_discord import FakeDiscord, Json, Request, buttons
 from .helpers import assert_sendable

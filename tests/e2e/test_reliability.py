@@ -27,13 +27,13 @@ import discord.http
 import discord.webhook.async_
 import pytest
 
-from bot.app import NewsBot
-from bot.run import REDACTED, configure_logging, start_bot
-from index import store
-from index.api import NewsIndex
-from index.config import Settings
-from index.errors import StoreError
-from index.model import Answer
+from newsbot.bot.app import NewsBot
+from newsbot.bot.run import REDACTED, configure_logging, start_bot
+from newsbot.index.api import NewsIndex
+from newsbot.index.config import Settings
+from newsbot.index.errors import StoreError
+from newsbot.index.model import Answer
+from newsbot.index.store import database as store
 
 from ..test_faults import exclusive_lock
 from .burst import make_people

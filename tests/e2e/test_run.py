@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.app import NewsBot
-from bot.run import REDACTED, configure_logging, serve
-from index.config import Settings
+from newsbot.bot.app import NewsBot
+from newsbot.bot.run import REDACTED, configure_logging, serve
+from newsbot.index.config import Settings
 
 from .fake_discord import FakeDiscord
 from .helpers import answer_of

@@ -20,9 +20,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import stories
-from .model import Story
-from .store import Store, now_iso
+from newsbot.index.model import Story
+from newsbot.index.store import stories
+from newsbot.index.store.database import Store, now_iso
 
 NOT_YET = -1  # since_seq of a follow made before anything was indexed: the first index is not news
 CHUNK = 500  # SQL variables per query

@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import generation
-from .bm25 import BM25Params, article_counts, count_matrix, count_weights, weigh
-from .errors import IndexBusyError, IndexingError, NewsbotError
-from .model import IndexReport, Skipped
-from .sources import Record, SourceFile, read, scan, unreadable_folders
-from .store import Store, now_iso
-from .tokenizer import Tokenizer, TokenizerSpec
+from newsbot.index import generation
+from newsbot.index.errors import IndexBusyError, IndexingError, NewsbotError
+from newsbot.index.ingest.sources import Record, SourceFile, read, scan, unreadable_folders
+from newsbot.index.model import IndexReport, Skipped
+from newsbot.index.ranking.bm25 import BM25Params, article_counts, count_matrix, count_weights, weigh
+from newsbot.index.store.database import Store, now_iso
+from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
 Progress = Callable[[str, int, int], None]
 EPOCH = dt.date(1970, 1, 1)

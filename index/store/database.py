@@ -16,7 +16,7 @@ from typing import Any
 
 import aiosqlite
 
-from .errors import StoreError
+from newsbot.index.errors import StoreError
 
 MIGRATIONS: list[str] = [
     # 1: the first schema

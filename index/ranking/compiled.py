@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import scratch
+from newsbot.index.ranking import scratch
 
 if TYPE_CHECKING:
-    from .generation import Generation
-    from .search import RankParams, Window
+    from newsbot.index.generation import Generation
+    from newsbot.index.ranking.search import RankParams, Window
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def _warm_up() -> None:
     global _kernels, _failed, seconds_to_ready
     started = time.perf_counter()
     try:
-        from . import kernels
+        from newsbot.index.ranking import kernels
 
         _exercise(kernels)
         for fn in (kernels.rank, kernels.bm25_top):
@@ -94,8 +94,8 @@ def _warm_up() -> None:
 
 def _exercise(kernels: ModuleType) -> None:
     """Call every kernel once on a tiny generation with the dtypes the indexer writes."""
-    from .generation import Generation
-    from .search import RankParams, Window
+    from newsbot.index.generation import Generation
+    from newsbot.index.ranking.search import RankParams, Window
 
     def ro(values: list[float] | list[int], dtype: type) -> np.ndarray:
         return np.asarray(values, dtype=dtype)
@@ -122,7 +122,7 @@ def _exercise(kernels: ModuleType) -> None:
     }
     info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16}
     gen = Generation(0, info, arrays)
-    from .indexer import EPOCH
+    from newsbot.index.ingest.indexer import EPOCH
 
     day = EPOCH + dt.timedelta(days=19000)
     windows = (Window(), Window(since=day, until=day, now=day, prefer=(day, day), numbers=True))
@@ -165,8 +165,8 @@ def rank(
     kernels = _usable(gen, kernels)
     if kernels is None:
         return None
-    from . import search
-    from .indexer import FLAG_JUNK, FLAG_NUMBER
+    from newsbot.index.ingest.indexer import FLAG_JUNK, FLAG_NUMBER
+    from newsbot.index.ranking import search
 
     a = gen.arrays
     terms, times = _query(term_ids, gen)
@@ -301,7 +301,7 @@ def _usable(gen: Generation, kernels: ModuleType | None, whole_articles: bool = 
 
 def _query(term_ids: list[int], gen: Generation) -> tuple[np.ndarray, np.ndarray]:
     """The known terms in first-occurrence order and how often each occurs (``bm25.query_counts``)."""
-    from .bm25 import query_counts
+    from newsbot.index.ranking.bm25 import query_counts
 
     counts = query_counts(term_ids, len(gen.arrays["w_indptr"]) - 1)
     return (

@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import IndexBusyError, NewsbotError
-from .model import IndexReport
-from .sources import scan
+from newsbot.index.errors import IndexBusyError, NewsbotError
+from newsbot.index.ingest.sources import scan
+from newsbot.index.model import IndexReport
 
 if TYPE_CHECKING:
-    from .api import NewsIndex
+    from newsbot.index.api import NewsIndex
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import compiled, scratch
-from .bm25 import accumulate
-from .generation import MAX_WORDS, Generation
-from .indexer import EPOCH, FLAG_JUNK, FLAG_NUMBER
+from newsbot.index.generation import MAX_WORDS, Generation
+from newsbot.index.ingest.indexer import EPOCH, FLAG_JUNK, FLAG_NUMBER
+from newsbot.index.ranking import compiled, scratch
+from newsbot.index.ranking.bm25 import accumulate
 
 PRESELECT = 1500  # paragraphs kept for the fine features (4,000 gave the same evaluation, 1.2 ms slower)
 TITLE_ARTICLES = 20  # best title matches whose paragraphs always stay in the running

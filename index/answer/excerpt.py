@@ -11,8 +11,8 @@ import re
 import unicodedata
 from bisect import bisect_left
 
-from .model import Excerpt
-from .tokenizer import Tokenizer
+from newsbot.index.model import Excerpt
+from newsbot.index.tokenizer import Tokenizer
 
 __all__ = ["make_excerpt", "sentences"]
 

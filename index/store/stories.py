@@ -9,8 +9,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from .indexer import FLAG_JUNK
-from .model import Story
+from newsbot.index.ingest.indexer import FLAG_JUNK
+from newsbot.index.model import Story
 
 LEAD_CHARS = 240
 

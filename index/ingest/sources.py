@@ -18,8 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import Skipped
-from .parse import Article, ArticleProblem, decode, parse_bytes, parse_date, split_paragraphs, utf8
+from newsbot.index.ingest.parse import (
+    Article,
+    ArticleProblem,
+    decode,
+    parse_bytes,
+    parse_date,
+    split_paragraphs,
+    utf8,
+)
+from newsbot.index.model import Skipped
 
 ARTICLE_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl",)

@@ -1,0 +1,1 @@
+"""Answers: what a question asks (dates, answer type, spelling), which passages to show, their excerpts."""
