@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 
 from newsbot.bot import render
-from newsbot.bot.answers import answer_question
 from newsbot.bot.checks import admin_only, question_cooldown
 from newsbot.bot.follow import follow, unfollow
 from newsbot.bot.reindex import BUSY
+from newsbot.bot.views import answer_question
 
 if TYPE_CHECKING:
     from newsbot.bot.app import NewsBot

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from newsbot.bot import errors
-from newsbot.bot.answers import answer_question
+from newsbot.bot.views import answer_question
 
 if TYPE_CHECKING:
     from newsbot.bot.app import NewsBot

@@ -1,15 +1,18 @@
-"""The buttons under an answer: More (asker only), Full paragraph, and 👍 / 👎 feedback; and when the
-answer suggests a respelt question, a button that asks it (asker only)."""
+"""An answer message and its buttons: More (asker only), Full paragraph, and 👍 / 👎 feedback; and when
+the answer suggests a respelt question, a button that asks it (asker only). ``answer_question`` is
+shared by /ask, mentions and that button: ask, render, and log the question meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from newsbot.bot import errors, render
+from newsbot.index.errors import NewsbotError
 from newsbot.index.model import Answer
 
 if TYPE_CHECKING:
@@ -144,8 +147,6 @@ class RespeltButton(discord.ui.Button[AnswerView]):
         self.suggestion = suggestion
 
     async def callback(self, interaction: discord.Interaction[NewsBot]) -> None:
-        from newsbot.bot.answers import answer_question
-
         view = self.view
         assert view is not None
         if interaction.user.id != view.asker_id:
@@ -179,3 +180,36 @@ class RespeltButton(discord.ui.Button[AnswerView]):
                 kept = view.message
                 plain = kept is not None and not isinstance(kept, discord.InteractionMessage)
                 reply.view.sent_as(kept if plain else edited)  # type: ignore[arg-type]
+
+
+# --- answering a question, shared by /ask, mentions and the respelt button ---------------------------
+@dataclass
+class Reply:
+    parts: render.MessageParts
+    view: AnswerView | None
+
+
+async def answer_question(bot: NewsBot, question: str, *, asker_id: int, guild_id: int | None) -> Reply:
+    """Ask the index and render the answer with its buttons.
+
+    The question is logged in the background so that a slow write (say, while a reindex holds the
+    database) never delays the answer; the feedback buttons wait for the log entry when pressed.
+    """
+    answer = await bot.index.ask(question)
+    logged = bot.spawn(
+        _log_question(bot, question, asker_id, guild_id, len(answer.hits)), name="newsbot-log-question"
+    )
+    parts = render.answer_message(answer)
+    has_buttons = answer.hits or answer.suggestion
+    view = AnswerView(bot, answer, asker_id=asker_id, question_id=logged) if has_buttons else None
+    return Reply(parts, view)
+
+
+async def _log_question(
+    bot: NewsBot, question: str, user_id: int, guild_id: int | None, hits: int
+) -> int | None:
+    try:
+        return await bot.index.record_question(question, user_id=user_id, guild_id=guild_id, hits=hits)
+    except NewsbotError as exc:
+        log.warning("Could not log a question (feedback on it will be refused): %s", exc)
+        return None

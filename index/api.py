@@ -29,6 +29,7 @@ from newsbot.index.errors import IndexBusyError, NewsbotError, NoIndexError, Sto
 from newsbot.index.generation import Generation
 from newsbot.index.ingest import indexer
 from newsbot.index.ingest.parse import utf8
+from newsbot.index.layout import FLAG_HEADLINE
 from newsbot.index.model import Answer, Excerpt, Hit, IndexReport, Stats, Story
 from newsbot.index.ranking import compiled as compiled_ranking
 from newsbot.index.ranking.bm25 import BM25Params
@@ -294,7 +295,7 @@ class NewsIndex:
             paras = np.array([p for p, _ in window], dtype=np.int64)
             articles = np.asarray(para_article)[paras]
             firsts = np.asarray(art_start)[articles]
-            heads = (np.asarray(para_flags)[firsts] & indexer.FLAG_HEADLINE) != 0
+            heads = (np.asarray(para_flags)[firsts] & FLAG_HEADLINE) != 0
             keys = []
             for (p, score), art, first, headline in zip(
                 window, np.asarray(art_ids)[articles].tolist(), firsts.tolist(), heads.tolist(), strict=True

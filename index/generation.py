@@ -18,39 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from newsbot.index.layout import ARRAYS, DERIVED, LAYOUT, MAX_WORDS, OPTIONAL
 from newsbot.index.ranking.bm25 import CountWeights, Weights
-
-NO_DATE = np.iinfo(np.int32).min
-ARRAYS = (
-    "para_ids",
-    "para_article",
-    "para_len",
-    "para_words",
-    "para_flags",
-    "para_days",
-    "art_ids",
-    "art_days",
-    "art_start",
-    "w_indptr",
-    "w_indices",
-    "w_data",
-    "w_floor",
-    "t_indptr",
-    "t_indices",
-    "t_data",
-    "t_floor",
-    "a_indptr",
-    "a_indices",
-    "a_tf",
-    "a_idf",
-    "a_k1_norm",
-)
-
-
-DERIVED = ("para_days", "para_words")  # arrays that older generations lack and loading can compute
-MAX_WORDS = 255  # para_words: a paragraph's length in indexed words, capped to fit a byte
-OPTIONAL = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
-LAYOUT = 10  # 10: FLAG_HEADLINE; 9: FLAG_NUMBER; 8: whole-article BM25 in blocks; any other is rebuilt
 
 
 def gens_dir(database: Path) -> Path:

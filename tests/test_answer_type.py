@@ -9,7 +9,7 @@ import pytest
 
 from newsbot.index.answer.answer_type import wants_number
 from newsbot.index.api import NewsIndex
-from newsbot.index.ingest.indexer import FLAG_JUNK, FLAG_NUMBER
+from newsbot.index.layout import FLAG_JUNK, FLAG_NUMBER
 from newsbot.index.ranking.search import RankParams, Window, rank
 
 from .conftest import make_settings, write_article

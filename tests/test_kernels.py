@@ -116,7 +116,7 @@ async def test_real_corpus_same_as_numpy(tmp_path: Path, kernels_ready: None) ->
 
 
 async def test_video_pages_found_by_their_headline_same_as_numpy(tmp_path: Path, kernels_ready: None) -> None:
-    from newsbot.index.ingest.indexer import FLAG_HEADLINE
+    from newsbot.index.layout import FLAG_HEADLINE
 
     from .test_headline import corpus
 

@@ -31,21 +31,13 @@ import numpy as np
 from newsbot.index import generation
 from newsbot.index.errors import IndexBusyError, IndexingError, NewsbotError
 from newsbot.index.ingest.sources import Record, SourceFile, read, scan, unreadable_folders
+from newsbot.index.layout import EPOCH, FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER, LAYOUT, NO_DATE
 from newsbot.index.model import IndexReport, Skipped
 from newsbot.index.ranking.bm25 import BM25Params, article_counts, count_matrix, count_weights, weigh
 from newsbot.index.store.database import Store, now_iso
 from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
 Progress = Callable[[str, int, int], None]
-EPOCH = dt.date(1970, 1, 1)
-FLAG_JUNK = 1  # kept in the store: a byline, caption, dateline, time stamp, sign-up line
-FLAG_NUMBER = 2  # only in a generation's para_flags: the paragraph holds a number (a word with an
-# ASCII digit, after the tokenizer's normalising; numbers written out in words are not counted) and is
-# not junk
-FLAG_HEADLINE = 4  # only in a generation's para_flags: the article has nothing but junk paragraphs
-# (a video page: its headline and the player's boilerplate), and its first paragraph stands for the
-# headline: it is scored on the title's words with its own, undamped (headline_documents), and an
-# answer shows the title in its place unless only the paragraph's own words match the question
 JUNK_RULES = 2  # the version of is_junk; stored flags are computed again when it changes
 
 _JUNK = re.compile(
@@ -207,7 +199,7 @@ class _FileRow:
 
 
 def _days(date: dt.date | None) -> int:
-    return (date - EPOCH).days if date else int(generation.NO_DATE)
+    return (date - EPOCH).days if date else int(NO_DATE)
 
 
 class Indexer:
@@ -647,7 +639,7 @@ class Indexer:
         def compute() -> tuple[dict[str, object], dict[str, np.ndarray]]:
             art_ids = np.array([r[0] for r in art_rows], dtype=np.int64)
             art_days = np.array(
-                [_days(dt.date.fromisoformat(r[1])) if r[1] else generation.NO_DATE for r in art_rows],
+                [_days(dt.date.fromisoformat(r[1])) if r[1] else NO_DATE for r in art_rows],
                 dtype=np.int32,
             )
             art_index = {int(a): i for i, a in enumerate(art_ids)}
@@ -735,7 +727,7 @@ class Indexer:
                 ),
                 "article_k1": articles.k1,
                 "article_block": articles.block,
-                "layout": generation.LAYOUT,
+                "layout": LAYOUT,
                 "bm25": {
                     "variant": self.params.variant,
                     "k1": self.params.k1,

@@ -122,7 +122,7 @@ def _exercise(kernels: ModuleType) -> None:
     }
     info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16}
     gen = Generation(0, info, arrays)
-    from newsbot.index.ingest.indexer import EPOCH
+    from newsbot.index.layout import EPOCH
 
     day = EPOCH + dt.timedelta(days=19000)
     windows = (Window(), Window(since=day, until=day, now=day, prefer=(day, day), numbers=True))
@@ -165,7 +165,7 @@ def rank(
     kernels = _usable(gen, kernels)
     if kernels is None:
         return None
-    from newsbot.index.ingest.indexer import FLAG_JUNK, FLAG_NUMBER
+    from newsbot.index.layout import FLAG_JUNK, FLAG_NUMBER
     from newsbot.index.ranking import search
 
     a = gen.arrays

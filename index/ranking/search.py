@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsbot.index.generation import MAX_WORDS, Generation
-from newsbot.index.ingest.indexer import EPOCH, FLAG_JUNK, FLAG_NUMBER
+from newsbot.index.generation import Generation
+from newsbot.index.layout import EPOCH, FLAG_JUNK, FLAG_NUMBER, MAX_WORDS
 from newsbot.index.ranking import compiled, scratch
 from newsbot.index.ranking.bm25 import accumulate
 

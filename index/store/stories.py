@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from newsbot.index.ingest.indexer import FLAG_JUNK
+from newsbot.index.layout import FLAG_JUNK
 from newsbot.index.model import Story
 
 LEAD_CHARS = 240
