@@ -6,9 +6,9 @@ import asyncio
 import datetime as dt
 
 from rich.console import Console
-from rich.markup import escape
 
 from newsbot.cli import render
+from newsbot.cli.render import escape
 from newsbot.index.api import NewsIndex
 from newsbot.index.errors import NewsbotError
 

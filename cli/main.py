@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 
 from newsbot.cli import render
 from newsbot.index.api import NewsIndex
@@ -134,7 +133,7 @@ async def cmd_forget(args: argparse.Namespace) -> int:
     for folder in folders:
         if folder.expanduser().resolve() in configured:
             err.print(
-                f"[yellow]{escape(str(folder))} is still in news.folders: the next `newsbot index` "
+                f"[yellow]{render.escape(str(folder))} is still in news.folders: the next `newsbot index` "
                 "will add it back. Remove it from the settings to keep it out.[/yellow]"
             )
     return 0
@@ -150,7 +149,7 @@ async def _watch(settings: Settings, folders: list[Path], args: argparse.Namespa
 
 def _print_report(report: IndexReport, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
+        print(render.to_json(report.to_json()))
     else:
         out.print(render.report(report))
 
@@ -166,7 +165,7 @@ async def cmd_ask(args: argparse.Namespace) -> int:
             raise NewsbotError("give a question, e.g. newsbot ask 'who won the marathon?'")
         answer = await index.ask(" ".join(args.question), k=args.k, as_of=args.as_of)
     if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        print(render.to_json(answer.to_json()))
     else:
         out.print(render.answer(answer))
     return 0
@@ -194,7 +193,7 @@ async def _ask_batch(index: NewsIndex, args: argparse.Namespace) -> int:
             row: dict[str, Any] = {"line": number, "error": f"bad input line: {exc}"}
         else:
             row = {"id": item.get("id"), **(await index.ask(question, k=args.k, as_of=as_of)).to_json()}
-        print(json.dumps(row, ensure_ascii=False), flush=False)
+        print(render.to_json(row), flush=False)
     sys.stdout.flush()
     return 0
 
@@ -205,7 +204,7 @@ async def cmd_latest(args: argparse.Namespace) -> int:
         await _ensure_indexed(index, quiet=args.json)
         items = await index.latest(args.n, topic=args.topic, since=args.since, until=args.until)
     if args.json:
-        print(json.dumps([s.to_json() for s in items], ensure_ascii=False))
+        print(render.to_json([s.to_json() for s in items]))
     else:
         out.print(render.stories(items))
     return 0
@@ -343,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             result = asyncio.run(result)  # type: ignore[arg-type]
         return int(result)
     except NewsbotError as exc:
-        err.print(f"[red]newsbot:[/red] {escape(str(exc))}", markup=True, highlight=False)
+        err.print(f"[red]newsbot:[/red] {render.escape(str(exc))}", markup=True, highlight=False)
         return 2
     except KeyboardInterrupt:
         err.print("interrupted")

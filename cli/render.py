@@ -1,10 +1,38 @@
-"""Turn the core's answers into terminal text (with colour on a terminal) or JSON."""
+"""Turn the core's answers into terminal text (with colour on a terminal) or JSON.
+
+Everything printed comes from news files, feeds and users, so no control character or escape
+sequence in it may reach the terminal: one could retitle the window, recolour the screen, move the
+cursor over earlier lines, or reorder text (bidirectional overrides). ``safe`` removes them, and
+every piece of text goes through it (and through rich's ``escape``) before printing.
+"""
 
 from __future__ import annotations
 
-from rich.markup import escape
+import json
+import re
+
+from rich.markup import escape as escape_markup
 
 from newsbot.index.model import Answer, Hit, IndexReport, Stats, Story
+
+# C0 controls but tab and newline (ESC, BEL, CR, backspace …), DEL and C1 controls (8-bit CSI, OSC …),
+# and the invisible bidirectional marks, embeddings, overrides and isolates
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe(text: str) -> str:
+    """``text`` without anything a terminal would act on rather than show."""
+    return _UNSAFE.sub("", text)
+
+
+def escape(text: str) -> str:
+    """``text`` made safe for a terminal and for rich's markup."""
+    return escape_markup(safe(text))
+
+
+def to_json(value: object) -> str:
+    """One line of JSON, readable (non-ASCII kept) but with every unsafe character as a \\u escape."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
 
 
 def _cite(title: str, date: object, source: str | None) -> str:
@@ -16,8 +44,7 @@ def _cite(title: str, date: object, source: str | None) -> str:
 
 
 def hit(h: Hit) -> str:
-    excerpt = h.excerpt.render(open_mark="\x01", close_mark="\x02")
-    excerpt = escape(excerpt).replace("\x01", "[bold yellow]").replace("\x02", "[/bold yellow]")
+    excerpt = h.excerpt.render(open_mark="[bold yellow]", close_mark="[/bold yellow]", escape=escape)
     where = f"{h.path} {h.place}"
     lines = [
         f"[cyan]{h.rank}.[/cyan] {_cite(h.title, h.date, h.source)}",

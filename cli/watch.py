@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
+from newsbot.cli import render
+from newsbot.cli.render import escape
 from newsbot.index.api import NewsIndex
 from newsbot.index.ingest.watch import FolderWatch
 from newsbot.index.model import IndexReport
@@ -38,7 +38,7 @@ async def watch_folders(
 
     async def show(report: IndexReport) -> None:
         if as_json:
-            print(json.dumps(report.to_json(), ensure_ascii=False), flush=True)
+            print(render.to_json(report.to_json()), flush=True)
         else:
             out.print(escape(report_line(report)))
 
