@@ -9,12 +9,10 @@ when it arrived; a reindex publishes a new one that the next question picks up.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import sqlite3
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 
@@ -25,19 +23,21 @@ from newsbot.index.answer.dates import DateQuery, parse_date_range, strip_phrase
 from newsbot.index.answer.diversity import Pick, Picker
 from newsbot.index.answer.excerpt import make_excerpt
 from newsbot.index.config import Settings
-from newsbot.index.errors import IndexBusyError, NewsbotError, NoIndexError, StoreError
+from newsbot.index.errors import GenerationError, IndexBusyError, NewsbotError, NoIndexError, StoreError
 from newsbot.index.generation import Generation
 from newsbot.index.ingest import indexer
 from newsbot.index.ingest.parse import utf8
 from newsbot.index.layout import FLAG_HEADLINE
-from newsbot.index.model import Answer, Excerpt, Hit, IndexReport, Stats, Story
+from newsbot.index.model import Announcement, Answer, Excerpt, Follow, Hit, IndexReport, Stats, Story
 from newsbot.index.ranking import compiled as compiled_ranking
 from newsbot.index.ranking.bm25 import BM25Params
 from newsbot.index.ranking.search import RankParams, Window, article_matches, rank
-from newsbot.index.store import stories
+from newsbot.index.store import generations, stories
 from newsbot.index.store.database import Store
-from newsbot.index.store.follows import Announcement, Follow, FollowBook
+from newsbot.index.store.follows import FollowBook
 from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: stage is "scan", "parse", "retokenize" (the tokenizer changed),
@@ -46,9 +46,6 @@ ProgressCallback = Callable[[str, int, int], None]
 MAX_QUESTION_CHARS = 2000
 MAX_TOPIC_CHARS = 200
 ROWS_AT_ONCE = 200  # paragraph rows fetched by one query
-
-
-T = TypeVar("T")
 
 
 def search_window(
@@ -89,11 +86,12 @@ class NewsIndex:
         self.log_store: Store | None = None  # the question log's own connection (see open())
         self.database = settings.database
         self.generation: Generation | None = None
+        self._published = 0  # the number of the newest generation published (0: none yet)
         self.tokenizer = Tokenizer(self._wanted_spec())
         self._data_version: int | None = None
         self._reindex_task: asyncio.Task[IndexReport] | None = None
         self._refresh_lock = asyncio.Lock()
-        self._follows: FollowBook | None = None  # opened on first use, on its own connection
+        self._follows = FollowBook(self.database)  # connects on first use
 
     # --- opening and closing ---------------------------------------------------------------
     @classmethod
@@ -104,13 +102,12 @@ class NewsIndex:
 
         ``rank_params`` overrides the ranking features (for evaluation and tuning). ``compiled``
         (default: ``settings.index.compiled``) starts loading the compiled ranking in the
-        background; one-shot commands pass False rather than wait for it at exit.
+        background; one-shot commands pass False rather than wait for it at exit. A database that
+        cannot be opened raises StoreError.
         """
         if settings.index.compiled if compiled is None else compiled:
             compiled_ranking.start()
         database = settings.database
-        if not database.parent.exists():
-            database.parent.mkdir(parents=True, exist_ok=True)
         store = await Store.open(database)
         try:
             index = cls(settings, store, rank_params)
@@ -122,7 +119,10 @@ class NewsIndex:
             # insert that overlaps a read while a reindex holds the write lock fails at once (SQLite
             # refuses to upgrade a read transaction rather than deadlock), and waits would stall reads.
             index.log_store = await Store.open(database, migrate=False)
-            await index.refresh(force=True)
+            try:
+                await index.refresh(force=True)
+            except GenerationError as exc:  # questions say so; a reindex writes the index anew
+                log.warning("%s", exc)
             await index._sweep()
         except BaseException:
             await index.close()
@@ -138,7 +138,7 @@ class NewsIndex:
             with indexer.writer_lock(self.database):
                 current = int(await self.store.get_meta("generation") or 0)
                 await asyncio.to_thread(generation.cleanup, self.database, current)
-        except (NewsbotError, OSError, sqlite3.Error):
+        except (NewsbotError, OSError):
             pass  # a reindex is running, or the folder is read-only: the next reindex cleans up
 
     async def close(self) -> None:
@@ -146,8 +146,7 @@ class NewsIndex:
             self._reindex_task.cancel()
         if self.log_store is not None:
             await self.log_store.close()
-        if self._follows is not None:
-            await self._follows.close()
+        await self._follows.close()
         await self.store.close()
 
     async def __aenter__(self) -> NewsIndex:
@@ -173,11 +172,11 @@ class NewsIndex:
             if not force and version == self._data_version and self.generation is not None:
                 return
             self._data_version = version
-            number = int(await self.store.get_meta("generation") or 0)
+            number = self._published = int(await self.store.get_meta("generation") or 0)
             if number == 0 or (self.generation is not None and self.generation.number == number):
                 return
             spec = await self.store.get_meta("tokenizer")
-            gen = await asyncio.to_thread(Generation.load, self.database, number)
+            gen = await generations.load(self.database, number)
             if spec:
                 self.tokenizer = Tokenizer(TokenizerSpec.from_json(spec))
             self.generation = gen
@@ -185,15 +184,24 @@ class NewsIndex:
     @property
     def is_empty(self) -> bool:
         """True until a first reindex has published something."""
-        return self.generation is None
+        return self.generation is None and self._published == 0
 
     @property
     def reindexing(self) -> bool:
         return self._reindex_task is not None and not self._reindex_task.done()
 
     async def _current(self) -> Generation:
-        with contextlib.suppress(sqlite3.Error, OSError):  # keep serving what we have
+        """The generation a question arriving now is answered from (the newest published one).
+
+        If the newest cannot be read, the one already loaded keeps serving; raises NoIndexError when
+        nothing is indexed, StoreError when nothing can be read.
+        """
+        try:
             await self.refresh()
+        except StoreError as exc:
+            if self.generation is None:
+                raise
+            log.warning("Answering from index generation %d: %s", self.generation.number, exc)
         if self.generation is None:
             raise NoIndexError("nothing is indexed yet: run `newsbot index` (or /reindex) first")
         return self.generation
@@ -511,22 +519,14 @@ class NewsIndex:
         self, question: str, *, user_id: int | None, guild_id: int | None, hits: int
     ) -> int:
         """Log a question; returns its id (for feedback)."""
-        try:
-            text = utf8(question[:MAX_QUESTION_CHARS])
-            return await self._log().add_question(text, user_id, guild_id, hits)
-        except sqlite3.Error as exc:
-            raise self.store.error(exc) from None
+        text = utf8(question[:MAX_QUESTION_CHARS])
+        return await self._log().add_question(text, user_id, guild_id, hits)
 
     async def record_feedback(self, question_id: int, *, user_id: int, value: int) -> None:
         """Store +1 / -1 feedback on a logged question (one vote per user, last one wins)."""
         if value not in (-1, 1):
             raise NewsbotError("feedback is +1 or -1")
-        try:
-            await self._log().add_feedback(question_id, user_id, value)
-        except sqlite3.IntegrityError:
-            raise NewsbotError("that question is no longer in the log") from None
-        except sqlite3.Error as exc:
-            raise self.store.error(exc) from None
+        await self._log().add_feedback(question_id, user_id, value)
 
     def _log(self) -> Store:
         return self.log_store or self.store
@@ -540,20 +540,20 @@ class NewsIndex:
         topic = " ".join(topic.split())[:MAX_TOPIC_CHARS] if topic else None
         if topic and not self.tokenizer.tokens(topic):
             raise NewsbotError("that topic has only common words: name a person, place or subject")
-        return await self._with_follows(lambda book: book.set(guild_id, channel_id, topic or None))
+        return await self._follows.set(guild_id, channel_id, topic or None)
 
     async def unfollow(self, guild_id: int) -> Follow | None:
         """Stop announcing in ``guild_id``; returns the follow that was removed, if any."""
-        return await self._with_follows(lambda book: book.remove(guild_id))
+        return await self._follows.remove(guild_id)
 
     async def following(self, guild_id: int) -> Follow | None:
-        return await self._with_follows(lambda book: book.get(guild_id))
+        return await self._follows.get(guild_id)
 
     async def take_announcements(self) -> list[Announcement]:
         """What each follow should post about the articles stored since the last call (by any
         process), at most ``watch.announce_cap`` stories each; recorded, so never returned again."""
         cap = self.settings.watch.announce_cap
-        return await self._with_follows(lambda book: book.take(self._topic_articles, cap))
+        return await self._follows.take(self._topic_articles, cap)
 
     async def _topic_articles(self, number: int, topic: str) -> set[int]:
         """Ids of the articles of generation ``number`` that match ``topic`` (as /latest does)."""
@@ -567,18 +567,6 @@ class NewsIndex:
             return set()
         arts = await asyncio.to_thread(article_matches, gen, list(known.values()))
         return {int(gen.art_ids[i]) for i in arts}
-
-    async def _with_follows(self, work: Callable[[FollowBook], Awaitable[T]]) -> T:
-        if self._follows is None:
-            store = await Store.open(self.database, migrate=False)
-            if self._follows is None:
-                self._follows = FollowBook(store)
-            else:
-                await store.close()
-        try:
-            return await work(self._follows)
-        except sqlite3.Error as exc:
-            raise self.store.error(exc) from None
 
     # --- watching (index/watch.py) -----------------------------------------------------------
     async def cancel_reindex(self) -> None:
