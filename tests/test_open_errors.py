@@ -122,13 +122,13 @@ async def test_the_loaded_index_keeps_serving_when_a_newer_one_cannot_be_read(tm
     )
     async with await NewsIndex.open(settings) as serving:
         await serving.reindex()
-        first = (await serving._current()).number
+        first = (await serving.current_generation()).number
         (folder / "vote.txt").write_text(" date 2026-10-02 Council vote\n\nElm Street.\n", encoding="utf-8")
         async with await NewsIndex.open(settings) as other:  # another process publishes
             second = (await other.reindex()).generation
         shutil.rmtree(gens_dir(settings.database) / f"{second:08d}")
 
-        assert (await serving._current()).number == first
+        assert (await serving.current_generation()).number == first
         assert (await serving.ask("harbor tram")).hits[0].title == "Tram line opens"
 
     with pytest.raises(GenerationError) as failed:  # nothing loaded: the reason, not "nothing indexed"
