@@ -62,14 +62,15 @@ async def answer(
         return Answer(question, as_of, (), note=notes.no_words(text))
     if not ids:
         fixed = await notes.spellings(ctx.lookups, gen, ctx.tokenizer, terms)
-        note, respelt = notes.unknown(text, ctx.tokenizer, fixed)
-        return Answer(question, as_of, (), note=note, suggestion=respelt)
+        unknown, suggestion = notes.unknown(text, ctx.tokenizer, fixed)
+        return Answer(question, as_of, (), note=unknown, suggestion=suggestion)
     # nothing dated after "now" is seen: the as-of day, or today
     window = search_window(dates, today, today, ctx.ranking.date_slack_days, numbers=wants_number(text))
     page = await _page(ctx, gen, ids, window, set(known), offset, k)
     if page is None:
         return Answer(question, as_of, (), note=notes.weak(dates, as_of))
-    note = respelt = None
+    note: str | None = None
+    respelt: str | None = None
     if not page.hits:  # the ranking held only passages an answer does not show (a video page's form)
         note = "No more passages for this question." if offset else notes.weak(dates, as_of)
     elif offset == 0 and (missing := [t for t in dict.fromkeys(terms) if t not in known]):

@@ -3,8 +3,7 @@
 - At most ``cap`` passages from one article.
 - A further passage from an article already shown has to earn its place: its score counts
   ``repeat_factor`` times as much (squared for a third, …), so a passage from another story that
-  scores nearly as well comes first. On the evaluation questions a factor of 0.85 put the gold
-  article in the top five for 4 more questions of 224 and lost no answer paragraph.
+  scores nearly as well comes first.
 - A passage that nearly repeats (by its words) a passage already shown from another article, as
   agencies' copies and newsletters' summaries do, is left out.
 

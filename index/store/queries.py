@@ -75,18 +75,18 @@ class Queries:
                 [v for key in part for v in key],
             )
             for r in rows:
-                row = ParagraphRow(
+                article, position = int(r[3]), int(r[1])
+                out[article, position] = ParagraphRow(
                     id=int(r[0]),
-                    position=int(r[1]),
+                    position=position,
                     text=str(r[2]),
-                    article_id=int(r[3]),
+                    article_id=article,
                     title=str(r[4]),
                     date=str(r[5]) if r[5] else None,
                     source=r[6] if isinstance(r[6], str) else None,
                     url=r[7] if isinstance(r[7], str) else None,
                     path=str(r[8]) if r[8] else None,
                 )
-                out[row.article_id, row.position] = row
         return out
 
     async def latest(
