@@ -37,6 +37,10 @@ class StoreError(NewsbotError):
     """The database cannot be read or written (locked, read-only, disk full, corrupt)."""
 
 
+class GenerationError(StoreError):
+    """The published index's files beside the database cannot be read (deleted, unreadable, damaged)."""
+
+
 class ArticleError(NewsbotError):
     """An article file cannot be used; it is reported with its path and skipped."""
 

@@ -188,3 +188,23 @@ class Stats:
     top_unanswered: tuple[tuple[str, int], ...]
     feedback_up: int
     feedback_down: int
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """A server's follow: new stories (about ``topic``, when set) are posted in ``channel_id``."""
+
+    guild_id: int
+    channel_id: int
+    topic: str | None
+    created_at: str
+    since_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """New stories for one follow, newest first; ``more`` matched too but are over the cap."""
+
+    follow: Follow
+    stories: tuple[Story, ...]
+    more: int = 0

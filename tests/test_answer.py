@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from newsbot.index.api import ROWS_AT_ONCE, NewsIndex
+from newsbot.index.api import NewsIndex
 from newsbot.index.config import SAMPLE_NEWS
 from newsbot.index.errors import NoIndexError
+from newsbot.index.store.queries import ROWS_AT_ONCE
 
 from .conftest import make_settings, write_article
 
@@ -296,8 +297,8 @@ async def test_pages_are_slices_of_one_answer(tmp_path: Path) -> None:
         ]
         keys = real + [(a, p + 1000) for a, p in real]  # absent positions: no rows
         assert len(keys) > 3 * ROWS_AT_ONCE
-        rows = await index._paragraph_rows(keys)
-        assert sorted(rows) == sorted(real) and all(rows[k]["position"] == k[1] for k in real)
+        rows = await index.queries.paragraph_rows(keys)
+        assert sorted(rows) == sorted(real) and all(rows[k].position == k[1] for k in real)
 
 
 async def test_short_paragraphs_past_the_lead_count_less(tmp_path: Path) -> None:
@@ -325,8 +326,8 @@ async def test_short_paragraphs_past_the_lead_count_less(tmp_path: Path) -> None
     assert list(table) == sorted(table) and len(table) == int(short.short_words) + 1
     async with await NewsIndex.open(make_settings(tmp_path, [news])) as index:
         await index.reindex()
-        gen = await index._current()
-        ids = list((await index._term_ids(["sea", "wall", "repairs"])).values())
+        gen = await index.current_generation()
+        ids = list((await index.term_ids(["sea", "wall", "repairs"])).values())
     assert len(ids) == 3
     scores = {}
     for name, params in (("plain", plain), ("short", short)):

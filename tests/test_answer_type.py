@@ -64,7 +64,7 @@ async def test_a_question_asking_for_a_number_prefers_paragraphs_that_hold_one(t
         write_article(news, f"n{i}.txt", f"Noise {i}", ["Gardens and parks and flowers in the spring sun."])
     async with await NewsIndex.open(make_settings(tmp_path, [news])) as index:
         await index.reindex()
-        gen = await index._current()
+        gen = await index.current_generation()
         flags = np.asarray(gen.para_flags)
         sizes = np.diff(np.asarray(gen.art_start))
         start = int(gen.art_start[int(np.flatnonzero(sizes == 2)[0])])  # bridge.txt's first paragraph
@@ -72,7 +72,7 @@ async def test_a_question_asking_for_a_number_prefers_paragraphs_that_hold_one(t
             flags[start] & FLAG_NUMBER == 0 and flags[start + 1] & FLAG_NUMBER
         )  # "4" is a word with a digit
         assert not (flags & FLAG_JUNK).any()
-        terms = list((await index._term_ids(["bridge", "repairs", "harbour", "road", "council"])).values())
+        terms = list((await index.term_ids(["bridge", "repairs", "harbour", "road", "council"])).values())
         params = RankParams(lead_boost=0, neighbour_weight=0, recency_days=0, short_power=0)
         plain = rank(gen, terms, Window(), params, 5)
         asked = rank(gen, terms, Window(numbers=True), params, 5)

@@ -172,13 +172,13 @@ CHILD = textwrap.dedent(
 
     async def start():
         if moment == "migrating":
-            real = store._statements
+            real = store.statements
             def statements(script):
                 for i, statement in enumerate(real(script)):
                     if i == 3:
                         die()
                     yield statement
-            store._statements = statements
+            store.statements = statements
         if moment == "loading":
             generation.Generation.load = classmethod(lambda cls, *a: die())
         if moment == "sweeping":

@@ -57,7 +57,7 @@ async def test_a_video_page_is_found_and_shown_by_its_headline(tmp_path: Path) -
     settings = make_settings(tmp_path, [corpus(tmp_path)])
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
-        gen = await index._current()
+        gen = await index.current_generation()
         flags = {}
         with sqlite3.connect(settings.database) as conn:
             for name in ("video.txt", "recall.txt"):
@@ -121,7 +121,7 @@ async def test_new_junk_rules_reach_the_stored_paragraphs(tmp_path: Path) -> Non
         before = conn.execute("SELECT id, text, terms FROM paragraphs ORDER BY id").fetchall()
     async with await NewsIndex.open(settings) as index:
         again = await index.reindex()  # no file changed, but the flags did
-        gen = await index._current()
+        gen = await index.current_generation()
         assert again.generation == first.generation + 1
         assert (await index.ask("volcano island")).hits[0].text == VIDEO_TITLE
         assert (await index.reindex()).generation == again.generation  # and now nothing did
@@ -174,7 +174,7 @@ async def test_paragraph_and_article_scores_are_rank_bm25s_over_the_documents_in
     settings = make_settings(tmp_path, [corpus(tmp_path)])
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
-        gen = await index._current()
+        gen = await index.current_generation()
         body, articles = gen.body(), gen.articles()
         assert articles is not None
         paragraphs: list[list[int]] = []

@@ -240,7 +240,7 @@ async def test_paragraph_flags_kept_in_the_store_and_filled_in_for_older_rows(tm
     settings = make_settings(tmp_path, [news])
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
-        first = np.asarray((await index._current()).para_flags).copy()
+        first = np.asarray((await index.current_generation()).para_flags).copy()
     # the byline, the captions, the dateline and the time stamp are junk; the number bit (only in the
     # generation) marks the paragraphs with "400" and "8:00"
     assert first.tolist() == [1, 0, 1, 1, 0, FLAG_NUMBER, 1, 1, FLAG_NUMBER]
@@ -249,7 +249,7 @@ async def test_paragraph_flags_kept_in_the_store_and_filled_in_for_older_rows(tm
     write_article(news, "b.txt", "A new story", ["A fresh paragraph about the tram line and its stops."])
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
-        again = np.asarray((await index._current()).para_flags)
+        again = np.asarray((await index.current_generation()).para_flags)
     assert np.array_equal(again[: len(first)], first)  # the new article sorts last
     with sqlite3.connect(settings.database) as conn:
         assert conn.execute("SELECT count(*) FROM paragraphs WHERE flags IS NULL").fetchone()[0] == 0
@@ -377,7 +377,7 @@ async def test_whole_article_weights_equal_rank_bm25_over_articles(tmp_path: Pat
 
     async with await NewsIndex.open(make_settings(tmp_path)) as index:
         await index.reindex()
-        gen = await index._current()
+        gen = await index.current_generation()
         articles = gen.articles()
         assert articles is not None and articles.n_docs == gen.n_articles
         corpus: list[list[int]] = []
@@ -437,8 +437,8 @@ async def test_generation_of_an_older_layout_serves_then_is_rebuilt(tmp_path: Pa
         assert answer.hits
         report = await index.reindex()
         assert report.generation > first and report.added == 0 and report.changed == 0
-        assert (await index._current()).articles() is not None
-        assert (np.asarray((await index._current()).para_flags) & FLAG_NUMBER).any()
+        assert (await index.current_generation()).articles() is not None
+        assert (np.asarray((await index.current_generation()).para_flags) & FLAG_NUMBER).any()
 
 
 async def test_a_gap_in_paragraph_positions_fails_the_build_and_keeps_the_old_index(tmp_path: Path) -> None:
@@ -457,7 +457,7 @@ async def test_a_gap_in_paragraph_positions_fails_the_build_and_keeps_the_old_in
         write_article(folder, "new.txt", "Bridge repairs", ["The old bridge closes for repairs."])
         with pytest.raises(IndexingError, match="positions have gaps"):
             await index.reindex()
-        assert (await index._current()).number == first
+        assert (await index.current_generation()).number == first
         assert (await index.ask("tram harbor riders")).hits
 
 
@@ -475,7 +475,7 @@ async def test_an_index_of_an_older_tokenizer_is_read_its_way_then_retokenized(
         write_article(folder, f"n{i}.txt", f"Tram news {i}", [f"The harbor tram ran {i} times on Monday."])
     settings = make_settings(tmp_path, [folder])
     with monkeypatch.context() as m:
-        m.setattr(NewsIndex, "_wanted_spec", lambda self: TokenizerSpec(version=1))
+        m.setattr(NewsIndex, "tokenizer_spec", lambda self: TokenizerSpec(version=1))
         async with await NewsIndex.open(settings) as index:
             await index.reindex()
     async with await NewsIndex.open(settings) as index:
@@ -575,7 +575,7 @@ async def test_a_failed_retokenize_leaves_the_previous_index_serving(tmp_path: P
     assert _stored(database) == before  # terms, paragraph terms and flags, titles, meta: untouched
     write_article(folder, "late.txt", "Late story", ["The harbor tram ran late on Tuesday evening."])
     async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
-        assert (await index._current()).number == first and not index.tokenizer.spec.stem
+        assert (await index.current_generation()).number == first and not index.tokenizer.spec.stem
         assert (await index.ask("harbor tram opened")).hits[0].title == "Tram line opens"
         report = await index.reindex()  # the old settings: a plain incremental reindex, no retokenize
         assert (report.added, report.retokenized) == (1, 0)

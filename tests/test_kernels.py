@@ -52,7 +52,7 @@ async def built(tmp_path: Path, folders: list[Path] | None = None) -> tuple[Gene
     settings = make_settings(tmp_path, folders, index={"compiled": False})
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
-        gen = await index._current()
+        gen = await index.current_generation()
     return gen, len(gen.arrays["w_indptr"]) - 1
 
 

@@ -1,1 +1,1 @@
-"""Answers: what a question asks (dates, answer type, spelling), which passages to show, their excerpts."""
+"""Answers: what a question asks (dates, answer type, spelling), the passages shown, their notes."""

@@ -18,8 +18,8 @@ __all__ = ["DateQuery", "parse_date_range", "strip_phrases"]
 MIN_YEAR = 1800
 MAX_YEAR = 2199
 
-_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september")
-_MONTH_NAMES += ("october", "november", "december")
+_MONTH_NAMES: tuple[str, ...] = ("january", "february", "march", "april", "may", "june", "july", "august")
+_MONTH_NAMES += ("september", "october", "november", "december")
 _MONTHS = {name: n for n, name in enumerate(_MONTH_NAMES, start=1)}
 _MONTHS.update({name[:3]: n for n, name in enumerate(_MONTH_NAMES, start=1)})
 _MONTHS["sept"] = 9

@@ -14,13 +14,13 @@ announce the same arrival.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from newsbot.index.model import Story
+from newsbot.index.model import Announcement, Follow, Story
 from newsbot.index.store import stories
 from newsbot.index.store.database import Store, now_iso
 
@@ -29,26 +29,6 @@ CHUNK = 500  # SQL variables per query
 
 TopicMatcher = Callable[[int, str], Awaitable[set[int]]]
 """``match(generation, topic)``: the ids of the articles of that generation that match ``topic``."""
-
-
-@dataclass(frozen=True, slots=True)
-class Follow:
-    """A server's follow: new stories (about ``topic``, when set) are posted in ``channel_id``."""
-
-    guild_id: int
-    channel_id: int
-    topic: str | None
-    created_at: str
-    since_seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class Announcement:
-    """New stories for one follow, newest first; ``more`` matched too but are over the cap."""
-
-    follow: Follow
-    stories: tuple[Story, ...]
-    more: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +57,35 @@ def _newest_first(arrival: _Arrival) -> tuple[bool, dt.date, int]:
 
 
 class FollowBook:
-    """The follows and what each channel was shown, on a connection of their own."""
+    """The follows and what each channel was shown, on a connection of their own (opened on first use)."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, database: Path) -> None:
+        self.database = database
         self.lock = asyncio.Lock()
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("FollowBook used before it connected")
+        return self._store
+
+    async def _connect(self) -> None:
+        if self._store is None:
+            store = await Store.open(self.database, migrate=False)
+            if self._store is None:
+                self._store = store
+            else:  # another task connected meanwhile
+                await store.close()
 
     async def close(self) -> None:
-        await self.store.close()
+        if self._store is not None:
+            store, self._store = self._store, None
+            await store.close()
 
     # --- follows ---------------------------------------------------------------------------
     async def get(self, guild_id: int) -> Follow | None:
+        await self._connect()
         rows = await self.store.rows(
             "SELECT guild_id, channel_id, topic, created_at, since_seq FROM follows WHERE guild_id = ?",
             (guild_id,),
@@ -95,6 +93,7 @@ class FollowBook:
         return Follow(*rows[0]) if rows else None
 
     async def all(self) -> list[Follow]:
+        await self._connect()
         rows = await self.store.rows(
             "SELECT guild_id, channel_id, topic, created_at, since_seq FROM follows ORDER BY guild_id"
         )
@@ -102,10 +101,11 @@ class FollowBook:
 
     async def set(self, guild_id: int, channel_id: int, topic: str | None) -> Follow:
         """Follow (or change the channel and topic of the follow) of ``guild_id``."""
-        async with self.lock, self._transaction():
+        await self._connect()
+        async with self.lock, self.store.transaction():
             indexed = int(await self.store.get_meta("generation") or 0) > 0
             since = await self._high_water() if indexed else NOT_YET
-            await self.store.conn.execute(
+            await self.store.execute(
                 "INSERT INTO follows(guild_id, channel_id, topic, created_at, since_seq)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT(guild_id) DO UPDATE SET"
                 " channel_id = excluded.channel_id, topic = excluded.topic",
@@ -116,9 +116,10 @@ class FollowBook:
         return follow
 
     async def remove(self, guild_id: int) -> Follow | None:
-        async with self.lock, self._transaction():
+        await self._connect()
+        async with self.lock, self.store.transaction():
             follow = await self.get(guild_id)
-            await self.store.conn.execute("DELETE FROM follows WHERE guild_id = ?", (guild_id,))
+            await self.store.execute("DELETE FROM follows WHERE guild_id = ?", (guild_id,))
         return follow
 
     # --- announcing ------------------------------------------------------------------------
@@ -127,10 +128,11 @@ class FollowBook:
 
         Stories beyond ``cap`` per follow are counted in ``more`` and recorded too.
         """
+        await self._connect()
         async with self.lock:
             if not await self._pending():
                 return []
-            async with self._transaction():
+            async with self.store.transaction():
                 return await self._take(match, cap)
 
     async def _pending(self) -> bool:
@@ -147,7 +149,7 @@ class FollowBook:
         arrivals = await self._arrivals(max(0, min(f.since_seq for f in follows)))
         out: list[Announcement] = []
         for follow in follows:
-            await self.store.conn.execute(
+            await self.store.execute(
                 "UPDATE follows SET since_seq = ? WHERE guild_id = ?", (high, follow.guild_id)
             )
             if follow.since_seq == NOT_YET:
@@ -191,7 +193,7 @@ class FollowBook:
             shown.update(str(k) for (k,) in rows)
         new = [a for key, a in unique.items() if key not in shown]
         at = now_iso()
-        await self.store.conn.executemany(
+        await self.store.execute_many(
             "INSERT OR IGNORE INTO announced(channel_id, story_key, article_id, at) VALUES (?, ?, ?, ?)",
             [(channel_id, a.key, a.article_id, at) for a in new],
         )
@@ -209,15 +211,3 @@ class FollowBook:
         """The number of the latest arrival ever (numbers are never reused)."""
         seq = await self.store.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'arrivals'")
         return int(seq or 0)
-
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[None]:
-        conn = self.store.conn
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")

@@ -1,0 +1,119 @@
+"""From a question to an :class:`Answer`, on one generation: its dates, its words, the ranking, the
+page of passages, and the note that says what was left out.
+
+The dates a question names are read first and taken out of the words searched for; words the index
+does not hold are left out of the search (and may earn a "did you mean"). The ranking is cut at a
+generous depth and composed into a page; when a few articles filled that depth, it is ranked
+deeper and composed again, so that every page of an answer is a slice of one list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+
+from newsbot.index.answer import notes
+from newsbot.index.answer.answer_type import wants_number
+from newsbot.index.answer.compose import Page, compose, search_window
+from newsbot.index.answer.dates import parse_date_range, strip_phrases
+from newsbot.index.config import AnswerSettings
+from newsbot.index.generation import Generation
+from newsbot.index.model import Answer
+from newsbot.index.ranking.search import RankParams, Window, article_matches, rank
+from newsbot.index.store.queries import Lookups
+from newsbot.index.tokenizer import Tokenizer
+
+MAX_QUESTION_CHARS = 2000  # the rest of a longer question is not read
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What answering reads with, and the settings it answers by."""
+
+    lookups: Lookups
+    tokenizer: Tokenizer
+    settings: AnswerSettings
+    ranking: RankParams
+
+
+async def known_terms(lookups: Lookups, gen: Generation, terms: list[str]) -> dict[str, int]:
+    """The ids of the terms that some paragraph or title of ``gen`` holds (the vocabulary keeps the
+    words of articles long gone)."""
+    ids = await lookups.term_ids(terms)
+    use = notes.term_use(gen, ids)
+    return {t: i for t, i in ids.items() if use[t]}
+
+
+async def answer(
+    ctx: Context, gen: Generation, question: str, *, k: int | None, as_of: dt.date | None, offset: int
+) -> Answer:
+    """The best ``k`` passages (default ``settings.passages``) for ``question``, skipping ``offset``."""
+    a = ctx.settings
+    k = max(1, min(k or a.passages, a.max_passages))
+    offset = max(0, offset)
+    text = question[:MAX_QUESTION_CHARS]
+    today = as_of or dt.date.today()
+    dates = parse_date_range(text, today)
+    terms = ctx.tokenizer.tokens(strip_phrases(text, dates))
+    known = await known_terms(ctx.lookups, gen, terms)
+    ids = [known[t] for t in terms if t in known]
+    if not terms:
+        return Answer(question, as_of, (), note=notes.no_words(text))
+    if not ids:
+        fixed = await notes.spellings(ctx.lookups, gen, ctx.tokenizer, terms)
+        unknown, suggestion = notes.unknown(text, ctx.tokenizer, fixed)
+        return Answer(question, as_of, (), note=unknown, suggestion=suggestion)
+    # nothing dated after "now" is seen: the as-of day, or today
+    window = search_window(dates, today, today, ctx.ranking.date_slack_days, numbers=wants_number(text))
+    page = await _page(ctx, gen, ids, window, set(known), offset, k)
+    if page is None:
+        return Answer(question, as_of, (), note=notes.weak(dates, as_of))
+    note: str | None = None
+    respelt: str | None = None
+    if not page.hits:  # the ranking held only passages an answer does not show (a video page's form)
+        note = "No more passages for this question." if offset else notes.weak(dates, as_of)
+    elif offset == 0 and (missing := [t for t in dict.fromkeys(terms) if t not in known]):
+        fixed = await notes.spellings(ctx.lookups, gen, ctx.tokenizer, missing, endings=False)
+        note, respelt = notes.missing(text, ctx.tokenizer, fixed)
+    return Answer(question, as_of, tuple(page.hits), note=note, has_more=page.more, suggestion=respelt)
+
+
+async def _page(
+    ctx: Context, gen: Generation, ids: list[int], window: Window, terms: set[str], offset: int, k: int
+) -> Page | None:
+    """The settled page of passages for the term ``ids``; None when nothing scores above
+    ``settings.min_score``."""
+    limit = max(50, (offset + k) * 8)
+    while True:
+        ranked = await asyncio.to_thread(rank, gen, ids, window, ctx.ranking, limit)
+        everything = len(ranked) < limit  # nothing was cut off
+        if ctx.settings.min_score > 0:
+            kept = [(p, s) for p, s in ranked if s > ctx.settings.min_score]
+            everything = everything or len(kept) < len(ranked)  # the rest scores lower still
+            ranked = kept
+        if not ranked:
+            return None
+        page = await compose(
+            gen,
+            ranked,
+            terms,
+            offset=offset,
+            k=k,
+            everything=everything,
+            lookups=ctx.lookups,
+            tokenizer=ctx.tokenizer,
+            settings=ctx.settings,
+        )
+        if page.complete:
+            return page
+        limit *= 4  # rare: a few articles filled the ranking; look further down
+
+
+async def topic_articles(lookups: Lookups, gen: Generation, tokenizer: Tokenizer, topic: str) -> list[int]:
+    """Ids of the articles of ``gen`` about ``topic`` (any of its words in the title or the text)."""
+    known = await lookups.term_ids(tokenizer.tokens(topic))
+    if not known:
+        return []
+    arts = await asyncio.to_thread(article_matches, gen, list(known.values()))
+    return [int(gen.art_ids[i]) for i in arts]

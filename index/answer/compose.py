@@ -1,0 +1,166 @@
+"""One page of an answer, from a ranking: which passages to show, their citations and excerpts.
+
+Passages are chosen in rank order by :mod:`~newsbot.index.answer.diversity` (a few per article, no
+near-copies). Their rows are fetched a few at a time, in rank order, until the page is full: most
+answers need only the first batch. Any paragraph of a page that holds nothing but junk (a video
+page: its first paragraph is flagged as the headline) stands for the whole page, shown once.
+
+Everything here reads the store only through :class:`~newsbot.index.store.queries.Lookups`, so a
+page can be composed from rows held in memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+
+from newsbot.index.answer.dates import DateQuery
+from newsbot.index.answer.diversity import Pick, Picker
+from newsbot.index.answer.excerpt import make_excerpt
+from newsbot.index.config import AnswerSettings
+from newsbot.index.generation import Generation
+from newsbot.index.layout import FLAG_HEADLINE
+from newsbot.index.model import Excerpt, Hit
+from newsbot.index.ranking.search import Window
+from newsbot.index.store.queries import Lookups, ParagraphRow
+from newsbot.index.tokenizer import Tokenizer
+
+Ranked = list[tuple[int, float]]
+"""A ranking: (paragraph number in the generation, score), best first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The passages shown; whether the ranking holds more; whether the page is settled (else rank
+    further down and compose again)."""
+
+    hits: list[Hit]
+    more: bool
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    article_id: int
+    position: int
+    score: float
+    headline: bool  # the paragraph stands for its article's page (it holds nothing but junk)
+
+
+def search_window(
+    dates: DateQuery, as_of: dt.date | None, today: dt.date, slack_days: float, *, numbers: bool = False
+) -> Window:
+    """How the dates of a question limit the search (and ``numbers``: whether it asks for one).
+
+    Phrases that set a search range ("since October", "before 2021-03-01", "in the last 2 weeks")
+    filter; phrases that say when something happened ("this week", "on Monday", "in 2020") only
+    prefer articles from then, widened by ``slack_days`` on each side, because news about an
+    event is often published days later (and about a year, the year after). Articles dated after
+    ``as_of`` are never seen.
+    """
+    hard = dates.ranged
+    since, until = (dates.since, dates.until) if hard else (None, None)
+    if as_of is not None:
+        until = min(until, as_of) if until else as_of
+    prefer: tuple[dt.date, dt.date] | None = None
+    if not hard and dates.narrows:
+        slack = dt.timedelta(days=slack_days)
+        prefer = ((dates.since or dt.date.min + slack) - slack, (dates.until or dt.date.max - slack) + slack)
+    return Window(since=since, until=until, now=until or today, prefer=prefer, numbers=numbers)
+
+
+async def compose(
+    gen: Generation,
+    ranked: Ranked,
+    terms: set[str],
+    *,
+    offset: int,
+    k: int,
+    everything: bool,
+    lookups: Lookups,
+    tokenizer: Tokenizer,
+    settings: AnswerSettings,
+) -> Page:
+    """Choose the passages of ranks ``offset + 1 ..`` ``offset + k``, then fetch, cite and excerpt them.
+
+    ``terms``: the question's terms the index knows; ``everything``: ``ranked`` is the whole ranking.
+    """
+    picker: Picker[ParagraphRow] = Picker(
+        want=offset + k + 1, cap=settings.per_article, repeat_factor=settings.repeat_factor
+    )
+    batch = max(12, 2 * (offset + k + 1))
+    video_pages: set[int] = set()  # shown once, by their first paragraph (the headline)
+    for lo in range(0, len(ranked), batch):
+        if picker.full:
+            break
+        part = [
+            c for c in _candidates(gen, ranked[lo : lo + batch], video_pages) if picker.room_for(c.article_id)
+        ]
+        rows = await lookups.paragraph_rows([(c.article_id, c.position) for c in part])
+        for c in part:
+            row = rows.get((c.article_id, c.position))
+            if row is None:  # removed by a reindex since this generation was built
+                continue
+            if picker.full:
+                break
+            if not picker.room_for(c.article_id):  # its article filled up earlier in this batch
+                continue
+            if c.headline:
+                row = headline(row, terms, tokenizer)
+            words = set(tokenizer.tokens(row.text))
+            picker.offer(Pick(row.article_id, row, c.score, words))
+    chosen = picker.finish(everything, cut=ranked[-1][1])
+    if not picker.full and not everything:
+        return Page([], more=False, complete=False)
+    hits = []
+    for rank_no, pick in enumerate(chosen[offset : offset + k], start=offset + 1):
+        excerpt = make_excerpt(pick.row.text, terms, tokenizer, settings.excerpt_chars)
+        hits.append(to_hit(rank_no, pick.score, pick.row, excerpt))
+    return Page(hits, more=len(chosen) > offset + k, complete=True)
+
+
+def _candidates(gen: Generation, window: Ranked, video_pages: set[int]) -> list[_Candidate]:
+    """The ranked paragraphs of ``window`` by (article id, position), from the arrays in memory; of
+    a video page only its first paragraph, once (``video_pages``: the pages seen so far)."""
+    paras = np.array([p for p, _ in window], dtype=np.int64)
+    articles = np.asarray(gen.para_article)[paras]
+    firsts = np.asarray(gen.art_start)[articles]
+    heads = (np.asarray(gen.para_flags)[firsts] & FLAG_HEADLINE) != 0
+    out = []
+    for (p, score), art, first, is_headline in zip(
+        window, np.asarray(gen.art_ids)[articles].tolist(), firsts.tolist(), heads.tolist(), strict=True
+    ):
+        if is_headline:  # any paragraph of a video page stands for the page, and its rest is junk
+            if first in video_pages:
+                continue
+            video_pages.add(first)
+        out.append(_Candidate(art, (first if is_headline else p) - first, score, is_headline))
+    return out
+
+
+def headline(row: ParagraphRow, terms: set[str], tokenizer: Tokenizer) -> ParagraphRow:
+    """The first paragraph of an article with nothing but junk (a video page) is shown as the
+    article's headline, unless only the paragraph's own words match the question."""
+    if not set(tokenizer.tokens(row.title)) & terms and set(tokenizer.tokens(row.text)) & terms:
+        return row
+    return dataclasses.replace(row, text=row.title, position=None)
+
+
+def to_hit(rank_no: int, score: float, row: ParagraphRow, excerpt: Excerpt) -> Hit:
+    return Hit(
+        rank=rank_no,
+        score=score,
+        path=row.path or "",
+        paragraph=row.position,
+        title=row.title,
+        date=dt.date.fromisoformat(row.date) if row.date else None,
+        source=row.source,
+        url=row.url,
+        text=row.text,
+        excerpt=excerpt,
+        article_id=row.article_id,
+        paragraph_id=row.id,
+    )
