@@ -277,8 +277,8 @@ def spread(items: list[Any], n: int) -> list[Any]:
 # --- the paragraphs as newsbot tokenized them --------------------------------------------------
 def stored_token_lines(database: Path) -> Iterator[str]:
     """Each paragraph's BM25 document (its stored tokens; for a video page's first paragraph, the
-    title's first: ``indexer.headline_documents``) joined by spaces, in the generation's order."""
-    from newsbot.index.ingest.indexer import headline_documents
+    title's first: ``build.headline_documents``) joined by spaces, in the generation's order."""
+    from newsbot.index.ingest.build import headline_documents
 
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:

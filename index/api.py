@@ -28,6 +28,7 @@ from newsbot.index.config import Settings
 from newsbot.index.errors import IndexBusyError, NewsbotError, NoIndexError, StoreError
 from newsbot.index.generation import Generation
 from newsbot.index.ingest import indexer
+from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.parse import utf8
 from newsbot.index.layout import FLAG_HEADLINE
 from newsbot.index.model import Answer, Excerpt, Hit, IndexReport, Stats, Story
@@ -135,7 +136,7 @@ class NewsIndex:
         Only when no reindex is running (it holds the writer's lock, and cleans up after itself).
         """
         try:
-            with indexer.writer_lock(self.database):
+            with writer_lock(self.database):
                 current = int(await self.store.get_meta("generation") or 0)
                 await asyncio.to_thread(generation.cleanup, self.database, current)
         except (NewsbotError, OSError, sqlite3.Error):

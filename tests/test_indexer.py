@@ -20,7 +20,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.config import SAMPLE_NEWS, Settings
 from newsbot.index.errors import IndexBusyError, IndexingError
 from newsbot.index.generation import gens_dir, numbers_on_disk
-from newsbot.index.ingest.indexer import writer_lock
+from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.layout import FLAG_JUNK, FLAG_NUMBER
 
 from .conftest import ROOT, make_settings, write_article

@@ -13,13 +13,10 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import multiprocessing
 import os
-import re
 import sqlite3
 import time
-from array import array
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,8 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from newsbot.index import generation
-from newsbot.index.errors import IndexBusyError, IndexingError, NewsbotError
+from newsbot.index.errors import IndexingError, NewsbotError
+from newsbot.index.ingest.build import headline_documents
+from newsbot.index.ingest.junk import JUNK_RULES, is_junk
+from newsbot.index.ingest.lock import writer_lock
+from newsbot.index.ingest.plan import _FileRow, _Plan, _WriteState
 from newsbot.index.ingest.sources import Record, SourceFile, read, scan, unreadable_folders
+from newsbot.index.ingest.workers import PROCESS_CHUNK, PROCESS_THRESHOLD, _read_and_tokenize
 from newsbot.index.layout import EPOCH, FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER, LAYOUT, NO_DATE
 from newsbot.index.model import IndexReport, Skipped
 from newsbot.index.ranking.bm25 import BM25Params, article_counts, count_matrix, count_weights, weigh
@@ -38,136 +40,7 @@ from newsbot.index.store.database import Store, now_iso
 from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
 Progress = Callable[[str, int, int], None]
-JUNK_RULES = 2  # the version of is_junk; stored flags are computed again when it changes
-
-_JUNK = re.compile(
-    r"^(by |photo|image|video|watch|read more|sign up|click here|copyright|©|follow |"
-    r"getty images|ap photo|reuters|advertisement|related:|more:|caption)",
-    re.IGNORECASE,
-)
-# the feedback form under an embedded video player, however long
-_AD_FORM = re.compile(r"^(video player was slow to load|\d*\.?\s*how relevant is this ad)", re.IGNORECASE)
-
-
-_DATELINE = re.compile(r"[—–-]\s*$")  # "New York CNN Business —": a dateline on its own line
-# "Updated March 26, 2026, 7:29 a.m. ET", "Nov. 20, 2024, 9:33 p.m. ET": a time stamp on its own line
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_STAMP = re.compile(
-    rf"^(?:(?:updated|published|posted):?\s+(?:on\s+)?(?:{_MONTH}\s+\d|\d)"
-    rf"|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}.*\d{{1,2}}:\d{{2}}\s*[ap]\.?m\.?\s*[a-z]{{2,4}}\s*$)",
-    re.IGNORECASE,
-)
-
-
-def is_junk(start: str, length: int, n_tokens: int) -> bool:
-    """Bylines, captions, sign-up lines, datelines, time stamps, a video player's feedback form and
-    other paragraphs that never answer.
-
-    ``start`` is the paragraph's first characters (120 are enough), ``length`` its length.
-    """
-    if n_tokens < 4 or _AD_FORM.match(start):
-        return True
-    if length < 80 and (_DATELINE.search(start) or _STAMP.search(start)):
-        return True
-    return length < 120 and bool(_JUNK.match(start.strip(" -—–(")))
-
-
-def headline_documents(
-    blobs: list[bytes], title_blobs: list[bytes], para_flags: np.ndarray, art_start: np.ndarray
-) -> np.ndarray:
-    """The paragraphs as BM25 documents: an article with nothing but junk paragraphs (a video page:
-    a headline over a player's feedback form) is found by its headline, so its first paragraph's
-    document is the title's terms followed by its own (``blobs`` is changed in place). Returns the
-    numbers of those articles.
-
-    ``blobs``: each paragraph's terms (uint32 ids), in article and position order; ``title_blobs``:
-    each article's title terms; ``para_flags``: the stored flags; ``art_start``: where each article's
-    paragraphs start in ``blobs`` (one more entry than there are articles).
-    """
-    n_art = len(art_start) - 1
-    para_article = np.repeat(np.arange(n_art), np.diff(art_start))
-    real = np.bincount(para_article, weights=(para_flags & FLAG_JUNK) == 0, minlength=n_art)
-    headline = np.flatnonzero((real == 0) & (art_start[1:] > art_start[:-1]))
-    for a in headline:
-        blobs[art_start[a]] = title_blobs[a] + blobs[art_start[a]]
-    return headline
-
-
 RETOKENIZE_CHUNK = 20_000  # stored paragraphs tokenized again at a time
-PROCESS_THRESHOLD = 2000  # files to read before worker processes pay for their start-up
-PROCESS_CHUNK = 250
-_worker_tokenizer: Tokenizer | None = None
-
-
-def _read_and_tokenize(
-    sources: list[SourceFile], spec: TokenizerSpec
-) -> list[tuple[list[Record], list[Skipped]]]:
-    """In a worker process: read, parse and tokenize a chunk of files."""
-    global _worker_tokenizer
-    if _worker_tokenizer is None or _worker_tokenizer.spec != spec:
-        _worker_tokenizer = Tokenizer(spec)
-    out = []
-    for source in sources:
-        records, skipped = read(source)
-        for rec in records:
-            texts = [rec.article.title, *rec.article.paragraphs]
-            rec.terms = ["\x00".join(t) for t in _worker_tokenizer.tokens_many(texts)]
-        out.append((records, skipped))
-    return out
-
-
-@contextlib.contextmanager
-def writer_lock(database: Path) -> Iterator[None]:
-    """One reindex at a time per database, across processes (an advisory lock beside it)."""
-    lock_path = database.with_name(database.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise IndexingError(f"cannot create the lock file {lock_path} ({exc.strerror})") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexBusyError("a reindex is already running; try again when it has finished") from None
-        yield
-    finally:
-        os.close(fd)
-
-
-@dataclass(slots=True)
-class _WriteState:
-    """What the planner needs to know of the store: ids in use and the vocabulary."""
-
-    vocab: dict[str, int]
-    by_hash: dict[str, int]
-    next_article: int
-    next_paragraph: int
-    term_offset: int = 0
-
-    def __post_init__(self) -> None:
-        # new term ids continue after the largest in use (ids are never reused)
-        self.term_offset = (max(self.vocab.values()) + 1 - len(self.vocab)) if self.vocab else 0
-
-    def encode(self, tokens: list[list[str]], new_terms: list[tuple[int, str]]) -> list[bytes]:
-        """Each token list as its term ids (4 bytes each); words not seen before get new ids, and
-        their ``(id, term)`` pairs are added to ``new_terms``."""
-        vocab = self.vocab
-        for term in {t for toks in tokens for t in toks}.difference(vocab):
-            vocab[term] = len(vocab) + self.term_offset
-            new_terms.append((vocab[term], term))
-        return [array("I", map(vocab.__getitem__, toks)).tobytes() for toks in tokens]
-
-
-@dataclass(slots=True)
-class _Plan:
-    """The rows one reindex writes."""
-
-    seen: set[tuple[str, str]] = field(default_factory=set)
-    terms: list[tuple[int, str]] = field(default_factory=list)
-    articles: list[tuple[object, ...]] = field(default_factory=list)
-    paragraphs: list[tuple[object, ...]] = field(default_factory=list)
-    updates: list[tuple[object, ...]] = field(default_factory=list)
-    files: list[tuple[object, ...]] = field(default_factory=list)
 
 
 async def _insert(
@@ -188,14 +61,6 @@ class _Retokenized:
     titles: list[tuple[bytes, int]] = field(default_factory=list)
     paragraphs: list[tuple[bytes, int, int]] = field(default_factory=list)
     terms: list[tuple[int, str]] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _FileRow:
-    unit: str
-    stamp: str
-    content_hash: str
-    article_id: int
 
 
 def _days(date: dt.date | None) -> int:
