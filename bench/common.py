@@ -155,11 +155,12 @@ def metadata_rows(folder: Path) -> list[dict[str, Any]]:
 
 def count_paragraphs(path: Path) -> int:
     """Paragraphs as newsbot's parser splits them (0 for a file it would skip)."""
-    from newsbot.index.ingest.parse import ArticleProblem, parse_bytes
+    from newsbot.index.errors import ArticleError
+    from newsbot.index.ingest.parse import parse_bytes
 
     try:
         return len(parse_bytes(path.read_bytes()).paragraphs)
-    except ArticleProblem:
+    except ArticleError:
         return 0
 
 
