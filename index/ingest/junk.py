@@ -1,10 +1,20 @@
-"""The junk rules: paragraphs that never answer a question (bylines, captions, datelines, sign-up lines)."""
+"""The junk rules: paragraphs that never answer a question (bylines, captions, datelines, sign-up lines).
+
+A junk paragraph stays in the store and in the generation (its article's other paragraphs keep their
+positions, and an article of nothing but junk, a video page, is found by its headline), but it is never
+shown as an answer. Its flag is computed once, when the paragraph is stored, from the paragraph's first
+characters, its length and its number of terms; ``JUNK_RULES`` versions the rules, so that the next
+reindex after a change computes the stored flags again.
+"""
 
 from __future__ import annotations
 
 import re
 
+from newsbot.index.layout import FLAG_JUNK
+
 JUNK_RULES = 2  # the version of is_junk; stored flags are computed again when it changes
+START = 120  # the first characters of a paragraph that the rules read
 
 _JUNK = re.compile(
     r"^(by |photo|image|video|watch|read more|sign up|click here|copyright|©|follow |"
@@ -29,10 +39,15 @@ def is_junk(start: str, length: int, n_tokens: int) -> bool:
     """Bylines, captions, sign-up lines, datelines, time stamps, a video player's feedback form and
     other paragraphs that never answer.
 
-    ``start`` is the paragraph's first characters (120 are enough), ``length`` its length.
+    ``start`` is the paragraph's first characters (``START`` are enough), ``length`` its length.
     """
     if n_tokens < 4 or _AD_FORM.match(start):
         return True
     if length < 80 and (_DATELINE.search(start) or _STAMP.search(start)):
         return True
     return length < 120 and bool(_JUNK.match(start.strip(" -—–(")))
+
+
+def junk_flag(start: str, length: int, n_tokens: int) -> int:
+    """The stored flag of a paragraph: ``FLAG_JUNK`` when :func:`is_junk`, else 0."""
+    return FLAG_JUNK if is_junk(start, length, n_tokens) else 0

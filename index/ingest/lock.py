@@ -1,4 +1,11 @@
-"""The writer's lock: one reindex at a time per database."""
+"""The writer's lock: one reindex at a time per database, across processes.
+
+A bot, a ``newsbot index --watch`` and a one-off ``newsbot index`` may share one database. A reindex
+reads the store before its write transaction (a retokenize) and deletes what unfinished builds left on
+disk; both are safe only while no other reindex runs. The lock is advisory (``flock``) on a file beside
+the database: a second reindex fails at once with :class:`IndexBusyError`, and the kernel releases the
+lock when its holder dies, even by ``kill -9``.
+"""
 
 from __future__ import annotations
 
