@@ -13,13 +13,9 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-import multiprocessing
-import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,15 +27,14 @@ from newsbot.index.ingest.build import headline_documents
 from newsbot.index.ingest.junk import JUNK_RULES, is_junk
 from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.plan import _FileRow, _Plan, _WriteState
-from newsbot.index.ingest.sources import Record, SourceFile, read, scan, unreadable_folders
-from newsbot.index.ingest.workers import PROCESS_CHUNK, PROCESS_THRESHOLD, _read_and_tokenize
+from newsbot.index.ingest.sources import Record, SourceFile, scan, unreadable_folders
+from newsbot.index.ingest.workers import Progress, read_all
 from newsbot.index.layout import EPOCH, FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER, LAYOUT, NO_DATE
-from newsbot.index.model import IndexReport, Skipped
+from newsbot.index.model import IndexReport
 from newsbot.index.ranking.bm25 import BM25Params, article_counts, count_matrix, count_weights, weigh
 from newsbot.index.store.database import Store, now_iso
 from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
-Progress = Callable[[str, int, int], None]
 RETOKENIZE_CHUNK = 20_000  # stored paragraphs tokenized again at a time
 
 
@@ -157,7 +152,10 @@ class Indexer:
                 keep_keys.add(key)
         report.unchanged = len(keep_keys)
 
-        records = await self._read_all(to_read)
+        reading = await asyncio.to_thread(read_all, to_read, self.spec, self.progress)
+        report.skipped.extend(reading.skipped)
+        report.warnings.extend(reading.warnings)
+        records = reading.records
         # a generation written by an older version lacks arrays the ranking now uses: build anew
         outdated = bool(current) and not generation.up_to_date(self.database, current)
         unchanged = not (to_read or gone or retokenize or rejunk or params_changed or outdated)
@@ -201,53 +199,6 @@ class Indexer:
     async def _totals(self, store: Store) -> None:
         self.report.articles = int(await store.scalar("SELECT count(*) FROM articles"))
         self.report.paragraphs = int(await store.scalar("SELECT count(*) FROM paragraphs"))
-
-    async def _read_all(self, to_read: list[SourceFile]) -> list[tuple[SourceFile, list[Record]]]:
-        """Read and parse files: on threads for a few, in worker processes (which tokenize too,
-        one per core) for many, since tokenizing a large archive is the bulk of indexing."""
-        out: list[tuple[SourceFile, list[Record]]] = []
-        total = len(to_read)
-        self.progress("parse", 0, total)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        use_processes = total >= PROCESS_THRESHOLD and cores > 1
-
-        def in_threads(sources: list[SourceFile]) -> Iterator[tuple[list[Record], list[Skipped]]]:
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                yield from pool.map(read, sources)
-
-        def in_processes() -> Iterator[tuple[list[Record], list[Skipped]]]:
-            chunks = [to_read[i : i + PROCESS_CHUNK] for i in range(0, total, PROCESS_CHUNK)]
-            context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
-            with ProcessPoolExecutor(max_workers=cores, mp_context=context) as pool:
-                for chunk in pool.map(_read_and_tokenize, chunks, [self.spec] * len(chunks)):
-                    yield from chunk
-
-        def results() -> Iterator[tuple[list[Record], list[Skipped]]]:
-            if not use_processes:
-                yield from in_threads(to_read)
-                return
-            done = 0
-            try:
-                for item in in_processes():
-                    yield item
-                    done += 1
-            except BrokenProcessPool:
-                # workers could not start (e.g. a script without a main guard): finish on threads
-                yield from in_threads(to_read[done:])
-
-        def work() -> None:
-            with contextlib.closing(results()) as stream:
-                for done, (src, (records, skipped)) in enumerate(zip(to_read, stream, strict=True), start=1):
-                    out.append((src, records))
-                    self.report.skipped.extend(skipped)
-                    for rec in records:
-                        for w in rec.article.warnings:
-                            self.report.warnings.append(Skipped(str(Path(src.root) / rec.rel), w))
-                    if done % 200 == 0 or done == total:
-                        self.progress("parse", done, total)
-
-        await asyncio.to_thread(work)
-        return out
 
     async def _write(
         self,

@@ -68,7 +68,7 @@ class Record:
     content_hash: str
     article: Article
     # the terms of the title and of each paragraph, each joined by NUL, when a worker process
-    # tokenized them already (see indexer._read_and_tokenize)
+    # tokenized them already (see workers.read_and_tokenize)
     terms: list[str] | None = None
 
 
