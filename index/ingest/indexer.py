@@ -11,27 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import datetime as dt
 import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from newsbot.index import generation
 from newsbot.index.errors import IndexingError, NewsbotError
-from newsbot.index.ingest.build import headline_documents
-from newsbot.index.ingest.junk import JUNK_RULES, is_junk
+from newsbot.index.ingest.build import ArticleRow, ParagraphRow, Stored, build
+from newsbot.index.ingest.junk import JUNK_RULES, START, is_junk, junk_flag
 from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.plan import _FileRow, _Plan, _WriteState
 from newsbot.index.ingest.sources import Record, SourceFile, scan, unreadable_folders
 from newsbot.index.ingest.workers import Progress, read_all
-from newsbot.index.layout import EPOCH, FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER, LAYOUT, NO_DATE
+from newsbot.index.layout import FLAG_JUNK
 from newsbot.index.model import IndexReport
-from newsbot.index.ranking.bm25 import BM25Params, article_counts, count_matrix, count_weights, weigh
+from newsbot.index.ranking.bm25 import BM25Params
 from newsbot.index.store.database import Store, now_iso
 from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
@@ -56,10 +55,6 @@ class _Retokenized:
     titles: list[tuple[bytes, int]] = field(default_factory=list)
     paragraphs: list[tuple[bytes, int, int]] = field(default_factory=list)
     terms: list[tuple[int, str]] = field(default_factory=list)
-
-
-def _days(date: dt.date | None) -> int:
-    return (date - EPOCH).days if date else int(NO_DATE)
 
 
 class Indexer:
@@ -431,133 +426,34 @@ class Indexer:
             )
         return roots
 
-    async def _build(self, store: Store, number: int) -> tuple[dict[str, object], dict[str, np.ndarray]]:
-        """Compute the new generation's arrays from the store (inside the reindex transaction)."""
-        art_rows = await store.rows("SELECT id, date, title_terms FROM articles ORDER BY id")
-        # flags are set when a paragraph is stored; rows stored before schema 3 have none yet, and
-        # only for those is the text read (then the flags are saved, so that happens once)
-        para_rows = await store.rows(
-            "SELECT id, article_id, position, terms, flags,"
-            " CASE WHEN flags IS NULL THEN length(text) END,"
-            " CASE WHEN flags IS NULL THEN substr(text, 1, 120) END"
-            " FROM paragraphs ORDER BY article_id, position"
-        )
-        missing = [
-            (FLAG_JUNK if is_junk(r[6], r[5], len(r[3]) // 4) else 0, r[0]) for r in para_rows if r[4] is None
-        ]
-        if missing:
-            await _insert(store.conn, "UPDATE paragraphs SET flags = ? WHERE id = ?", missing)
-            fixed = dict((i, f) for f, i in missing)
-            para_rows = [(*r[:4], fixed[r[0]]) if r[4] is None else r for r in para_rows]
-        n_terms = int(await store.scalar("SELECT coalesce(max(id), -1) + 1 FROM terms"))
-        numeric = [int(i) for (i,) in await store.rows("SELECT id FROM terms WHERE term GLOB '*[0-9]*'")]
+    async def _build(self, store: Store, number: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Compute the new generation's arrays from the store."""
+        stored = await _stored(store)
+        return await asyncio.to_thread(build, stored, self.params, self.spec, number, now_iso())
 
-        def compute() -> tuple[dict[str, object], dict[str, np.ndarray]]:
-            art_ids = np.array([r[0] for r in art_rows], dtype=np.int64)
-            art_days = np.array(
-                [_days(dt.date.fromisoformat(r[1])) if r[1] else NO_DATE for r in art_rows],
-                dtype=np.int32,
-            )
-            art_index = {int(a): i for i, a in enumerate(art_ids)}
-            n_art, n_par = len(art_rows), len(para_rows)
-            para_ids = np.array([r[0] for r in para_rows], dtype=np.int64)
-            para_article = np.array([art_index[r[1]] for r in para_rows], dtype=np.int32)
-            para_position = np.array([r[2] for r in para_rows], dtype=np.int32)
-            para_flags = np.array([r[4] for r in para_rows], dtype=np.uint8)
-            art_start = np.zeros(n_art + 1, dtype=np.int64)
-            np.cumsum(np.bincount(para_article, minlength=n_art), out=art_start[1:])
-            t_blobs = [r[2] for r in art_rows]
-            blobs = [r[3] for r in para_rows]
-            # its whole-article document keeps the title's words once
-            headline = headline_documents(blobs, t_blobs, para_flags, art_start)
-            para_flags[art_start[headline]] = FLAG_HEADLINE
-            para_len = np.array([len(b) // 4 for b in blobs], dtype=np.int32)
-            tokens = np.frombuffer(b"".join(blobs), dtype=np.uint32)
-            doc_of = np.repeat(np.arange(n_par, dtype=np.int32), para_len)
-            counts = count_matrix(tokens, doc_of, n_terms, n_par)
-            is_number = np.zeros(n_terms, dtype=bool)
-            is_number[numeric] = True
-            has_number = np.zeros(n_par, dtype=bool)
-            has_number[doc_of[is_number[tokens]]] = True
-            for a in headline:  # a headline's number, not the form's ("1. How relevant is this ad …")
-                has_number[art_start[a]] = is_number[np.frombuffer(t_blobs[a], dtype=np.uint32)].any()
-            para_flags[has_number & (para_flags & FLAG_JUNK == 0)] |= FLAG_NUMBER
-            del doc_of
-            body = weigh(counts, para_len, self.params)
-            # a paragraph's position is its place in its article (the ranking and answers derive it)
-            if not np.array_equal(para_position, np.arange(n_par) - art_start[para_article]):
-                raise IndexingError(
-                    "the store's paragraph positions have gaps; the previous index is serving"
-                )
-            t_len = np.array([len(b) // 4 for b in t_blobs], dtype=np.int32)
-            t_tokens = np.frombuffer(b"".join(t_blobs), dtype=np.uint32)
-            t_doc = np.repeat(np.arange(n_art, dtype=np.int32), t_len)
-            t_counts = count_matrix(t_tokens, t_doc, n_terms, n_art)
-            titles = weigh(t_counts, t_len, self.params)
-            # each whole article (title and paragraphs) as one document: its paragraphs' counts summed
-            once = np.ones(n_art, dtype=np.int32)
-            once[headline] = 0  # the headline is already in such an article's first paragraph
-            whole = article_counts(counts, para_article, n_art)
-            whole = whole + (
-                t_counts.multiply(once[None, :].astype(t_counts.dtype)).tocsr() if len(headline) else t_counts
-            )
-            del counts
-            whole.sort_indices()
-            a_len = (
-                np.bincount(para_article, weights=para_len, minlength=n_art).astype(np.int64) + t_len * once
-            )
-            articles = count_weights(whole, a_len, dataclasses.replace(self.params, b=self.params.article_b))
-            del whole
-            arrays = {
-                "para_ids": para_ids,
-                "para_article": para_article,
-                "para_len": para_len,
-                "para_flags": para_flags,
-                "para_days": art_days[para_article],
-                "para_words": generation.words_of(para_len),
-                "art_ids": art_ids,
-                "art_days": art_days,
-                "art_start": art_start,
-                "w_indptr": body.indptr,
-                "w_indices": body.indices,
-                "w_data": body.data,
-                "w_floor": body.floor,
-                "t_indptr": titles.indptr,
-                "t_indices": titles.indices,
-                "t_data": titles.data,
-                "t_floor": titles.floor,
-                "a_indptr": articles.indptr,
-                "a_indices": articles.indices,
-                "a_tf": articles.tf,
-                "a_idf": articles.idf,
-                "a_k1_norm": articles.k1_norm,
-            }
-            info: dict[str, object] = {
-                "generation": number,
-                "paragraphs": n_par,
-                "articles": n_art,
-                "terms": n_terms,
-                # the compiled ranking needs to know (see compiled.py)
-                "negative_weights": any(
-                    len(w) and w.min() < 0 for w in (body.data, titles.data, articles.idf)
-                ),
-                "article_k1": articles.k1,
-                "article_block": articles.block,
-                "layout": LAYOUT,
-                "bm25": {
-                    "variant": self.params.variant,
-                    "k1": self.params.k1,
-                    "b": self.params.b,
-                    "epsilon": self.params.epsilon,
-                    "delta": self.params.delta,
-                    "article_b": self.params.article_b,
-                },
-                "tokenizer": self.spec.to_json(),
-                "built_at": now_iso(),
-            }
-            return info, arrays
 
-        return await asyncio.to_thread(compute)
+async def _stored(store: Store) -> Stored:
+    """What a build reads from the store. Flags are set when a paragraph is stored; rows stored before
+    schema 3 have none yet, and only for those is the text read (then the flags are saved, so that
+    happens once)."""
+    articles = await store.rows("SELECT id, date, title_terms FROM articles ORDER BY id")
+    paragraphs: list[Any] = await store.rows(
+        "SELECT id, article_id, position, terms, flags,"
+        " CASE WHEN flags IS NULL THEN length(text) END,"
+        f" CASE WHEN flags IS NULL THEN substr(text, 1, {START}) END"
+        " FROM paragraphs ORDER BY article_id, position"
+    )
+    missing = [(junk_flag(r[6], r[5], len(r[3]) // 4), r[0]) for r in paragraphs if r[4] is None]
+    if missing:
+        await _insert(store.conn, "UPDATE paragraphs SET flags = ? WHERE id = ?", missing)
+        fixed = dict((i, f) for f, i in missing)
+        paragraphs = [(*r[:4], fixed[r[0]]) if r[4] is None else r for r in paragraphs]
+    return Stored(
+        articles=cast(list[ArticleRow], articles),
+        paragraphs=cast(list[ParagraphRow], paragraphs),  # (the two extra columns are not read)
+        n_terms=int(await store.scalar("SELECT coalesce(max(id), -1) + 1 FROM terms")),
+        numeric=[int(i) for (i,) in await store.rows("SELECT id FROM terms WHERE term GLOB '*[0-9]*'")],
+    )
 
 
 async def reindex(
