@@ -155,11 +155,12 @@ def metadata_rows(folder: Path) -> list[dict[str, Any]]:
 
 def count_paragraphs(path: Path) -> int:
     """Paragraphs as newsbot's parser splits them (0 for a file it would skip)."""
-    from newsbot.index.ingest.parse import ArticleProblem, parse_bytes
+    from newsbot.index.errors import ArticleError
+    from newsbot.index.ingest.parse import parse_bytes
 
     try:
         return len(parse_bytes(path.read_bytes()).paragraphs)
-    except ArticleProblem:
+    except ArticleError:
         return 0
 
 
@@ -277,8 +278,8 @@ def spread(items: list[Any], n: int) -> list[Any]:
 # --- the paragraphs as newsbot tokenized them --------------------------------------------------
 def stored_token_lines(database: Path) -> Iterator[str]:
     """Each paragraph's BM25 document (its stored tokens; for a video page's first paragraph, the
-    title's first: ``indexer.headline_documents``) joined by spaces, in the generation's order."""
-    from newsbot.index.ingest.indexer import headline_documents
+    title's first: ``build.headline_documents``) joined by spaces, in the generation's order."""
+    from newsbot.index.ingest.build import headline_documents
 
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:

@@ -25,6 +25,7 @@ from newsbot.index.config import Settings
 from newsbot.index.errors import GenerationError, IndexBusyError, NewsbotError, StoreError
 from newsbot.index.generation import Generation
 from newsbot.index.ingest import indexer
+from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.parse import utf8
 from newsbot.index.model import Announcement, Answer, Follow, IndexReport, Stats, Story
 from newsbot.index.ranking import compiled as compiled_ranking
@@ -108,7 +109,7 @@ class NewsIndex:
         Only when no reindex is running (it holds the writer's lock, and cleans up after itself).
         """
         try:
-            with indexer.writer_lock(self.database):
+            with writer_lock(self.database):
                 current = int(await self.store.get_meta("generation") or 0)
                 await asyncio.to_thread(generation.cleanup, self.database, current)
         except (NewsbotError, OSError):

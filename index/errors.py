@@ -42,9 +42,12 @@ class GenerationError(StoreError):
 
 
 class ArticleError(NewsbotError):
-    """An article file cannot be used; it is reported with its path and skipped."""
+    """An article file (or one line of a JSONL file) cannot be used; ``str(err)`` is the reason.
 
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
+    Parsing raises it without knowing where the text came from; the reindex reports the reason after
+    the file's path (a ``Skipped`` entry) and goes on without that article.
+    """
+
+    def __init__(self, reason: str) -> None:
         self.reason = reason
-        super().__init__(f"{path}: {reason}")
+        super().__init__(reason)

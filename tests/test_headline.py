@@ -14,7 +14,7 @@ from newsbot.bot import render as bot_render
 from newsbot.cli import render as cli_render
 from newsbot.cli.main import main
 from newsbot.index.api import NewsIndex
-from newsbot.index.ingest.indexer import JUNK_RULES, is_junk
+from newsbot.index.ingest.junk import JUNK_RULES, is_junk
 from newsbot.index.layout import FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER
 
 from .conftest import make_settings, write_article

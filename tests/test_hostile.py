@@ -33,7 +33,8 @@ from hypothesis import strategies as st
 from newsbot.bot import render
 from newsbot.index.api import MAX_QUESTION_CHARS, NewsIndex
 from newsbot.index.config import SAMPLE_NEWS
-from newsbot.index.ingest.parse import ArticleProblem, parse_bytes
+from newsbot.index.errors import ArticleError
+from newsbot.index.ingest.parse import parse_bytes
 from newsbot.index.model import Answer
 
 from .conftest import make_settings
@@ -336,7 +337,7 @@ def txt_verdict(data: bytes) -> str | None:
     """None when the article parser accepts these bytes, else the reason it gives."""
     try:
         parse_bytes(data)
-    except ArticleProblem as problem:
+    except ArticleError as problem:
         return str(problem)
     return None
 

@@ -20,7 +20,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.config import SAMPLE_NEWS, Settings
 from newsbot.index.errors import IndexBusyError, IndexingError
 from newsbot.index.generation import gens_dir, numbers_on_disk
-from newsbot.index.ingest.indexer import writer_lock
+from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.layout import FLAG_JUNK, FLAG_NUMBER
 
 from .conftest import ROOT, make_settings, write_article
@@ -177,7 +177,7 @@ async def test_path_disappearing_mid_run_is_reported(tmp_path: Path, monkeypatch
             source.path.unlink()
         return real_read(source)
 
-    monkeypatch.setattr("newsbot.index.ingest.indexer.read", vanish)
+    monkeypatch.setattr("newsbot.index.ingest.workers.read", vanish)
     async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
         report = await index.reindex()
     assert [(Path(s.path).name, s.reason) for s in report.skipped] == [
@@ -325,7 +325,7 @@ async def test_worker_processes_index_the_same_as_threads(
     """Large reindexes read and tokenize in worker processes; the store must come out identical."""
     import numpy as np
 
-    from newsbot.index.ingest import indexer
+    from newsbot.index.ingest import workers
     from newsbot.index.tokenizer import Tokenizer
 
     async def stored(settings: Settings) -> list[tuple[object, ...]]:
@@ -343,8 +343,8 @@ async def test_worker_processes_index_the_same_as_threads(
             ]
 
     threads = await stored(make_settings(tmp_path / "threads"))
-    monkeypatch.setattr(indexer, "PROCESS_THRESHOLD", 1)
-    monkeypatch.setattr(indexer, "PROCESS_CHUNK", 7)
+    monkeypatch.setattr(workers, "PROCESS_THRESHOLD", 1)
+    monkeypatch.setattr(workers, "PROCESS_CHUNK", 7)
 
     def not_here(self: Tokenizer, texts: list[str]) -> list[list[str]]:
         raise AssertionError("the parent tokenized: the worker processes were not used")

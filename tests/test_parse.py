@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newsbot.index.ingest.parse import ArticleProblem, decode, parse_bytes, parse_text, split_paragraphs
+from newsbot.index.errors import ArticleError, NewsbotError
+from newsbot.index.ingest.parse import decode, parse_bytes, parse_text, split_paragraphs
+from newsbot.index.ingest.sources import read, scan
 
 
 def test_reference_format() -> None:
@@ -53,7 +56,7 @@ def test_crlf_cr_bom_and_legacy_encoding() -> None:
     ],
 )
 def test_refused(data: bytes, reason: str) -> None:
-    with pytest.raises(ArticleProblem, match=reason):
+    with pytest.raises(ArticleError, match=reason):
         parse_bytes(data)
 
 
@@ -91,7 +94,7 @@ def test_round_trip(title: str, paras: list[str], date: dt.date) -> None:
 def test_any_bytes_parse_or_give_a_reason(data: bytes) -> None:
     try:
         art = parse_bytes(data)
-    except ArticleProblem as exc:
+    except ArticleError as exc:
         assert str(exc)
     else:
         assert art.title and art.paragraphs and all(p.strip() == p and p for p in art.paragraphs)
@@ -99,3 +102,38 @@ def test_any_bytes_parse_or_give_a_reason(data: bytes) -> None:
 
 def test_decode_prefers_utf8() -> None:
     assert decode("naïve".encode()) == ("naïve", None)
+
+
+def test_a_refusal_belongs_to_the_error_family_and_is_only_the_reason() -> None:
+    with pytest.raises(NewsbotError) as caught:
+        parse_bytes(b" date 2020-01-01 Only a title\n\n")
+    assert isinstance(caught.value, ArticleError) and not isinstance(caught.value, ValueError)
+    assert str(caught.value) == caught.value.reason == "title but no body"
+
+
+def test_refused_files_are_skipped_with_their_path_and_reason(tmp_path: Path) -> None:
+    # what a reindex reports for each file it cannot use: the path, then the parser's reason
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "date.txt").write_bytes(b" date 2020-02-30 Bad date\n\nBody")
+    (tmp_path / "lines.jsonl").write_text(
+        '{"title": "Good", "text": "Body."}\n'
+        "not json\n"
+        '{"title": "", "text": "Body."}\n'
+        '{"title": "No body"}\n'
+        '{"title": "Bad date", "text": "Body.", "date": "2020-13-01"}\n'
+        "[1, 2]\n",
+        encoding="utf-8",
+    )
+    sources, problems = scan([tmp_path])
+    assert problems == []
+    reports = {src.rel: read(src) for src in sources}
+    assert [len(records) for records, _ in reports.values()] == [0, 0, 1]
+    assert [(s.path, s.reason) for _, skipped in reports.values() for s in skipped] == [
+        (f"{tmp_path}/date.txt", "impossible date 2020-02-30"),
+        (f"{tmp_path}/empty.txt", "empty file"),
+        (f"{tmp_path}/lines.jsonl#2", "not valid JSON (Expecting value)"),
+        (f"{tmp_path}/lines.jsonl#3", "no title"),
+        (f"{tmp_path}/lines.jsonl#4", 'no "text" or "paragraphs"'),
+        (f"{tmp_path}/lines.jsonl#5", "impossible date 2020-13-01"),
+        (f"{tmp_path}/lines.jsonl#6", "not a JSON object"),
+    ]

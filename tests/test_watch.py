@@ -13,7 +13,7 @@ import pytest
 from newsbot.cli.main import build_parser, cmd_index
 from newsbot.index.api import NewsIndex
 from newsbot.index.errors import NewsbotError
-from newsbot.index.ingest.indexer import writer_lock
+from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.watch import FolderWatch, fingerprint
 from newsbot.index.model import IndexReport
 

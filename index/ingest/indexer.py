@@ -5,201 +5,68 @@ stamp; its bytes' hash tells a real change from a touch). Articles whose files a
 dropped; the same article stored twice is kept once with every path known. All writes of one
 reindex happen in one transaction, and the new generation is named current in that same commit,
 so a crash at any moment leaves the previous index serving.
+
+This module is the orchestration and its SQL: it holds the writer's lock, reads what is stored and
+what is on disk, and writes what the pure parts decide (``plan.py``: what to read, keep and drop, and
+the rows to write; ``build.py``: the generation's arrays). ``workers.py`` reads the files,
+``retokenize.py`` brings stored rows in line with a new tokenizer or new junk rules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import datetime as dt
-import fcntl
-import multiprocessing
-import os
-import re
 import sqlite3
 import time
-from array import array
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
+import aiosqlite
 import numpy as np
 
 from newsbot.index import generation
-from newsbot.index.errors import IndexBusyError, IndexingError, NewsbotError
-from newsbot.index.ingest.sources import Record, SourceFile, read, scan, unreadable_folders
-from newsbot.index.layout import EPOCH, FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER, LAYOUT, NO_DATE
-from newsbot.index.model import IndexReport, Skipped
-from newsbot.index.ranking.bm25 import BM25Params, article_counts, count_matrix, count_weights, weigh
+from newsbot.index.errors import IndexingError, NewsbotError
+from newsbot.index.ingest.build import ArticleRow, ParagraphRow, Stored, build
+from newsbot.index.ingest.junk import JUNK_RULES, START, junk_flag
+from newsbot.index.ingest.lock import writer_lock
+from newsbot.index.ingest.plan import Changes, FileRow, Key, Plan, WriteState, compare, plan_rows
+from newsbot.index.ingest.retokenize import Retokenized, reflag, retokenize
+from newsbot.index.ingest.sources import Record, SourceFile, scan, unreadable_folders
+from newsbot.index.ingest.workers import Progress, read_all
+from newsbot.index.model import IndexReport
+from newsbot.index.ranking.bm25 import BM25Params
 from newsbot.index.store.database import Store, now_iso
 from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
-Progress = Callable[[str, int, int], None]
-JUNK_RULES = 2  # the version of is_junk; stored flags are computed again when it changes
-
-_JUNK = re.compile(
-    r"^(by |photo|image|video|watch|read more|sign up|click here|copyright|©|follow |"
-    r"getty images|ap photo|reuters|advertisement|related:|more:|caption)",
-    re.IGNORECASE,
-)
-# the feedback form under an embedded video player, however long
-_AD_FORM = re.compile(r"^(video player was slow to load|\d*\.?\s*how relevant is this ad)", re.IGNORECASE)
-
-
-_DATELINE = re.compile(r"[—–-]\s*$")  # "New York CNN Business —": a dateline on its own line
-# "Updated March 26, 2026, 7:29 a.m. ET", "Nov. 20, 2024, 9:33 p.m. ET": a time stamp on its own line
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_STAMP = re.compile(
-    rf"^(?:(?:updated|published|posted):?\s+(?:on\s+)?(?:{_MONTH}\s+\d|\d)"
-    rf"|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}.*\d{{1,2}}:\d{{2}}\s*[ap]\.?m\.?\s*[a-z]{{2,4}}\s*$)",
-    re.IGNORECASE,
-)
-
-
-def is_junk(start: str, length: int, n_tokens: int) -> bool:
-    """Bylines, captions, sign-up lines, datelines, time stamps, a video player's feedback form and
-    other paragraphs that never answer.
-
-    ``start`` is the paragraph's first characters (120 are enough), ``length`` its length.
-    """
-    if n_tokens < 4 or _AD_FORM.match(start):
-        return True
-    if length < 80 and (_DATELINE.search(start) or _STAMP.search(start)):
-        return True
-    return length < 120 and bool(_JUNK.match(start.strip(" -—–(")))
-
-
-def headline_documents(
-    blobs: list[bytes], title_blobs: list[bytes], para_flags: np.ndarray, art_start: np.ndarray
-) -> np.ndarray:
-    """The paragraphs as BM25 documents: an article with nothing but junk paragraphs (a video page:
-    a headline over a player's feedback form) is found by its headline, so its first paragraph's
-    document is the title's terms followed by its own (``blobs`` is changed in place). Returns the
-    numbers of those articles.
-
-    ``blobs``: each paragraph's terms (uint32 ids), in article and position order; ``title_blobs``:
-    each article's title terms; ``para_flags``: the stored flags; ``art_start``: where each article's
-    paragraphs start in ``blobs`` (one more entry than there are articles).
-    """
-    n_art = len(art_start) - 1
-    para_article = np.repeat(np.arange(n_art), np.diff(art_start))
-    real = np.bincount(para_article, weights=(para_flags & FLAG_JUNK) == 0, minlength=n_art)
-    headline = np.flatnonzero((real == 0) & (art_start[1:] > art_start[:-1]))
-    for a in headline:
-        blobs[art_start[a]] = title_blobs[a] + blobs[art_start[a]]
-    return headline
-
-
-RETOKENIZE_CHUNK = 20_000  # stored paragraphs tokenized again at a time
-PROCESS_THRESHOLD = 2000  # files to read before worker processes pay for their start-up
-PROCESS_CHUNK = 250
-_worker_tokenizer: Tokenizer | None = None
-
-
-def _read_and_tokenize(
-    sources: list[SourceFile], spec: TokenizerSpec
-) -> list[tuple[list[Record], list[Skipped]]]:
-    """In a worker process: read, parse and tokenize a chunk of files."""
-    global _worker_tokenizer
-    if _worker_tokenizer is None or _worker_tokenizer.spec != spec:
-        _worker_tokenizer = Tokenizer(spec)
-    out = []
-    for source in sources:
-        records, skipped = read(source)
-        for rec in records:
-            texts = [rec.article.title, *rec.article.paragraphs]
-            rec.terms = ["\x00".join(t) for t in _worker_tokenizer.tokens_many(texts)]
-        out.append((records, skipped))
-    return out
-
-
-@contextlib.contextmanager
-def writer_lock(database: Path) -> Iterator[None]:
-    """One reindex at a time per database, across processes (an advisory lock beside it)."""
-    lock_path = database.with_name(database.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise IndexingError(f"cannot create the lock file {lock_path} ({exc.strerror})") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise IndexBusyError("a reindex is already running; try again when it has finished") from None
-        yield
-    finally:
-        os.close(fd)
-
-
-@dataclass(slots=True)
-class _WriteState:
-    """What the planner needs to know of the store: ids in use and the vocabulary."""
-
-    vocab: dict[str, int]
-    by_hash: dict[str, int]
-    next_article: int
-    next_paragraph: int
-    term_offset: int = 0
-
-    def __post_init__(self) -> None:
-        # new term ids continue after the largest in use (ids are never reused)
-        self.term_offset = (max(self.vocab.values()) + 1 - len(self.vocab)) if self.vocab else 0
-
-    def encode(self, tokens: list[list[str]], new_terms: list[tuple[int, str]]) -> list[bytes]:
-        """Each token list as its term ids (4 bytes each); words not seen before get new ids, and
-        their ``(id, term)`` pairs are added to ``new_terms``."""
-        vocab = self.vocab
-        for term in {t for toks in tokens for t in toks}.difference(vocab):
-            vocab[term] = len(vocab) + self.term_offset
-            new_terms.append((vocab[term], term))
-        return [array("I", map(vocab.__getitem__, toks)).tobytes() for toks in tokens]
-
-
-@dataclass(slots=True)
-class _Plan:
-    """The rows one reindex writes."""
-
-    seen: set[tuple[str, str]] = field(default_factory=set)
-    terms: list[tuple[int, str]] = field(default_factory=list)
-    articles: list[tuple[object, ...]] = field(default_factory=list)
-    paragraphs: list[tuple[object, ...]] = field(default_factory=list)
-    updates: list[tuple[object, ...]] = field(default_factory=list)
-    files: list[tuple[object, ...]] = field(default_factory=list)
+INSERT_CHUNK = 20_000  # rows a statement at a time: progress is reported, the loop stays responsive
 
 
 async def _insert(
-    conn: object, sql: str, rows: list[tuple[object, ...]], progress: Callable[[int], None] | None = None
+    conn: aiosqlite.Connection,
+    sql: str,
+    rows: Sequence[tuple[object, ...]],
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """executemany in chunks, so progress can be reported and the loop stays responsive."""
-    for i in range(0, len(rows), 20_000):
-        await conn.executemany(sql, rows[i : i + 20_000])  # type: ignore[attr-defined]
+    for i in range(0, len(rows), INSERT_CHUNK):
+        await conn.executemany(sql, rows[i : i + INSERT_CHUNK])
         if progress:
-            progress(min(i + 20_000, len(rows)))
+            progress(min(i + INSERT_CHUNK, len(rows)))
 
 
-@dataclass(slots=True)
-class _Retokenized:
-    """The rows a new tokenizer rewrites: (terms, id) of titles, (terms, flags, id) of paragraphs,
-    and the new (id, term) pairs."""
+@dataclass(frozen=True, slots=True)
+class _Redo:
+    """What changed since the stored rows and the current generation were made, besides the files."""
 
-    titles: list[tuple[bytes, int]] = field(default_factory=list)
-    paragraphs: list[tuple[bytes, int, int]] = field(default_factory=list)
-    terms: list[tuple[int, str]] = field(default_factory=list)
+    retokenize: bool  # the tokenizer's settings: every stored text is tokenized again
+    rejunk: bool  # the junk rules: the stored flags are computed again (a retokenize does it too)
+    rebuild: bool  # the BM25 settings, or a generation of an older layout: the arrays are built anew
 
-
-@dataclass(slots=True)
-class _FileRow:
-    unit: str
-    stamp: str
-    content_hash: str
-    article_id: int
-
-
-def _days(date: dt.date | None) -> int:
-    return (date - EPOCH).days if date else int(NO_DATE)
+    @property
+    def anything(self) -> bool:
+        return self.retokenize or self.rejunk or self.rebuild
 
 
 class Indexer:
@@ -219,7 +86,7 @@ class Indexer:
         self.forget = forget or []
         self.spec = spec
         self.params = params
-        self.progress = progress or (lambda stage, done, total: None)
+        self.progress: Progress = progress or (lambda stage, done, total: None)
         self.report = IndexReport()
 
     async def run(self) -> IndexReport:
@@ -236,67 +103,16 @@ class Indexer:
         return self.report
 
     async def _run(self, store: Store) -> None:
+        """Scan, read, and (unless nothing changed) write and publish in one transaction."""
         report = self.report
         current = int(await store.get_meta("generation") or 0)
         generation.cleanup(self.database, current)
-        stored_spec = await store.get_meta("tokenizer")
-        stored_params = await store.get_meta("bm25")
-        retokenize = stored_spec is not None and TokenizerSpec.from_json(stored_spec) != self.spec
-        # the junk rules changed since the stored flags were computed (a retokenize computes them too)
-        rejunk = bool(current) and not retokenize and await store.get_meta("junk_rules") != str(JUNK_RULES)
-        params_changed = stored_params != repr(self.params)
-
-        forgotten = await self._forgotten(store)
-        self.progress("scan", 0, 0)
-        sources, skipped = await asyncio.to_thread(scan, self.folders)
-        report.skipped.extend(skipped)
-        # a folder that could not be listed (permissions) is like a missing one: its files are kept
-        blocked = tuple(p.rstrip("/") + "/" for p in unreadable_folders(skipped))
-        scanned_roots = {str(f.resolve()) for f in self.folders if f.is_dir()}
-        scanned_roots = {r for r in scanned_roots if r + "/" not in blocked} | forgotten
-        if not scanned_roots:
-            raise IndexingError(
-                "none of the news folders could be read: "
-                + "; ".join(f"{s.path}: {s.reason}" for s in skipped)
-                + ". The previous index is still serving."
-            )
-
-        old: dict[tuple[str, str], _FileRow] = {}
-        for root, rel, unit, stamp, content_hash, article_id in await store.rows(
-            "SELECT root, rel, unit, stamp, content_hash, article_id FROM files"
-        ):
-            old[(root, rel)] = _FileRow(unit, stamp, content_hash, article_id)
-        old_by_unit: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for key, row in old.items():
-            old_by_unit.setdefault((key[0], row.unit), []).append(key)
-
-        to_read: list[SourceFile] = []
-        keep_keys: set[tuple[str, str]] = set()
-        for src in sources:
-            keys = old_by_unit.get((src.root, src.rel), [])
-            if keys and all(old[k].stamp == src.stamp for k in keys):
-                keep_keys.update(keys)
-            else:
-                to_read.append(src)
-        unit_seen = {(s.root, s.rel) for s in sources}
-        gone: list[tuple[str, str]] = []
-        for key, row in old.items():
-            if (key[0], row.unit) in unit_seen:
-                continue
-            unlisted = f"{key[0]}/{row.unit}".startswith(blocked)
-            if key[0] in scanned_roots and not unlisted:
-                gone.append(key)
-            else:
-                # another folder (indexed by another run or process), or one missing or unreadable
-                # this time: keep its articles rather than lose them
-                keep_keys.add(key)
-        report.unchanged = len(keep_keys)
-
-        records = await self._read_all(to_read)
-        # a generation written by an older version lacks arrays the ranking now uses: build anew
-        outdated = bool(current) and not generation.up_to_date(self.database, current)
-        unchanged = not (to_read or gone or retokenize or rejunk or params_changed or outdated)
-        if unchanged and current:
+        redo = await self._redo(store, current)
+        old, found = await self._changes(store)
+        reading = await asyncio.to_thread(read_all, found.to_read, self.spec, self.progress)
+        report.skipped.extend(reading.skipped)
+        report.warnings.extend(reading.warnings)
+        if current and not (found.to_read or found.gone or redo.anything):
             report.generation = current
             report.published = True
             await self._totals(store)
@@ -305,24 +121,16 @@ class Indexer:
         tokenizer = Tokenizer(self.spec)
         # the stored texts are tokenized again before the write transaction, so that the question
         # log and follows (other writers of the database) wait only for the rows to be written
-        retokenized = await self._retokenize(store, tokenizer) if retokenize else None
-        reflagged = await self._reflag(store) if rejunk else []
+        retokenized = await retokenize(store, tokenizer, self.progress) if redo.retokenize else None
+        reflagged = await reflag(store) if redo.rejunk else []
         await store.conn.execute("BEGIN IMMEDIATE")
         try:
             # before the new rows are written: those get flags by the current rules anyway
             await _insert(store.conn, "UPDATE paragraphs SET flags = ? WHERE id = ?", reflagged)
-            await self._write(store, tokenizer, records, to_read, gone, old, retokenized)
-            records.clear()  # the texts are in the store now: free them before the build
+            await self._write(store, tokenizer, reading.records, found, old, retokenized)
+            reading.records.clear()  # the texts are in the store now: free them before the build
             retokenized = None
-            number = max([current, *generation.numbers_on_disk(self.database)]) + 1
-            self.progress("build", 0, 0)
-            info, arrays = await self._build(store, number)
-            await asyncio.to_thread(generation.write, self.database, number, info, arrays)
-            await store.set_meta("generation", str(number))
-            await store.set_meta("tokenizer", self.spec.to_json())
-            await store.set_meta("bm25", repr(self.params))
-            await store.set_meta("junk_rules", str(JUNK_RULES))
-            await store.set_meta("built_at", now_iso())
+            number = await self._publish(store, current)
             await store.conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(Exception):
@@ -333,276 +141,44 @@ class Indexer:
         await self._totals(store)
         generation.cleanup(self.database, number)
 
-    async def _totals(self, store: Store) -> None:
-        self.report.articles = int(await store.scalar("SELECT count(*) FROM articles"))
-        self.report.paragraphs = int(await store.scalar("SELECT count(*) FROM paragraphs"))
+    async def _redo(self, store: Store, current: int) -> _Redo:
+        stored_spec = await store.get_meta("tokenizer")
+        retokenize = stored_spec is not None and TokenizerSpec.from_json(stored_spec) != self.spec
+        # the junk rules changed since the stored flags were computed (a retokenize computes them too)
+        rejunk = bool(current) and not retokenize and await store.get_meta("junk_rules") != str(JUNK_RULES)
+        params_changed = await store.get_meta("bm25") != repr(self.params)
+        # a generation written by an older version lacks arrays the ranking now uses: build anew
+        outdated = bool(current) and not generation.up_to_date(self.database, current)
+        return _Redo(retokenize, rejunk, params_changed or outdated)
 
-    async def _read_all(self, to_read: list[SourceFile]) -> list[tuple[SourceFile, list[Record]]]:
-        """Read and parse files: on threads for a few, in worker processes (which tokenize too,
-        one per core) for many, since tokenizing a large archive is the bulk of indexing."""
-        out: list[tuple[SourceFile, list[Record]]] = []
-        total = len(to_read)
-        self.progress("parse", 0, total)
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        use_processes = total >= PROCESS_THRESHOLD and cores > 1
-
-        def in_threads(sources: list[SourceFile]) -> Iterator[tuple[list[Record], list[Skipped]]]:
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                yield from pool.map(read, sources)
-
-        def in_processes() -> Iterator[tuple[list[Record], list[Skipped]]]:
-            chunks = [to_read[i : i + PROCESS_CHUNK] for i in range(0, total, PROCESS_CHUNK)]
-            context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
-            with ProcessPoolExecutor(max_workers=cores, mp_context=context) as pool:
-                for chunk in pool.map(_read_and_tokenize, chunks, [self.spec] * len(chunks)):
-                    yield from chunk
-
-        def results() -> Iterator[tuple[list[Record], list[Skipped]]]:
-            if not use_processes:
-                yield from in_threads(to_read)
-                return
-            done = 0
-            try:
-                for item in in_processes():
-                    yield item
-                    done += 1
-            except BrokenProcessPool:
-                # workers could not start (e.g. a script without a main guard): finish on threads
-                yield from in_threads(to_read[done:])
-
-        def work() -> None:
-            with contextlib.closing(results()) as stream:
-                for done, (src, (records, skipped)) in enumerate(zip(to_read, stream, strict=True), start=1):
-                    out.append((src, records))
-                    self.report.skipped.extend(skipped)
-                    for rec in records:
-                        for w in rec.article.warnings:
-                            self.report.warnings.append(Skipped(str(Path(src.root) / rec.rel), w))
-                    if done % 200 == 0 or done == total:
-                        self.progress("parse", done, total)
-
-        await asyncio.to_thread(work)
-        return out
-
-    async def _write(
-        self,
-        store: Store,
-        tokenizer: Tokenizer,
-        records: list[tuple[SourceFile, list[Record]]],
-        to_read: list[SourceFile],
-        gone: list[tuple[str, str]],
-        old: dict[tuple[str, str], _FileRow],
-        retokenized: _Retokenized | None,
-    ) -> None:
-        """Apply the changes inside the open transaction: forget, plan (off the loop), insert."""
-        report = self.report
-        conn = store.conn
-        orphans: set[int] = set()
-        if retokenized is not None:
-            await _insert(conn, "UPDATE articles SET title_terms = ? WHERE id = ?", retokenized.titles)
-            await _insert(
-                conn, "UPDATE paragraphs SET terms = ?, flags = ? WHERE id = ?", retokenized.paragraphs
+    async def _changes(self, store: Store) -> tuple[dict[Key, FileRow], Changes]:
+        """The stored file rows, and what changed on disk since (scanning the folders)."""
+        forgotten = await self._forgotten(store)
+        self.progress("scan", 0, 0)
+        sources, skipped = await asyncio.to_thread(scan, self.folders)
+        self.report.skipped.extend(skipped)
+        # a folder that could not be listed (permissions) is like a missing one: its files are kept
+        blocked = tuple(p.rstrip("/") + "/" for p in unreadable_folders(skipped))
+        scanned = {str(f.resolve()) for f in self.folders if f.is_dir()}
+        scanned = {r for r in scanned if r + "/" not in blocked} | forgotten
+        if not scanned:
+            raise IndexingError(
+                "none of the news folders could be read: "
+                + "; ".join(f"{s.path}: {s.reason}" for s in skipped)
+                + ". The previous index is still serving."
             )
-            await _insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", retokenized.terms)
-            report.retokenized = len(retokenized.paragraphs)
-        reread_units = {(s.root, s.rel) for s in to_read}
-        dropped = [k for k, r in old.items() if (k[0], r.unit) in reread_units] + gone
-        orphans.update(old[key].article_id for key in dropped)
-        await conn.executemany("DELETE FROM files WHERE root = ? AND rel = ?", dropped)
-
-        state = _WriteState(
-            vocab={t: i for t, i in await store.rows("SELECT term, id FROM terms")},
-            by_hash={h: i for h, i in await store.rows("SELECT text_hash, id FROM articles")},
-            next_article=int(await store.scalar("SELECT coalesce(max(id), 0) + 1 FROM articles")),
-            next_paragraph=int(await store.scalar("SELECT coalesce(max(id), 0) + 1 FROM paragraphs")),
-        )
-        plan = await asyncio.to_thread(self._plan, tokenizer, records, old, orphans, state)
-        total = len(plan.paragraphs)
-        self.progress("store", 0, total)
-        await _insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", plan.terms)
-        await _insert(
-            conn,
-            "INSERT INTO articles(id, text_hash, title, date, source, url, title_terms, paragraphs,"
-            " indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            plan.articles,
-        )
-        await _insert(
-            conn,
-            "INSERT INTO paragraphs(id, article_id, position, text, terms, flags) VALUES (?, ?, ?, ?, ?, ?)",
-            plan.paragraphs,
-            lambda done: self.progress("store", done, total),
-        )
-        await _insert(
-            conn,
-            "UPDATE articles SET date = coalesce(?, date), source = coalesce(?, source),"
-            " url = coalesce(?, url) WHERE id = ?",
-            plan.updates,
-        )
-        await _insert(
-            conn,
-            "INSERT INTO files(root, rel, unit, stamp, content_hash, article_id) VALUES (?, ?, ?, ?, ?, ?)",
-            plan.files,
-        )
-        self.progress("store", total, total)
-        report.removed = sum(1 for k in dropped if k not in plan.seen)
-        if orphans:
-            await conn.executemany(
-                "DELETE FROM articles WHERE id = ? AND NOT EXISTS (SELECT 1 FROM files WHERE article_id = ?)",
-                [(a, a) for a in orphans],
+        old = {
+            (root, rel): FileRow(unit, stamp, content_hash, article_id)
+            for root, rel, unit, stamp, content_hash, article_id in await store.rows(
+                "SELECT root, rel, unit, stamp, content_hash, article_id FROM files"
             )
-        # an article counted as added that turned out to be a re-read of a kept one is not new
-        kept = {a for (a,) in await store.rows("SELECT DISTINCT article_id FROM files")}
-        report.added_article_ids = [a for a in report.added_article_ids if a in kept]
-
-    async def _retokenize(self, store: Store, tokenizer: Tokenizer) -> _Retokenized:
-        """A new tokenizer: every stored title and paragraph tokenized again from the text the
-        store keeps, with its flags computed again (the rows to write, not written yet).
-
-        Files are not read again for this, so the articles of folders this run does not scan, or
-        that have gone since, are kept. Terms keep their ids; new terms get ids never used before,
-        so a reader still on the previous generation cannot mistake one term for another. Only
-        this process writes paragraphs meanwhile (it holds the writer's lock).
-        """
-        out = _Retokenized()
-        state = _WriteState(
-            vocab={t: i for t, i in await store.rows("SELECT term, id FROM terms")},
-            by_hash={},
-            next_article=0,
-            next_paragraph=0,
-        )
-
-        def encode(texts: list[str]) -> list[bytes]:
-            return state.encode(tokenizer.tokens_many(texts), out.terms)
-
-        titles = await store.rows("SELECT id, title FROM articles")
-        blobs = await asyncio.to_thread(encode, [str(t) for _, t in titles])
-        out.titles = [(blob, i) for blob, (i, _) in zip(blobs, titles, strict=True)]
-        total = int(await store.scalar("SELECT count(*) FROM paragraphs"))
-        self.progress("retokenize", 0, total)
-        last = -1
-        while True:
-            rows = await store.rows(
-                "SELECT id, text FROM paragraphs WHERE id > ? ORDER BY id LIMIT ?", (last, RETOKENIZE_CHUNK)
-            )
-            if not rows:
-                break
-            texts = [str(text) for _, text in rows]
-            blobs = await asyncio.to_thread(encode, texts)
-            out.paragraphs.extend(
-                (blob, FLAG_JUNK if is_junk(text[:120], len(text), len(blob) // 4) else 0, pid)
-                for (pid, _), text, blob in zip(rows, texts, blobs, strict=True)
-            )
-            last = int(rows[-1][0])
-            self.progress("retokenize", len(out.paragraphs), total)
-        return out
-
-    async def _reflag(self, store: Store) -> list[tuple[int, int]]:
-        """New junk rules: the stored paragraphs whose flag they change, as ``(flags, id)`` rows
-        to write (read before the write transaction, like a retokenize)."""
-        out: list[tuple[int, int]] = []
-        last = -1
-        while True:
-            rows = await store.rows(
-                "SELECT id, flags, length(text), substr(text, 1, 120), length(terms) FROM paragraphs"
-                " WHERE id > ? ORDER BY id LIMIT ?",
-                (last, RETOKENIZE_CHUNK),
-            )
-            if not rows:
-                return out
-            for pid, flags, length, start, n_bytes in rows:
-                junk = FLAG_JUNK if is_junk(start, length, n_bytes // 4) else 0
-                if flags is None or flags != junk:
-                    out.append((junk, pid))
-            last = int(rows[-1][0])
-
-    def _plan(
-        self,
-        tokenizer: Tokenizer,
-        records: list[tuple[SourceFile, list[Record]]],
-        old: dict[tuple[str, str], _FileRow],
-        orphans: set[int],
-        state: _WriteState,
-    ) -> _Plan:
-        """Decide every row to write and tokenize the new articles (CPU work, run off the loop)."""
-        report = self.report
-        plan = _Plan()
-        indexed_at = now_iso()
-        fresh: list[tuple[int, Record]] = []
-        for src, recs in records:
-            for rec in recs:
-                key = (src.root, rec.rel)
-                if key in plan.seen:
-                    continue
-                plan.seen.add(key)
-                art = rec.article
-                article_id = state.by_hash.get(art.text_hash)
-                if article_id is None:
-                    article_id = state.next_article
-                    state.next_article += 1
-                    state.by_hash[art.text_hash] = article_id
-                    fresh.append((article_id, rec))
-                    report.added_article_ids.append(article_id)
-                else:
-                    if article_id not in orphans and key not in old:
-                        report.duplicates += 1
-                    day = art.date.isoformat() if art.date else None
-                    plan.updates.append((day, art.source, art.url, article_id))
-                plan.files.append((src.root, rec.rel, src.rel, src.stamp, rec.content_hash, article_id))
-                prior = old.get(key)
-                if prior is None:
-                    report.added += 1
-                elif prior.content_hash != rec.content_hash:
-                    report.changed += 1
-                else:
-                    report.unchanged += 1
-        for i in range(0, len(fresh), 256):
-            self._tokenize(tokenizer, fresh[i : i + 256], state, plan, indexed_at)
-        return plan
-
-    def _tokenize(
-        self,
-        tokenizer: Tokenizer,
-        batch: list[tuple[int, Record]],
-        state: _WriteState,
-        plan: _Plan,
-        indexed_at: str,
-    ) -> None:
-        texts: list[str] = []
-        for _, rec in batch:
-            texts.append(rec.article.title)
-            texts.extend(rec.article.paragraphs)
-        if all(rec.terms is not None for _, rec in batch):
-            tokens = [t.split("\x00") if t else [] for _, rec in batch for t in rec.terms or ()]
-        else:
-            tokens = tokenizer.tokens_many(texts)
-        ids = iter(state.encode(tokens, plan.terms))
-        for article_id, rec in batch:
-            art = rec.article
-            plan.articles.append(
-                (
-                    article_id,
-                    art.text_hash,
-                    art.title,
-                    art.date.isoformat() if art.date else None,
-                    art.source,
-                    art.url,
-                    next(ids),
-                    len(art.paragraphs),
-                    indexed_at,
-                )
-            )
-            for position, text in enumerate(art.paragraphs):
-                terms = next(ids)
-                flags = FLAG_JUNK if is_junk(text[:120], len(text), len(terms) // 4) else 0
-                plan.paragraphs.append((state.next_paragraph, article_id, position, text, terms, flags))
-                state.next_paragraph += 1
+        }
+        found = compare(old, sources, scanned, blocked)
+        self.report.unchanged = len(found.keep)
+        return old, found
 
     async def _forgotten(self, store: Store) -> set[str]:
-        """The stored roots of the folders to forget: their files count as gone in this run.
-
-        Changed tokenizer or BM25 settings need no full reindex first: the stored texts are
-        tokenized again and the index rebuilt in the same run.
-        """
+        """The stored roots of the folders to forget: their files count as gone in this run."""
         if not self.forget:
             return set()
         indexed = {r for (r,) in await store.rows("SELECT DISTINCT root FROM files")}
@@ -615,133 +191,123 @@ class Indexer:
             )
         return roots
 
-    async def _build(self, store: Store, number: int) -> tuple[dict[str, object], dict[str, np.ndarray]]:
-        """Compute the new generation's arrays from the store (inside the reindex transaction)."""
-        art_rows = await store.rows("SELECT id, date, title_terms FROM articles ORDER BY id")
-        # flags are set when a paragraph is stored; rows stored before schema 3 have none yet, and
-        # only for those is the text read (then the flags are saved, so that happens once)
-        para_rows = await store.rows(
-            "SELECT id, article_id, position, terms, flags,"
-            " CASE WHEN flags IS NULL THEN length(text) END,"
-            " CASE WHEN flags IS NULL THEN substr(text, 1, 120) END"
-            " FROM paragraphs ORDER BY article_id, position"
+    async def _totals(self, store: Store) -> None:
+        self.report.articles = int(await store.scalar("SELECT count(*) FROM articles"))
+        self.report.paragraphs = int(await store.scalar("SELECT count(*) FROM paragraphs"))
+
+    async def _write(
+        self,
+        store: Store,
+        tokenizer: Tokenizer,
+        records: list[tuple[SourceFile, list[Record]]],
+        found: Changes,
+        old: dict[Key, FileRow],
+        retokenized: Retokenized | None,
+    ) -> None:
+        """Apply the changes inside the open transaction: forget, plan (off the loop), insert."""
+        report = self.report
+        conn = store.conn
+        if retokenized is not None:
+            await _insert(conn, "UPDATE articles SET title_terms = ? WHERE id = ?", retokenized.titles)
+            await _insert(
+                conn, "UPDATE paragraphs SET terms = ?, flags = ? WHERE id = ?", retokenized.paragraphs
+            )
+            await _insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", retokenized.terms)
+            report.retokenized = len(retokenized.paragraphs)
+        await conn.executemany("DELETE FROM files WHERE root = ? AND rel = ?", found.drop)
+        state = WriteState(
+            vocab={t: i for t, i in await store.rows("SELECT term, id FROM terms")},
+            by_hash={h: i for h, i in await store.rows("SELECT text_hash, id FROM articles")},
+            next_article=int(await store.scalar("SELECT coalesce(max(id), 0) + 1 FROM articles")),
+            next_paragraph=int(await store.scalar("SELECT coalesce(max(id), 0) + 1 FROM paragraphs")),
         )
-        missing = [
-            (FLAG_JUNK if is_junk(r[6], r[5], len(r[3]) // 4) else 0, r[0]) for r in para_rows if r[4] is None
-        ]
-        if missing:
-            await _insert(store.conn, "UPDATE paragraphs SET flags = ? WHERE id = ?", missing)
-            fixed = dict((i, f) for f, i in missing)
-            para_rows = [(*r[:4], fixed[r[0]]) if r[4] is None else r for r in para_rows]
-        n_terms = int(await store.scalar("SELECT coalesce(max(id), -1) + 1 FROM terms"))
-        numeric = [int(i) for (i,) in await store.rows("SELECT id FROM terms WHERE term GLOB '*[0-9]*'")]
+        rows = await asyncio.to_thread(plan_rows, records, old, found.orphans, state, tokenizer, now_iso())
+        report.added += rows.added
+        report.changed += rows.changed
+        report.unchanged += rows.unchanged
+        report.duplicates += rows.duplicates
+        await self._insert_plan(conn, rows)
+        report.removed = sum(1 for k in found.drop if k not in rows.seen)
+        if found.orphans:
+            await conn.executemany(
+                "DELETE FROM articles WHERE id = ? AND NOT EXISTS (SELECT 1 FROM files WHERE article_id = ?)",
+                [(a, a) for a in found.orphans],
+            )
+        # an article counted as added that turned out to be a re-read of a kept one is not new
+        kept = {a for (a,) in await store.rows("SELECT DISTINCT article_id FROM files")}
+        report.added_article_ids = [a for a in rows.added_article_ids if a in kept]
 
-        def compute() -> tuple[dict[str, object], dict[str, np.ndarray]]:
-            art_ids = np.array([r[0] for r in art_rows], dtype=np.int64)
-            art_days = np.array(
-                [_days(dt.date.fromisoformat(r[1])) if r[1] else NO_DATE for r in art_rows],
-                dtype=np.int32,
-            )
-            art_index = {int(a): i for i, a in enumerate(art_ids)}
-            n_art, n_par = len(art_rows), len(para_rows)
-            para_ids = np.array([r[0] for r in para_rows], dtype=np.int64)
-            para_article = np.array([art_index[r[1]] for r in para_rows], dtype=np.int32)
-            para_position = np.array([r[2] for r in para_rows], dtype=np.int32)
-            para_flags = np.array([r[4] for r in para_rows], dtype=np.uint8)
-            art_start = np.zeros(n_art + 1, dtype=np.int64)
-            np.cumsum(np.bincount(para_article, minlength=n_art), out=art_start[1:])
-            t_blobs = [r[2] for r in art_rows]
-            blobs = [r[3] for r in para_rows]
-            # its whole-article document keeps the title's words once
-            headline = headline_documents(blobs, t_blobs, para_flags, art_start)
-            para_flags[art_start[headline]] = FLAG_HEADLINE
-            para_len = np.array([len(b) // 4 for b in blobs], dtype=np.int32)
-            tokens = np.frombuffer(b"".join(blobs), dtype=np.uint32)
-            doc_of = np.repeat(np.arange(n_par, dtype=np.int32), para_len)
-            counts = count_matrix(tokens, doc_of, n_terms, n_par)
-            is_number = np.zeros(n_terms, dtype=bool)
-            is_number[numeric] = True
-            has_number = np.zeros(n_par, dtype=bool)
-            has_number[doc_of[is_number[tokens]]] = True
-            for a in headline:  # a headline's number, not the form's ("1. How relevant is this ad …")
-                has_number[art_start[a]] = is_number[np.frombuffer(t_blobs[a], dtype=np.uint32)].any()
-            para_flags[has_number & (para_flags & FLAG_JUNK == 0)] |= FLAG_NUMBER
-            del doc_of
-            body = weigh(counts, para_len, self.params)
-            # a paragraph's position is its place in its article (the ranking and answers derive it)
-            if not np.array_equal(para_position, np.arange(n_par) - art_start[para_article]):
-                raise IndexingError(
-                    "the store's paragraph positions have gaps; the previous index is serving"
-                )
-            t_len = np.array([len(b) // 4 for b in t_blobs], dtype=np.int32)
-            t_tokens = np.frombuffer(b"".join(t_blobs), dtype=np.uint32)
-            t_doc = np.repeat(np.arange(n_art, dtype=np.int32), t_len)
-            t_counts = count_matrix(t_tokens, t_doc, n_terms, n_art)
-            titles = weigh(t_counts, t_len, self.params)
-            # each whole article (title and paragraphs) as one document: its paragraphs' counts summed
-            once = np.ones(n_art, dtype=np.int32)
-            once[headline] = 0  # the headline is already in such an article's first paragraph
-            whole = article_counts(counts, para_article, n_art)
-            whole = whole + (
-                t_counts.multiply(once[None, :].astype(t_counts.dtype)).tocsr() if len(headline) else t_counts
-            )
-            del counts
-            whole.sort_indices()
-            a_len = (
-                np.bincount(para_article, weights=para_len, minlength=n_art).astype(np.int64) + t_len * once
-            )
-            articles = count_weights(whole, a_len, dataclasses.replace(self.params, b=self.params.article_b))
-            del whole
-            arrays = {
-                "para_ids": para_ids,
-                "para_article": para_article,
-                "para_len": para_len,
-                "para_flags": para_flags,
-                "para_days": art_days[para_article],
-                "para_words": generation.words_of(para_len),
-                "art_ids": art_ids,
-                "art_days": art_days,
-                "art_start": art_start,
-                "w_indptr": body.indptr,
-                "w_indices": body.indices,
-                "w_data": body.data,
-                "w_floor": body.floor,
-                "t_indptr": titles.indptr,
-                "t_indices": titles.indices,
-                "t_data": titles.data,
-                "t_floor": titles.floor,
-                "a_indptr": articles.indptr,
-                "a_indices": articles.indices,
-                "a_tf": articles.tf,
-                "a_idf": articles.idf,
-                "a_k1_norm": articles.k1_norm,
-            }
-            info: dict[str, object] = {
-                "generation": number,
-                "paragraphs": n_par,
-                "articles": n_art,
-                "terms": n_terms,
-                # the compiled ranking needs to know (see compiled.py)
-                "negative_weights": any(
-                    len(w) and w.min() < 0 for w in (body.data, titles.data, articles.idf)
-                ),
-                "article_k1": articles.k1,
-                "article_block": articles.block,
-                "layout": LAYOUT,
-                "bm25": {
-                    "variant": self.params.variant,
-                    "k1": self.params.k1,
-                    "b": self.params.b,
-                    "epsilon": self.params.epsilon,
-                    "delta": self.params.delta,
-                    "article_b": self.params.article_b,
-                },
-                "tokenizer": self.spec.to_json(),
-                "built_at": now_iso(),
-            }
-            return info, arrays
+    async def _insert_plan(self, conn: aiosqlite.Connection, rows: Plan) -> None:
+        total = len(rows.paragraphs)
+        self.progress("store", 0, total)
+        await _insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", rows.terms)
+        await _insert(
+            conn,
+            "INSERT INTO articles(id, text_hash, title, date, source, url, title_terms, paragraphs,"
+            " indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows.articles,
+        )
+        await _insert(
+            conn,
+            "INSERT INTO paragraphs(id, article_id, position, text, terms, flags) VALUES (?, ?, ?, ?, ?, ?)",
+            rows.paragraphs,
+            lambda done: self.progress("store", done, total),
+        )
+        await _insert(
+            conn,
+            "UPDATE articles SET date = coalesce(?, date), source = coalesce(?, source),"
+            " url = coalesce(?, url) WHERE id = ?",
+            rows.updates,
+        )
+        await _insert(
+            conn,
+            "INSERT INTO files(root, rel, unit, stamp, content_hash, article_id) VALUES (?, ?, ?, ?, ?, ?)",
+            rows.files,
+        )
+        self.progress("store", total, total)
 
-        return await asyncio.to_thread(compute)
+    async def _publish(self, store: Store, current: int) -> int:
+        """Build the new generation from the store, write it aside and name it current (inside the
+        reindex transaction: it is current once that commits). Returns its number."""
+        number = max([current, *generation.numbers_on_disk(self.database)]) + 1
+        self.progress("build", 0, 0)
+        info, arrays = await self._build(store, number)
+        await asyncio.to_thread(generation.write, self.database, number, info, arrays)
+        await store.set_meta("generation", str(number))
+        await store.set_meta("tokenizer", self.spec.to_json())
+        await store.set_meta("bm25", repr(self.params))
+        await store.set_meta("junk_rules", str(JUNK_RULES))
+        await store.set_meta("built_at", now_iso())
+        return number
+
+    async def _build(self, store: Store, number: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Compute the new generation's arrays from the store."""
+        stored = await _stored(store)
+        return await asyncio.to_thread(build, stored, self.params, self.spec, number, now_iso())
+
+
+async def _stored(store: Store) -> Stored:
+    """What a build reads from the store. Flags are set when a paragraph is stored; rows stored before
+    schema 3 have none yet, and only for those is the text read (then the flags are saved, so that
+    happens once)."""
+    articles = await store.rows("SELECT id, date, title_terms FROM articles ORDER BY id")
+    paragraphs: list[Any] = await store.rows(
+        "SELECT id, article_id, position, terms, flags,"
+        " CASE WHEN flags IS NULL THEN length(text) END,"
+        f" CASE WHEN flags IS NULL THEN substr(text, 1, {START}) END"
+        " FROM paragraphs ORDER BY article_id, position"
+    )
+    missing = [(junk_flag(r[6], r[5], len(r[3]) // 4), r[0]) for r in paragraphs if r[4] is None]
+    if missing:
+        await _insert(store.conn, "UPDATE paragraphs SET flags = ? WHERE id = ?", missing)
+        fixed = dict((i, f) for f, i in missing)
+        paragraphs = [(*r[:4], fixed[r[0]]) if r[4] is None else r for r in paragraphs]
+    return Stored(
+        articles=cast(list[ArticleRow], articles),
+        paragraphs=cast(list[ParagraphRow], paragraphs),  # (the two extra columns are not read)
+        n_terms=int(await store.scalar("SELECT coalesce(max(id), -1) + 1 FROM terms")),
+        numeric=[int(i) for (i,) in await store.rows("SELECT id FROM terms WHERE term GLOB '*[0-9]*'")],
+    )
 
 
 async def reindex(
@@ -755,6 +321,8 @@ async def reindex(
     """Run one incremental reindex and publish it; see the module docstring.
 
     ``forget``: folders whose articles leave the index (as if all their files had been deleted).
+    Changed tokenizer or BM25 settings need no full reindex first: the stored texts are tokenized
+    again and the index rebuilt in the same run.
     """
     try:
         return await Indexer(database, folders, spec, params, progress, forget).run()

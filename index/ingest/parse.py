@@ -10,7 +10,7 @@ The reference format (``../shared/seeds/``)::
 
 The leading space is optional, and so is the ``date YYYY-MM-DD`` part (a bare title, as in the
 BBC corpus). CRLF and CR line endings, a UTF-8 BOM and text in legacy encodings are accepted.
-Lines of one paragraph are joined with a space. Problems raise :class:`ArticleProblem` with a
+Lines of one paragraph are joined with a space. Problems raise :class:`ArticleError` with a
 reason fit to print after the file's path.
 """
 
@@ -20,6 +20,8 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
+
+from newsbot.index.errors import ArticleError
 
 MAX_TITLE_CHARS = 500
 
@@ -39,10 +41,6 @@ def utf8(text: str) -> str:
     command line; SQLite and Discord refuse them.
     """
     return _SURROGATE.sub("\ufffd", text)
-
-
-class ArticleProblem(ValueError):
-    """This text is not a usable article; ``str(exc)`` is the reason."""
 
 
 @dataclass(slots=True)
@@ -70,15 +68,15 @@ class Article:
 def decode(data: bytes) -> tuple[str, str | None]:
     """Bytes to text: UTF-8 (with or without a BOM), else UTF-16 with a BOM, else Windows-1252.
 
-    Returns the text and a warning when a fallback was used. Raises ArticleProblem for binary data.
+    Returns the text and a warning when a fallback was used. Raises ArticleError for binary data.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "decoded as UTF-16"
         except UnicodeDecodeError:
-            raise ArticleProblem("binary file (not text)") from None
+            raise ArticleError("binary file (not text)") from None
     if b"\x00" in data[:8192]:
-        raise ArticleProblem("binary file (not text)")
+        raise ArticleError("binary file (not text)")
     try:
         text = data.decode("utf-8-sig")
         warning = None
@@ -88,18 +86,18 @@ def decode(data: bytes) -> tuple[str, str | None]:
     sample = text[:8192]
     controls = sum(1 for c in sample if ord(c) < 32 and c not in "\t\n\r\f\v")
     if sample and controls / len(sample) > 0.05:
-        raise ArticleProblem("binary file (not text)")
+        raise ArticleError("binary file (not text)")
     return text, warning
 
 
 def parse_date(value: str) -> dt.date:
-    """An ISO date ``YYYY-MM-DD``; raises ArticleProblem when impossible or malformed."""
+    """An ISO date ``YYYY-MM-DD``; raises ArticleError when impossible or malformed."""
     if not _ISO.match(value):
-        raise ArticleProblem(f"date {value!r} is not YYYY-MM-DD")
+        raise ArticleError(f"date {value!r} is not YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ArticleProblem(f"impossible date {value}") from None
+        raise ArticleError(f"impossible date {value}") from None
 
 
 def split_paragraphs(body: str) -> list[str]:
@@ -112,7 +110,7 @@ def parse_text(text: str) -> Article:
     """Parse an article already decoded to text."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     if not text.strip():
-        raise ArticleProblem("empty file")
+        raise ArticleError("empty file")
     first, _, body = text.lstrip("\n").partition("\n")
     header = _HEADER.match(first)
     date: dt.date | None = None
@@ -123,12 +121,12 @@ def parse_text(text: str) -> Article:
         title = first.strip()
     title = _SPACE.sub(" ", title)
     if not title:
-        raise ArticleProblem("no title on the first line")
+        raise ArticleError("no title on the first line")
     if len(title) > MAX_TITLE_CHARS:
-        raise ArticleProblem(f"first line is {len(title):,} characters: not a title")
+        raise ArticleError(f"first line is {len(title):,} characters: not a title")
     paragraphs = split_paragraphs(body)
     if not paragraphs:
-        raise ArticleProblem("title but no body")
+        raise ArticleError("title but no body")
     return Article(title=title, date=date, paragraphs=paragraphs)
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from newsbot.index.errors import ArticleError
 from newsbot.index.ingest.parse import (
     Article,
-    ArticleProblem,
     decode,
     parse_bytes,
     parse_date,
@@ -68,7 +68,7 @@ class Record:
     content_hash: str
     article: Article
     # the terms of the title and of each paragraph, each joined by NUL, when a worker process
-    # tokenized them already (see indexer._read_and_tokenize)
+    # tokenized them already (see workers.read_and_tokenize)
     terms: list[str] | None = None
 
 
@@ -189,7 +189,7 @@ def _apply_meta(article: Article, meta: dict[str, Any] | None) -> None:
     if article.date is None and isinstance(meta.get("date"), str):
         try:
             article.date = parse_date(meta["date"])
-        except ArticleProblem as exc:
+        except ArticleError as exc:
             article.warnings.append(f"metadata: {exc}")
 
 
@@ -227,7 +227,7 @@ def read(source: SourceFile) -> tuple[list[Record], list[Skipped]]:
         return _read_jsonl(source, data)
     try:
         article = parse_bytes(data)
-    except ArticleProblem as exc:
+    except ArticleError as exc:
         return [], [Skipped(where, str(exc))]
     _apply_meta(article, source.meta)
     return [Record(source.rel, _hash(data, source.meta), article)], []
@@ -235,19 +235,19 @@ def read(source: SourceFile) -> tuple[list[Record], list[Skipped]]:
 
 def _article_from_row(row: Any) -> Article:
     if not isinstance(row, dict):
-        raise ArticleProblem("not a JSON object")
+        raise ArticleError("not a JSON object")
     title = row.get("title")
     if not isinstance(title, str) or not title.strip():
-        raise ArticleProblem("no title")
+        raise ArticleError("no title")
     paragraphs: list[str]
     if isinstance(row.get("paragraphs"), list):
         paragraphs = [" ".join(str(p).split()) for p in row["paragraphs"] if str(p).strip()]
     elif isinstance(row.get("text"), str):
         paragraphs = split_paragraphs(row["text"].replace("\r\n", "\n"))
     else:
-        raise ArticleProblem('no "text" or "paragraphs"')
+        raise ArticleError('no "text" or "paragraphs"')
     if not paragraphs:
-        raise ArticleProblem("title but no body")
+        raise ArticleError("title but no body")
     date: dt.date | None = None
     raw_date = row.get("date")
     if isinstance(raw_date, str) and raw_date.strip():
@@ -264,7 +264,7 @@ def _read_jsonl(source: SourceFile, data: bytes) -> tuple[list[Record], list[Ski
     problems: list[Skipped] = []
     try:
         text, warning = decode(data)
-    except ArticleProblem as exc:
+    except ArticleError as exc:
         return [], [Skipped(str(source.path), str(exc))]
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -275,7 +275,7 @@ def _read_jsonl(source: SourceFile, data: bytes) -> tuple[list[Record], list[Ski
         except json.JSONDecodeError as exc:
             problems.append(Skipped(f"{source.path}#{number}", f"not valid JSON ({exc.msg})"))
             continue
-        except ArticleProblem as exc:
+        except ArticleError as exc:
             problems.append(Skipped(f"{source.path}#{number}", str(exc)))
             continue
         records.append(Record(rel, _hash(line.encode(), None), article))

@@ -13,18 +13,32 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from newsbot.index.config import Settings
 from newsbot.index.errors import IndexBusyError, NewsbotError
 from newsbot.index.ingest.sources import scan
 from newsbot.index.model import IndexReport
 
-if TYPE_CHECKING:
-    from newsbot.index.api import NewsIndex
-
 log = logging.getLogger(__name__)
 
 OnReport = Callable[[IndexReport], Awaitable[None]]
+
+
+class Reindexable(Protocol):
+    """What a watch needs of the index (``NewsIndex`` is one; ingest does not import it, which
+    imports ingest)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    async def reindex(self, folders: list[Path] | None = None) -> IndexReport:
+        """Reindex ``folders``; raises IndexBusyError when a reindex is already running."""
+        ...
+
+    async def cancel_reindex(self) -> None:
+        """Cancel this process's running reindex, if any, and wait until it stopped."""
+        ...
 
 
 def fingerprint(folders: list[Path]) -> str:
@@ -47,7 +61,7 @@ class FolderWatch:
 
     def __init__(
         self,
-        index: NewsIndex,
+        index: Reindexable,
         folders: list[Path] | None = None,
         *,
         claim: Callable[[], bool] = lambda: True,

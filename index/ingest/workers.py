@@ -1,0 +1,104 @@
+"""Reading the new and changed article files: on threads for a few, in worker processes for many.
+
+Tokenizing a large archive is most of the work of indexing it, and the tokenizer holds the GIL, so a
+large run reads, parses and tokenizes in worker processes, one per core, which send back each
+article's terms ready to be given ids. The processes are spawned, never forked (the parent runs
+threads); when they cannot start (a script without a main guard) the rest is read on threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Callable, Generator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from newsbot.index.ingest.sources import Record, SourceFile, read
+from newsbot.index.model import Skipped
+from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total); may be called from any thread
+PROCESS_THRESHOLD = 2000  # files to read before worker processes pay for their start-up
+PROCESS_CHUNK = 250
+THREADS = 4  # reading a few files is waiting for the disk
+_worker_tokenizer: Tokenizer | None = None
+
+Read = tuple[list[Record], list[Skipped]]  # one file's articles and what was skipped in it
+
+
+def read_and_tokenize(sources: list[SourceFile], spec: TokenizerSpec) -> list[Read]:
+    """In a worker process: read, parse and tokenize a chunk of files."""
+    global _worker_tokenizer
+    if _worker_tokenizer is None or _worker_tokenizer.spec != spec:
+        _worker_tokenizer = Tokenizer(spec)
+    out = []
+    for source in sources:
+        records, skipped = read(source)
+        for rec in records:
+            texts = [rec.article.title, *rec.article.paragraphs]
+            rec.terms = ["\x00".join(t) for t in _worker_tokenizer.tokens_many(texts)]
+        out.append((records, skipped))
+    return out
+
+
+@dataclass(slots=True)
+class Reading:
+    """What reading the files gave: each file with its articles, in the order given, and the problems."""
+
+    records: list[tuple[SourceFile, list[Record]]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)  # files (or lines) that were not read
+    warnings: list[Skipped] = field(default_factory=list)  # articles read despite a problem
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def read_all(to_read: list[SourceFile], spec: TokenizerSpec, progress: Progress) -> Reading:
+    """Read and parse ``to_read`` (blocking: run it on a thread). In worker processes, which
+    tokenize too, when there are at least ``PROCESS_THRESHOLD`` files and more than one core."""
+    out = Reading()
+    total = len(to_read)
+    progress("parse", 0, total)
+    n_cores = cores()
+    if total >= PROCESS_THRESHOLD and n_cores > 1:
+        stream = _in_processes(to_read, spec, n_cores)
+    else:
+        stream = _in_threads(to_read)
+    with contextlib.closing(stream) as results:
+        for done, (src, (records, skipped)) in enumerate(zip(to_read, results, strict=True), start=1):
+            out.records.append((src, records))
+            out.skipped.extend(skipped)
+            for rec in records:
+                for w in rec.article.warnings:
+                    out.warnings.append(Skipped(str(Path(src.root) / rec.rel), w))
+            if done % 200 == 0 or done == total:
+                progress("parse", done, total)
+    return out
+
+
+def _in_threads(sources: list[SourceFile]) -> Generator[Read, None, None]:
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        yield from pool.map(read, sources)
+
+
+def _in_processes(
+    to_read: list[SourceFile], spec: TokenizerSpec, n_cores: int
+) -> Generator[Read, None, None]:
+    chunks = [to_read[i : i + PROCESS_CHUNK] for i in range(0, len(to_read), PROCESS_CHUNK)]
+    done = 0
+    try:
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
+        with ProcessPoolExecutor(max_workers=n_cores, mp_context=context) as pool:
+            for chunk in pool.map(read_and_tokenize, chunks, [spec] * len(chunks)):
+                for item in chunk:
+                    yield item
+                    done += 1
+    except BrokenProcessPool:
+        # workers could not start (e.g. a script without a main guard): finish on threads
+        yield from _in_threads(to_read[done:])
