@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsbot.index.answer.compose import search_window
 from newsbot.index.answer.dates import DateQuery, parse_date_range, strip_phrases
 
 D = dt.date
@@ -348,3 +349,29 @@ def test_date_like_text_is_consistent(words: list[str], today: dt.date) -> None:
 def test_search_ranges_are_told_apart_from_event_times(question: str, ranged: bool) -> None:
     dq = parse_date_range(question, dt.date(2022, 3, 24))
     assert dq.narrows and dq.ranged is ranged
+
+
+CALENDAR_ENDS = [
+    dt.date.min,
+    dt.date.min + dt.timedelta(days=1),
+    dt.date.max - dt.timedelta(days=1),
+    dt.date.max,
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=3), max_size=12),
+    st.sampled_from(CALENDAR_ENDS) | st.dates(),
+    st.floats(min_value=0, max_value=3650),
+)
+def test_a_search_window_holds_at_the_ends_of_the_calendar(
+    words: list[str], today: dt.date, slack_days: float
+) -> None:
+    # a question asked as of the first or last day of the calendar still gets a window
+    question = " ".join(words)
+    dq = parse_date_range(question, today)
+    window = search_window(dq, today, today, slack_days)
+    assert window.until is not None and window.until <= today
+    if window.prefer is not None:
+        assert window.prefer[0] <= window.prefer[1]

@@ -68,8 +68,16 @@ def search_window(
     prefer: tuple[dt.date, dt.date] | None = None
     if not hard and dates.narrows:
         slack = dt.timedelta(days=slack_days)
-        prefer = ((dates.since or dt.date.min + slack) - slack, (dates.until or dt.date.max - slack) + slack)
+        prefer = (_shift(dates.since or dt.date.min, -slack), _shift(dates.until or dt.date.max, slack))
     return Window(since=since, until=until, now=until or today, prefer=prefer, numbers=numbers)
+
+
+def _shift(day: dt.date, by: dt.timedelta) -> dt.date:
+    """``day + by``, held within the calendar (questions may be asked as of its first or last day)."""
+    try:
+        return day + by
+    except OverflowError:
+        return dt.date.min if by < dt.timedelta(0) else dt.date.max
 
 
 async def compose(
