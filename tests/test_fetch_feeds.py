@@ -59,6 +59,13 @@ def test_rss2_summary_only_and_relative_links() -> None:
     assert not item.full_content and item.id == "http://news.test/news/ferry"
 
 
+def test_feed_served_as_html_is_still_read() -> None:
+    feed = parse(
+        rss([{"title": "Tram", "link": "http://news.test/t", "date": NOW, "description": "x"}]), "text/html"
+    )
+    assert feed.items[0].title == "Tram"
+
+
 def test_atom() -> None:
     story = make_story(2)
     feed = parse(

@@ -373,3 +373,31 @@ async def test_fetched_page_is_indexed_and_answers_with_its_link(
     top = answer["hits"][0]
     assert top["url"] == site.url("/news/scoop") and top["source"] == "Coastline Courier"
     assert "vermilion" in top["text"] and top["title"] == escape(scoop.title).replace("&amp;", "&")
+
+
+async def test_item_links_into_the_bots_own_network_are_not_fetched(tmp_path: Path) -> None:
+    """SSRF through feed content: private addresses not allowed (only the feed server's own address
+    is listed, as an admin would list a trusted server), an item linking to 127.0.0.1 is not fetched."""
+    async with LoopbackServer("127.0.0.2") as feeds, LoopbackServer("127.0.0.1") as victim:
+        victim.add("/admin", article_html(make_story(9)))
+        feeds.add(
+            "/rss.xml",
+            rss(
+                [
+                    item_for(feeds, 9, link=victim.url("/admin"), guid="x"),
+                    item_for(feeds, 1, link=f"http://localhost:{victim.port}/admin", guid="y"),
+                ]
+            ),
+            content_type="application/rss+xml",
+        )
+        settings = fast_settings(allow_private_addresses=False, allowed_networks=["127.0.0.2/32"])
+        report = (
+            await fetch_feeds([FeedSpec(url=feeds.url("/rss.xml"))], settings, feeds_root=tmp_path)
+        ).feeds[0]
+    assert report.status == "ok" and (report.new, report.fallbacks) == (2, 2)
+    assert victim.hits["/admin"] == 0 and victim.hits["/robots.txt"] == 0
+    text = "\n".join(report.problems)
+    assert (
+        "127.0.0.1 is a loopback address" in text
+        and "localhost is 127.0.0.1, a loopback address" in text.replace("::1", "127.0.0.1")
+    )

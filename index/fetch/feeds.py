@@ -25,7 +25,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
+import feedparser  # type: ignore[import-untyped]
 
 from newsbot.index.fetch.errors import NotAFeedError
 from newsbot.index.fetch.text import canonical_url, clean_line, html_paragraphs, text_paragraphs
@@ -66,6 +66,7 @@ class FeedItem:
     paragraphs: list[str]  # the item's own text (content, else summary)
     full_content: bool  # the feed gave content, not only a summary
     item_hash: str  # changes when the item's title, text or dates change
+    title_from_text: bool = False  # the item had no title: ``title`` is its first words
 
     @property
     def date_estimated(self) -> bool:
@@ -99,17 +100,22 @@ def parse_feed(
     charset: str | None = None,
     fetched_at: dt.datetime | None = None,
     max_items: int | None = None,
+    base_url: str | None = None,
 ) -> ParsedFeed:
-    """Parse the bytes of a feed fetched from ``url``. Raises :class:`NotAFeedError` when the bytes
-    are not a feed at all (an HTML page, an empty body, some other JSON); anything less is a problem
-    reported in the result."""
+    """Parse the bytes of a feed fetched from ``url`` (``base_url``: where it was finally fetched
+    from after redirects, for relative links). Raises :class:`NotAFeedError` when the bytes are not
+    a feed at all (an HTML page, an empty body, some other JSON); anything less is a problem
+    reported in the result, naming ``url``."""
     fetched_at = fetched_at or dt.datetime.now(dt.UTC)
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head:
         raise NotAFeedError(url, "the server sent an empty body")
-    if content_type in JSON_FEED_TYPES or head.startswith((b"{", b"[")):
-        return _parse_json_feed(data, url=url, fetched_at=fetched_at, max_items=max_items)
-    return _parse_xml_feed(data, url, content_type, charset, fetched_at, max_items)
+    base = base_url or url
+    if head.startswith((b"{", b"[")):
+        return _parse_json_feed(data, url=url, base=base, fetched_at=fetched_at, max_items=max_items)
+    if content_type in JSON_FEED_TYPES and not head.startswith(b"<"):
+        raise NotAFeedError(url, "served as JSON, but it is not a JSON object")
+    return _parse_xml_feed(data, url, base, content_type, charset, fetched_at, max_items)
 
 
 # -- XML feeds ----------------------------------------------------------------------------------
@@ -118,6 +124,7 @@ def parse_feed(
 def _parse_xml_feed(
     data: bytes,
     url: str,
+    base: str,
     content_type: str,
     charset: str | None,
     fetched_at: dt.datetime,
@@ -130,17 +137,17 @@ def _parse_xml_feed(
             FeedProblem(url, None, "the feed declares entities in a DOCTYPE; they are not expanded")
         )
     data = _numeric_entities(data)
-    headers = {"content-location": url}
+    headers = {"content-location": base}
     if content_type:
         headers["content-type"] = content_type + (f"; charset={charset}" if charset else "")
     result = feedparser.parse(
-        io.BytesIO(data), response_headers=headers, resolve_relative_uris=True, sanitize_html=True
+        io.BytesIO(data), response_headers=headers, resolve_relative_uris=False, sanitize_html=False
     )
     version = result.get("version") or ""
     entries = result.get("entries") or []
     if not version and not entries:
         if looks_like_html(data, content_type):
-            raise NotAFeedError(url, "it is a web page (HTML), not a feed", links=feed_links(data, url))
+            raise NotAFeedError(url, "it is a web page (HTML), not a feed", links=feed_links(data, base))
         reason = _bozo_reason(result.get("bozo_exception"))
         raise NotAFeedError(url, "it is not RSS, Atom or JSON Feed" + (f" ({reason})" if reason else ""))
     if result.get("bozo"):
@@ -161,13 +168,13 @@ def _parse_xml_feed(
         url=url,
         format=version or "unknown",
         title=clean_line(feed_info.get("title", "")) or None,
-        link=_http_link(feed_info.get("link"), url),
+        link=_http_link(feed_info.get("link"), base),
         problems=problems,
     )
     with warnings.catch_warnings():  # feedparser warns that "updated" falls back to "published"
         warnings.simplefilter("ignore", DeprecationWarning)
         raw_items = [_from_feedparser(entry) for entry in entries]
-    _finish(parsed, raw_items, fetched_at, max_items)
+    _finish(parsed, raw_items, base, fetched_at, max_items)
     return parsed
 
 
@@ -370,7 +377,9 @@ def _json_depth_ok(data: bytes, limit: int) -> bool:
     return True
 
 
-def _parse_json_feed(data: bytes, *, url: str, fetched_at: dt.datetime, max_items: int | None) -> ParsedFeed:
+def _parse_json_feed(
+    data: bytes, *, url: str, base: str, fetched_at: dt.datetime, max_items: int | None
+) -> ParsedFeed:
     if not _json_depth_ok(data, MAX_JSON_DEPTH):
         raise NotAFeedError(url, f"JSON nested deeper than {MAX_JSON_DEPTH} levels: not a JSON Feed")
     try:
@@ -396,10 +405,10 @@ def _parse_json_feed(data: bytes, *, url: str, fetched_at: dt.datetime, max_item
         url=url,
         format="json11" if version.endswith("1.1") else "json1",
         title=clean_line(str(doc.get("title") or "")) or None,
-        link=_http_link(doc.get("home_page_url"), url),
+        link=_http_link(doc.get("home_page_url"), base),
         problems=problems,
     )
-    _finish(parsed, raw_items, fetched_at, max_items)
+    _finish(parsed, raw_items, base, fetched_at, max_items)
     return parsed
 
 
@@ -414,7 +423,7 @@ def _from_json_item(item: dict[str, Any]) -> dict[str, Any]:
     author = None
     authors = item.get("authors")
     if isinstance(authors, list):
-        names = [a.get("name") for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
+        names = [str(a["name"]) for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
         author = ", ".join(names) or None
     elif isinstance(item.get("author"), dict) and isinstance(item["author"].get("name"), str):
         author = item["author"]["name"]
@@ -452,7 +461,11 @@ def _http_link(value: Any, base: str) -> str | None:
 
 
 def _finish(
-    parsed: ParsedFeed, raw_items: list[dict[str, Any]], fetched_at: dt.datetime, max_items: int | None
+    parsed: ParsedFeed,
+    raw_items: list[dict[str, Any]],
+    base: str,
+    fetched_at: dt.datetime,
+    max_items: int | None,
 ) -> None:
     url = parsed.url
     ids: dict[str, int] = {}
@@ -466,7 +479,7 @@ def _finish(
                 )
             )
             break
-        link = _http_link(raw.get("link"), url)
+        link = _http_link(raw.get("link"), base)
         ref = f"item {position} ({link})" if link else f"item {position}"
 
         def problem(message: str, ref: str = ref) -> None:
@@ -478,6 +491,7 @@ def _finish(
         summary = html_paragraphs(raw.get("summary_html") or "")
         paragraphs = content if sum(map(len, content)) >= sum(map(len, summary)) else summary
         title = clean_line(raw.get("title") or "")
+        title_from_text = not title
         if not title:
             words = " ".join(paragraphs).split()
             if not words:
@@ -525,6 +539,7 @@ def _finish(
                     published.isoformat() if note is None else "",
                     updated.isoformat() if updated else "",
                 )[:32],
+                title_from_text=title_from_text,
             )
         )
 

@@ -139,8 +139,8 @@ class Fetcher:
         settings: FetchSettings | None = None,
         *,
         resolver: aiohttp.abc.AbstractResolver | None = None,
-        clock: float | None = None,
     ) -> None:
+        """``resolver`` replaces the system's name resolution (tests); the address checks stay."""
         self.settings = settings or FetchSettings()
         self.policy = AddressPolicy(
             allow_private=self.settings.allow_private_addresses,
@@ -342,7 +342,7 @@ class Fetcher:
         )
 
     def _host_turn(self, url: URL) -> _HostTurn:
-        key = f"{url.scheme}://{url.host}:{url.port}"
+        key = (url.host or "").lower()
         lock = self._host_locks.setdefault(key, asyncio.Lock())
         return _HostTurn(self, key, lock)
 
@@ -372,7 +372,7 @@ class Fetcher:
             self._robots[origin] = robots
             delay = robots.crawl_delay()
             if delay is not None:
-                self._host_delay[f"{url.scheme}://{url.host}:{url.port}"] = min(delay, MAX_CRAWL_DELAY)
+                self._host_delay[(url.host or "").lower()] = min(delay, MAX_CRAWL_DELAY)
             return robots
 
     async def _load_robots(self, origin: str, now: float) -> _Robots:

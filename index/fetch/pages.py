@@ -72,7 +72,7 @@ def extract_article(
         with contextlib.suppress(LookupError):  # an unknown charset name: trafilatura detects it
             html = html.decode(charset, "replace")
     try:
-        doc = trafilatura.bare_extraction(
+        doc: Any = trafilatura.bare_extraction(
             html,
             url=url,
             fast=fast,
