@@ -19,6 +19,7 @@ from newsbot.index.fetch import (
     JsonStateStore,
     NotAFeedError,
     check_feed,
+    default_feeds_root,
     fetch_feeds,
 )
 from newsbot.index.fetch.run import STATE_FILE, backoff_delay
@@ -93,6 +94,7 @@ async def test_pass_stores_full_articles_then_conditional_get_stores_nothing(
     )
     folder = spec.folder_in(tmp_path)
     assert folder == tmp_path / spec.name and spec.name.startswith("coastline-courier-")
+    assert default_feeds_root(tmp_path / "news.db") == tmp_path / "feeds"
     by_url = {r["url"]: r for r in rows(folder)}
     for n in (1, 2):
         story = make_story(n)

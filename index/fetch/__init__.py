@@ -32,7 +32,7 @@ from newsbot.index.fetch.http import Fetcher, Response
 from newsbot.index.fetch.net import AddressPolicy, check_url
 from newsbot.index.fetch.pages import Extracted, extract_article, fetch_page
 from newsbot.index.fetch.run import FeedReport, PassReport, backoff_delay, check_feed, fetch_feeds
-from newsbot.index.fetch.settings import FeedSpec, FetchSettings
+from newsbot.index.fetch.settings import FeedSpec, FetchSettings, default_feeds_root
 from newsbot.index.fetch.state import FeedState, FeedStateStore, JsonStateStore
 from newsbot.index.fetch.warc import WarcProgress, WarcReport, import_warc
 
@@ -70,6 +70,7 @@ __all__ = [
     "backoff_delay",
     "check_feed",
     "check_url",
+    "default_feeds_root",
     "extract_article",
     "fetch_feeds",
     "fetch_page",

@@ -231,7 +231,12 @@ class Fetcher:
                 result.redirects = hops
                 return result
             status, location = result
-            nxt = self._checked(url, str(current.join(URL(location))), what, hop=True)
+            try:
+                target = str(current.join(URL(location)))
+            except (ValueError, TypeError):
+                reason = f"redirect ({status}) to a malformed URL"
+                raise HTTPStatusError(url, status, reason, what=what) from None
+            nxt = self._checked(url, target, what, hop=True)
             hops.append((status, str(nxt)))
             if str(nxt) in seen:
                 raise TooManyRedirectsError(url, "redirect loop", what=what)

@@ -122,6 +122,11 @@ class FeedSpec:
         return Path(self.folder) if self.folder else feeds_root / self.name
 
 
+def default_feeds_root(database: Path | str) -> Path:
+    """Where feeds' folders go unless one sets its own: ``feeds/`` beside the database."""
+    return Path(database).parent / "feeds"
+
+
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
