@@ -53,7 +53,7 @@ async def built(tmp_path: Path, folders: list[Path] | None = None) -> tuple[Gene
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
         gen = await index._current()
-    return gen, len(gen.arrays["w_indptr"]) - 1
+    return gen, len(gen.w_indptr) - 1
 
 
 def windows(gen: Generation, rng: random.Random) -> list[Window]:
@@ -140,7 +140,7 @@ async def test_articles_in_many_blocks_same_as_numpy(tmp_path: Path, kernels_rea
     assert many.indptr.shape[0] == -(-gen.n_articles // 5)
     arrays = dict(gen.arrays, a_indptr=many.indptr, a_indices=many.indices, a_tf=many.tf)
     arrays |= {"a_idf": many.idf, "a_k1_norm": many.k1_norm}
-    blocked = Generation(gen.number, dict(gen.info, article_block=5), arrays)
+    blocked = Generation.from_arrays(gen.number, dict(gen.info, article_block=5), arrays)
     for t in range(0, n_terms, 7):
         docs, _, _ = blocked.articles().row(t)  # type: ignore[union-attr]
         assert np.array_equal(docs, one.row(t)[0])
@@ -203,6 +203,13 @@ async def test_ties_go_to_the_lower_paragraph_number(tmp_path: Path, kernels_rea
             assert top == ties[: len(top)] == sorted(ties)[: len(top)]
 
 
+def test_a_generation_has_every_array_of_the_layout_by_name() -> None:
+    from newsbot.index.layout import ARRAYS
+
+    fields = [f.name for f in dataclasses.fields(Generation)]
+    assert fields[:2] == ["number", "info"] and fields[2:] == list(ARRAYS)
+
+
 async def test_plain_bm25_top_k(tmp_path: Path, kernels_ready: None) -> None:
     gen, n_terms = await built(tmp_path)
     rng = random.Random(3)
@@ -238,9 +245,7 @@ async def test_threads_share_nothing(tmp_path: Path, kernels_ready: None) -> Non
 
 async def test_arrays_of_other_types_fall_back_to_numpy(tmp_path: Path, kernels_ready: None) -> None:
     gen, _ = await built(tmp_path)
-    arrays = dict(gen.arrays)
-    arrays["w_data"] = np.asarray(arrays["w_data"], dtype=np.float32)  # not what the indexer writes
-    other = dataclasses.replace(gen, arrays=arrays)
+    other = dataclasses.replace(gen, w_data=gen.w_data.astype(np.float32))  # not what the indexer writes
     terms = [int(np.argmax(np.diff(np.asarray(gen.w_indptr))))]
     assert compiled.rank(other, terms, Window(), RankParams(), 5) is None
     assert search.rank(other, terms, Window(), RankParams(), 5) == search.rank_numpy(

@@ -97,10 +97,18 @@ def _exercise(kernels: ModuleType) -> None:
     from newsbot.index.generation import Generation
     from newsbot.index.ranking.search import RankParams, Window
 
-    def ro(values: list[float] | list[int], dtype: type) -> np.ndarray:
+    def ro(values: list[float] | list[int] | list[list[int]], dtype: type) -> np.ndarray:
         return np.asarray(values, dtype=dtype)
 
     arrays = {
+        "para_ids": ro([1, 2], np.int64),
+        "para_article": ro([0, 0], np.int32),
+        "para_len": ro([2, 20], np.int32),
+        "para_flags": ro([0, 1], np.uint8),
+        "para_days": ro([19000, 19000], np.int32),
+        "art_ids": ro([1], np.int64),
+        "art_days": ro([19000], np.int32),
+        "art_start": ro([0, 2], np.int64),
         "w_indptr": ro([0, 2, 3], np.int64),
         "w_indices": ro([0, 1, 1], np.int32),
         "w_data": ro([1.0, 0.5, 2.0], np.float64),
@@ -114,14 +122,9 @@ def _exercise(kernels: ModuleType) -> None:
         "a_tf": ro([1, 2], np.uint8),
         "a_idf": ro([1.0, 1.5], np.float64),
         "a_k1_norm": ro([1.2], np.float64),
-        "para_article": ro([0, 0], np.int32),
-        "para_days": ro([19000, 19000], np.int32),
-        "para_flags": ro([0, 1], np.uint8),
-        "para_words": ro([2, 20], np.uint8),
-        "art_start": ro([0, 2], np.int64),
     }
     info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16}
-    gen = Generation(0, info, arrays)
+    gen = Generation.from_arrays(0, info, arrays)
     from newsbot.index.layout import EPOCH
 
     day = EPOCH + dt.timedelta(days=19000)
