@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from newsbot.index.api import NewsIndex  # noqa: E402
 from newsbot.index.config import settings_from_dict  # noqa: E402
-from newsbot.index.ranking.search import RankParams  # noqa: E402
+from newsbot.index.ranking.params import RankParams  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"

@@ -304,7 +304,8 @@ async def test_short_paragraphs_past_the_lead_count_less(tmp_path: Path) -> None
     # BM25 alone puts a one-line subheading that repeats the question's words above the paragraph
     # with the substance; the length multiplier (search.short_table) turns that round past the
     # lead, and leaves the lead's short opening sentence alone
-    from newsbot.index.ranking.search import RankParams, Window, rank, short_table
+    from newsbot.index.ranking.params import RankParams, Window, short_table
+    from newsbot.index.ranking.search import rank
 
     news = tmp_path / "news"
     body = (

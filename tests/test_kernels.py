@@ -24,7 +24,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.generation import Generation
 from newsbot.index.ranking import compiled, search
 from newsbot.index.ranking.bm25 import BM25Params, CountWeights, accumulate, count_weights
-from newsbot.index.ranking.search import RankParams, Window
+from newsbot.index.ranking.params import RankParams, Window
 
 from .conftest import CORPUS, ROOT, make_settings, write_article
 
@@ -203,11 +203,54 @@ async def test_ties_go_to_the_lower_paragraph_number(tmp_path: Path, kernels_rea
             assert top == ties[: len(top)] == sorted(ties)[: len(top)]
 
 
+# every weight the ranking reads, away from its default (date_slack_days shapes the Window instead)
+CHANGED = {
+    "recency_days": 3.0,
+    "article_bm25_weight": 0.6,
+    "title_weight": 1.1,
+    "neighbour_weight": 0.9,
+    "junk_factor": 0.7,
+    "recency_boost": 5.0,
+    "date_boost": 3.0,
+    "lead_boost": 2.0,
+    "lead_paragraphs": 2.0,
+    "short_words": 40.0,
+    "short_power": 2.0,
+    "short_after": 0,
+    "number_boost": 3.0,
+}
+
+
+async def test_every_weight_reaches_both_rankings_alike(tmp_path: Path, kernels_ready: None) -> None:
+    # one weight changed at a time: numpy and the kernels agree, and the ranking changes (the weight
+    # is read, under its one name, by both)
+    assert set(CHANGED) == {f.name for f in dataclasses.fields(RankParams)} - {"date_slack_days"}
+    from newsbot.index.layout import FLAG_JUNK
+
+    gen, n_terms = await built(tmp_path)
+    flags = gen.para_flags.copy()
+    flags[::4] |= FLAG_JUNK  # the sample news has no junk paragraphs
+    gen = dataclasses.replace(gen, para_flags=flags)
+    rng = random.Random(13)
+    work = [(q, w) for q in queries(gen, n_terms, rng, 40) for w in windows(gen, rng)[::3]]
+    plain = [search.rank_numpy(gen, q, w, RankParams(), 200) for q, w in work]
+    for name, value in CHANGED.items():
+        params = dataclasses.replace(RankParams(), **{name: value})
+        changed = False
+        for (terms, window), before in zip(work, plain, strict=True):
+            want = search.rank_numpy(gen, terms, window, params, 200)  # scores of nearly every candidate
+            assert compiled.rank(gen, terms, window, params, 200) == want, (name, terms, window)
+            changed = changed or want != before
+        assert changed, f"{name} changed no ranking"
+
+
 def test_a_generation_has_every_array_of_the_layout_by_name() -> None:
     from newsbot.index.layout import ARRAYS
+    from newsbot.index.ranking.inputs import RankArrays
 
     fields = [f.name for f in dataclasses.fields(Generation)]
     assert fields[:2] == ["number", "info"] and fields[2:] == list(ARRAYS)
+    assert set(RankArrays._fields) <= set(ARRAYS)
 
 
 async def test_plain_bm25_top_k(tmp_path: Path, kernels_ready: None) -> None:

@@ -19,15 +19,15 @@ import logging
 import threading
 import time
 from types import ModuleType
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from newsbot.index.generation import Generation
+from newsbot.index.layout import EPOCH
 from newsbot.index.ranking import scratch
-
-if TYPE_CHECKING:
-    from newsbot.index.generation import Generation
-    from newsbot.index.ranking.search import RankParams, Window
+from newsbot.index.ranking.bm25 import query_counts
+from newsbot.index.ranking.inputs import rank_arrays, rank_settings
+from newsbot.index.ranking.params import RankParams, Window
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,6 @@ def _warm_up() -> None:
 
 def _exercise(kernels: ModuleType) -> None:
     """Call every kernel once on a tiny generation with the dtypes the indexer writes."""
-    from newsbot.index.generation import Generation
-    from newsbot.index.ranking.search import RankParams, Window
 
     def ro(values: list[float] | list[int] | list[list[int]], dtype: type) -> np.ndarray:
         return np.asarray(values, dtype=dtype)
@@ -125,8 +123,6 @@ def _exercise(kernels: ModuleType) -> None:
     }
     info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16}
     gen = Generation.from_arrays(0, info, arrays)
-    from newsbot.index.layout import EPOCH
-
     day = EPOCH + dt.timedelta(days=19000)
     windows = (Window(), Window(since=day, until=day, now=day, prefer=(day, day), numbers=True))
     for window in windows:
@@ -134,26 +130,6 @@ def _exercise(kernels: ModuleType) -> None:
         if not got:
             raise RuntimeError("the compiled ranking returned nothing on its self-test")
     bm25_top(gen, [0, 1], 2, kernels)
-
-
-def _readonly(array: np.ndarray) -> np.ndarray:
-    """A read-only view: generations from disk are read-only maps, so every call has one signature."""
-    view = array.view()
-    view.flags.writeable = False
-    return view
-
-
-_tables: dict[tuple[object, ...], np.ndarray] = {}
-_EMPTY = np.zeros(1, dtype=np.float64)
-
-
-def _table(key: tuple[object, ...], make: object) -> np.ndarray:
-    table = _tables.get(key)
-    if table is None:
-        if len(_tables) > 64:
-            _tables.clear()
-        table = _tables[key] = make()  # type: ignore[operator]
-    return table
 
 
 def rank(
@@ -168,93 +144,17 @@ def rank(
     kernels = _usable(gen, kernels)
     if kernels is None:
         return None
-    from newsbot.index.layout import FLAG_JUNK, FLAG_NUMBER
-    from newsbot.index.ranking import search
-
-    a = gen.arrays
-    terms, times = _query(term_ids, gen)
-    since, until = search.day_number(window.since), search.day_number(window.until)
-    now = search.day_number(window.now)
-    has_recency = params.recency_days > 0 and now is not None
-    recency = (
-        _table(("recency", params.recency_days, params.recency_boost), lambda: search.recency_table(params))
-        if has_recency
-        else _EMPTY
-    )
-    has_prefer = window.prefer is not None and bool(params.date_boost)
-    prefer = window.prefer if has_prefer and window.prefer else (None, None)
-    has_lead = bool(params.lead_boost)
-    lead = (
-        _table(("lead", params.lead_boost, params.lead_paragraphs), lambda: search.lead_table(params))
-        if has_lead
-        else _EMPTY
-    )
-    has_short = search.has_short(params)
-    short = (
-        _table(("short", params.short_words, params.short_power), lambda: search.short_table(params))
-        if has_short
-        else _EMPTY
-    )
     if limit <= 0:
         return []
-    arrays = [_readonly(a[name]) for name in _RANK_ARRAYS]
-    settings = (
-        kernels.NO_LIMIT_LO if since is None else since,
-        kernels.NO_LIMIT_HI if until is None else until,
-        now or 0,
-        recency,
-        has_recency,
-        search.day_number(prefer[0]) or 0,
-        search.day_number(prefer[1]) or 0,
-        1.0 + float(params.date_boost),
-        has_prefer,
-        lead,
-        has_lead,
-        short,
-        has_short,
-        int(params.short_after),
-        float(params.title_weight),
-        float(params.neighbour_weight),
-        float(params.article_bm25_weight),
-        float(gen.info.get("article_k1", 0.0)),
-        int(gen.info.get("article_block", 1)),
-        float(params.junk_factor),
-        FLAG_JUNK,
-        1.0 + float(params.number_boost) if window.numbers else 1.0,
-        FLAG_NUMBER,
-        search.PRESELECT,
-        search.TITLE_ARTICLES,
-        int(limit),
-    )
-    with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
-        buffers = (s.body, s.titles, s.whole, s.touched, s.t_touched, s.a_touched, s.mark, s.coarse)
+    arrays, (settings, tables) = rank_arrays(gen), rank_settings(gen, window, params, limit)
+    terms, times = _query(term_ids, gen)
+    with scratch.take(gen.n_paragraphs, gen.n_articles) as buf:
         try:
-            ids, scores = kernels.rank(*arrays, terms, times, *buffers, *settings)
+            ids, scores = kernels.rank(arrays, settings, tables, terms, times, buf)
         except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)
             _note_mismatch(exc)
             return None
     return list(zip(ids.tolist(), scores.tolist(), strict=True))
-
-
-_RANK_ARRAYS = (
-    "w_indptr",
-    "w_indices",
-    "w_data",
-    "w_floor",
-    "t_indptr",
-    "t_indices",
-    "t_data",
-    "a_indptr",
-    "a_indices",
-    "a_tf",
-    "a_idf",
-    "a_k1_norm",
-    "para_article",
-    "para_days",
-    "para_flags",
-    "para_words",
-    "art_start",
-)
 
 
 def bm25_top(
@@ -264,14 +164,12 @@ def bm25_top(
     kernels = _usable(gen, kernels, whole_articles=False)
     if kernels is None:
         return None
-    a = gen.arrays
-    terms, times = _query(term_ids, gen)
     if k <= 0:
         return []
-    arrays = [_readonly(a[n]) for n in ("w_indptr", "w_indices", "w_data", "w_floor")]
-    with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
+    terms, times = _query(term_ids, gen)
+    with scratch.take(gen.n_paragraphs, gen.n_articles) as buf:
         try:
-            ids, scores = kernels.bm25_top(*arrays, terms, times, s.body, s.touched, k)
+            ids, scores = kernels.bm25_top(rank_arrays(gen), terms, times, buf, k)
         except TypeError as exc:
             _note_mismatch(exc)
             return None
@@ -285,8 +183,7 @@ def _has_negative_weights(gen: Generation) -> bool:
     generations written before that, found once (a pass over the weights) and kept in the info."""
     known = gen.info.get("negative_weights")
     if known is None:
-        a = gen.arrays
-        weights = [a[name] for name in ("w_data", "t_data", "a_idf") if name in a]
+        weights = [w for w in (gen.w_data, gen.t_data, gen.a_idf) if w is not None]
         known = gen.info["negative_weights"] = any(len(w) and float(np.min(w)) < 0 for w in weights)
     return bool(known)
 
@@ -304,9 +201,7 @@ def _usable(gen: Generation, kernels: ModuleType | None, whole_articles: bool = 
 
 def _query(term_ids: list[int], gen: Generation) -> tuple[np.ndarray, np.ndarray]:
     """The known terms in first-occurrence order and how often each occurs (``bm25.query_counts``)."""
-    from newsbot.index.ranking.bm25 import query_counts
-
-    counts = query_counts(term_ids, len(gen.arrays["w_indptr"]) - 1)
+    counts = query_counts(term_ids, len(gen.w_indptr) - 1)
     return (
         np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
         np.fromiter(counts.values(), dtype=np.int64, count=len(counts)),
