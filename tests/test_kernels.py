@@ -30,11 +30,11 @@ from .conftest import CORPUS, ROOT, make_settings, write_article
 
 PARAMS = [
     RankParams(),
-    RankParams(title_weight=0, neighbour_weight=0, article_bm25_weight=0, junk_factor=1, recency_days=0),
+    RankParams(title_weight=0, neighbour_weight=0, whole_article_weight=0, junk_factor=1, recency_days=0),
     RankParams(date_boost=0, lead_boost=0, recency_boost=3.0, recency_days=7),
-    RankParams(title_weight=1.5, neighbour_weight=0.5, article_bm25_weight=0.7, junk_factor=0.0),
-    RankParams(article_bm25_weight=0, neighbour_weight=0.1, recency_boost=1.0),
-    RankParams(article_bm25_weight=7.5, title_weight=0, recency_days=0, date_boost=0),
+    RankParams(title_weight=1.5, neighbour_weight=0.5, whole_article_weight=0.7, junk_factor=0.0),
+    RankParams(whole_article_weight=0, neighbour_weight=0.1, recency_boost=1.0),
+    RankParams(whole_article_weight=7.5, title_weight=0, recency_days=0, date_boost=0),
     RankParams(short_power=0, lead_boost=0, number_boost=0),
     RankParams(number_boost=2.5, junk_factor=1),
     RankParams(short_words=7.5, short_power=2.0, short_after=0),
@@ -206,7 +206,7 @@ async def test_ties_go_to_the_lower_paragraph_number(tmp_path: Path, kernels_rea
 # every weight the ranking reads, away from its default (date_slack_days shapes the Window instead)
 CHANGED = {
     "recency_days": 3.0,
-    "article_bm25_weight": 0.6,
+    "whole_article_weight": 0.6,
     "title_weight": 1.1,
     "neighbour_weight": 0.9,
     "junk_factor": 0.7,

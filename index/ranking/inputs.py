@@ -175,7 +175,7 @@ def rank_settings(
         short_after=int(params.short_after),
         title_weight=float(params.title_weight),
         neighbour_weight=float(params.neighbour_weight),
-        whole_article_weight=float(params.article_bm25_weight) if gen.has_articles else 0.0,
+        whole_article_weight=float(params.whole_article_weight) if gen.has_articles else 0.0,
         article_k1=float(gen.info.get("article_k1", 0.0)),
         article_block=int(gen.info.get("article_block", 1)),
         junk_factor=float(params.junk_factor),

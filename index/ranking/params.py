@@ -1,7 +1,13 @@
 """What the ranking is asked: its features' weights (``RankParams``) and a question's dates (``Window``).
 
-Every weight is named once, here, and keeps that name in the structures the numpy ranking and the
-kernels read (``inputs.RankSettings``) and in the kernels.
+Every weight is named once, here, and keeps that name in the configuration file (``[ranking]``), in
+the structures the numpy ranking and the kernels read (``inputs.RankSettings``) and in the kernels.
+Its default is written once too: the configuration's defaults are read from ``RankParams``.
+
+Only the weights an operator can judge are settings (``config.RankingSettings``): how fast news goes stale,
+and whether whole articles count (which also costs memory). The others were tuned together on the
+news-quiz evaluation (docs/evaluation.md); changing one alone is not a knob anyone can reason
+about, so they are fields for evaluation and tests, never read from the configuration file.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ LEAD_HORIZON = 4096  # positions; later paragraphs are treated as this one
 
 @dataclass(frozen=True, slots=True)
 class RankParams:
+    # settings: the configuration's [ranking] section (config.RankingSettings)
     recency_days: float = 14.0  # the recency prior fades over about this many days; 0 turns it off
-    article_bm25_weight: float = 2.0  # the whole article as one BM25 document (title and paragraphs)
+    whole_article_weight: float = 2.0  # the whole article as one BM25 document (title and paragraphs)
+    # internal weights, tuned together on the evaluation (see the module's docstring)
     title_weight: float = 0.3
     neighbour_weight: float = 0.3
     junk_factor: float = 0.2
