@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import Stemmer
+import Stemmer  # type: ignore[import-not-found]  # PyStemmer ships no types
 
 from newsbot.index.errors import ConfigError
 from newsbot.index.ranking.bm25 import VARIANTS, BM25Params
