@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import random
 import subprocess
 import sys
@@ -337,6 +338,31 @@ asyncio.run(main())
     assert (ready, failed) == ("False", "True")
     assert int(hits) > 0
     assert "compiled ranking unavailable" in done.stderr
+
+
+def test_a_cache_left_by_another_version_is_started_afresh(tmp_path: Path) -> None:
+    # numba's cache index names the classes of the kernels' arguments (the NamedTuples of
+    # inputs.py) and is read before numba checks it is stale: an index naming a class this version
+    # lacks must cost a compile, not the compiled ranking
+    script = f"""
+import os, pickle, sys
+sys.path.insert(0, {str(ROOT)!r})
+import numba
+from newsbot.index.ranking import compiled, kernels
+for fn in (kernels.rank, kernels.bm25_top):
+    index = fn._cache._cache_file._index_path
+    os.makedirs(os.path.dirname(index), exist_ok=True)
+    with open(index, "wb") as fh:  # the version, then (stamp, overloads) naming a class long gone
+        fh.write(pickle.dumps(numba.__version__) + b"cnewsbot_gone\\nRankArrays\\n.")
+compiled.start()
+print(compiled.wait(300), compiled.failure())
+"""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "None"], done.stderr
 
 
 def test_one_shot_commands_do_not_load_the_kernels(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ stalling a question for seconds while numba compiles.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
@@ -80,7 +81,12 @@ def _warm_up() -> None:
     try:
         from newsbot.index.ranking import kernels
 
-        _exercise(kernels)
+        try:
+            _exercise(kernels)
+        except Exception as exc:
+            log.info("compiled ranking: starting numba's cache afresh (%s: %s)", type(exc).__name__, exc)
+            _forget_cache(kernels)
+            _exercise(kernels)
         for fn in (kernels.rank, kernels.bm25_top):
             fn.disable_compile()
     except Exception as exc:  # numba missing or broken here: numpy serves, same answers
@@ -90,6 +96,21 @@ def _warm_up() -> None:
     seconds_to_ready = time.perf_counter() - started
     _kernels = kernels
     log.info("compiled ranking ready in %.1f s", seconds_to_ready)
+
+
+def _forget_cache(kernels: ModuleType) -> None:
+    """Empty numba's cache index of every kernel.
+
+    The kernels take the NamedTuples of ``inputs.py``, and numba's cache index names the classes
+    of the arguments it was compiled for. numba reads an index before it checks that it is stale,
+    so an index written by another version of newsbot, naming a class this one moved or lacks,
+    fails every call; starting afresh costs one compile.
+    """
+    for value in vars(kernels).values():
+        cache = getattr(value, "_cache", None)  # numba's Dispatcher; no public way to do this
+        if cache is not None:
+            with contextlib.suppress(OSError):  # a read-only cache: the retry will tell
+                cache.flush()
 
 
 def _exercise(kernels: ModuleType) -> None:
