@@ -1,12 +1,15 @@
-"""What one ranking call reads, as the two named structures the numpy ranking and the kernels share.
+"""What one ranking call reads, as named structures the numpy ranking and the kernels share.
 
-``RankArrays`` holds the generation's arrays, ``RankSettings`` every number the ranking uses: the
-weights of ``RankParams`` (by the same names), what the question's ``Window`` sets, and the
-generation's whole-article constants. ``prepare`` is the one place that makes them, for both
-paths, so the two cannot read a setting differently; numba takes both as named tuples, so the
+``RankArrays`` holds the generation's arrays; ``RankSettings`` every number the ranking uses (the
+weights of ``RankParams`` by the same names, what the question's ``Window`` sets, and the
+generation's whole-article constants); ``RankTables`` the multipliers looked up by age, position
+and length. ``rank_arrays`` and ``rank_settings`` are the one place that makes them, for both
+paths, so the two cannot read a setting differently; numba takes them as named tuples, so the
 kernels read ``s.title_weight`` where a long positional call could swap two floats silently.
+Adding a feature: a field here, its value in ``rank_settings``, its use in ``search._scores`` and in
+``kernels.rank`` (tests/test_kernels.py then checks the two agree).
 
-Both are plain tuples of numpy arrays and Python numbers: importing this module never loads numba.
+They are plain tuples of numpy arrays and Python numbers: importing this module never loads numba.
 """
 
 from __future__ import annotations
