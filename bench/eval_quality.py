@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from newsbot.index.api import NewsIndex  # noqa: E402
 from newsbot.index.config import settings_from_dict  # noqa: E402
-from newsbot.index.ranking.search import RankParams  # noqa: E402
+from newsbot.index.ranking.params import RankParams  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
@@ -100,7 +100,7 @@ OFF: dict[str, float] = dict(
     recency_days=0,
     title_weight=0,
     neighbour_weight=0,
-    article_bm25_weight=0,
+    whole_article_weight=0,
     junk_factor=1,
     date_boost=0,
     lead_boost=0,
@@ -113,7 +113,7 @@ FEATURES = [  # cumulative: each row turns one more feature on
     ("recency prior", ("recency_days",)),
     ("title field", ("title_weight",)),
     ("neighbouring paragraphs, junk damped", ("neighbour_weight", "junk_factor")),
-    ("whole article's BM25", ("article_bm25_weight",)),
+    ("whole article's BM25", ("whole_article_weight",)),
     ("period named in the question preferred", ("date_boost",)),
     ("lead paragraphs preferred", ("lead_boost",)),
     ("an article's second passage discounted", ("repeat_factor",)),

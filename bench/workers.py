@@ -130,11 +130,11 @@ async def term_ids(index: Any, terms: list[str]) -> list[int]:
 
 async def timed_retrieval(index: Any, questions: list[str], limit: int, numpy: bool = False) -> list[float]:
     """Tokenize, look the terms up and rank, one question at a time (``numpy``: without the kernels)."""
-    from newsbot.index.api import ranking_for
-    from newsbot.index.ranking.search import Window, rank, rank_numpy
+    from newsbot.index.ranking.params import Window
+    from newsbot.index.ranking.search import rank, rank_numpy
 
     ranker = rank_numpy if numpy else rank
-    params = ranking_for(index.settings)
+    params = index.settings.rank_params()
     window = Window(now=dt.date.today())
     out = []
     for q in questions:

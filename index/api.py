@@ -50,8 +50,7 @@ MAX_TOPIC_CHARS = 200
 
 def ranking_for(settings: Settings) -> RankParams:
     """The ranking weights the settings choose (the rest are RankParams' defaults)."""
-    a = settings.answer
-    return RankParams(recency_days=a.recency_days, article_bm25_weight=a.whole_article_weight)
+    return settings.rank_params()
 
 
 class NewsIndex:
@@ -135,10 +134,7 @@ class NewsIndex:
         return TokenizerSpec(language=s.language, stem=s.stem, stopwords=s.stopwords)
 
     def _bm25(self) -> BM25Params:
-        s = self.settings.index
-        return BM25Params(
-            variant=s.variant, k1=s.k1, b=s.b, epsilon=s.epsilon, delta=s.delta, article_b=s.article_b
-        )
+        return self.settings.bm25()
 
     # --- the generation served ---------------------------------------------------------------
     @property

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import Stemmer
+import Stemmer  # type: ignore[import-not-found]  # PyStemmer ships no types
 
 from newsbot.index.errors import ConfigError
-from newsbot.index.ranking.bm25 import VARIANTS
+from newsbot.index.ranking.bm25 import VARIANTS, BM25Params
+from newsbot.index.ranking.params import RankParams
 
 SAMPLE_NEWS = Path(__file__).parent / "sample_news"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -36,14 +37,20 @@ class StoreSettings:
     database: str = "newsbot.db"
 
 
+# The ranking's defaults are written once, in BM25Params and RankParams: the settings read them there
+# and keep their names, so a setting is called the same from the file to the kernels.
+_BM25 = BM25Params()
+_RANKING = RankParams()
+
+
 @dataclass(frozen=True)
 class IndexSettings:
-    variant: str = "okapi"
-    k1: float = 1.5
-    b: float = 0.75
-    article_b: float = 0.5
-    epsilon: float = 0.25
-    delta: float = 0.5
+    variant: str = _BM25.variant  # variant to article_b: BM25Params, by the same names
+    k1: float = _BM25.k1
+    b: float = _BM25.b
+    article_b: float = _BM25.article_b
+    epsilon: float = _BM25.epsilon
+    delta: float = _BM25.delta
     language: str = "english"
     stem: bool = False
     stopwords: bool = True
@@ -57,9 +64,16 @@ class AnswerSettings:
     per_article: int = 2
     repeat_factor: float = 0.85
     excerpt_chars: int = 300
-    recency_days: float = 14.0
-    whole_article_weight: float = 2.0
     min_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    """The ranking weights an operator may set, by their RankParams names; the rest of RankParams
+    stays at its defaults (see ``ranking/params.py`` for why)."""
+
+    recency_days: float = _RANKING.recency_days
+    whole_article_weight: float = _RANKING.whole_article_weight
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    ranking: RankingSettings = field(default_factory=RankingSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
@@ -103,6 +118,20 @@ class Settings:
     @property
     def folders(self) -> list[Path]:
         return [Path(f) for f in self.news.folders]
+
+    def bm25(self) -> BM25Params:
+        """The index's BM25 parameters (``[index]``)."""
+        return BM25Params(**{f.name: getattr(self.index, f.name) for f in dataclasses.fields(BM25Params)})
+
+    def rank_params(self) -> RankParams:
+        """The ranking's weights: ``[ranking]``, and RankParams' defaults for the rest."""
+        return RankParams(**dataclasses.asdict(self.ranking))
+
+
+MOVED = {  # settings that moved, to the name they have now
+    "answer.recency_days": "ranking.recency_days",
+    "answer.whole_article_weight": "ranking.whole_article_weight",
+}
 
 
 def _check_value(key: str, value: Any, kind: Any) -> Any:
@@ -139,6 +168,8 @@ def _section(name: str, cls: type, raw: Any) -> Any:
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     for key in raw:
+        if f"{name}.{key}" in MOVED:
+            raise ConfigError(f"{name}.{key}", f"moved to {MOVED[f'{name}.{key}']}")
         if key not in known:
             raise ConfigError(f"{name}.{key}", f"unknown setting (known: {', '.join(sorted(known))})")
     values = {key: _check_value(f"{name}.{key}", raw[key], hints[key]) for key in raw}
@@ -170,9 +201,9 @@ def _validate(s: Settings) -> None:
     need(0 < s.answer.repeat_factor <= 1, "answer.repeat_factor", "must be above 0 and at most 1")
     need(40 <= s.answer.excerpt_chars <= 1000, "answer.excerpt_chars", "must be 40 to 1000")
     need(s.answer.min_score >= 0, "answer.min_score", "must be 0 (off) or more")
-    need(s.answer.recency_days >= 0, "answer.recency_days", "must be 0 (off) or more")
-    weight = s.answer.whole_article_weight
-    need(0 <= weight < math.inf, "answer.whole_article_weight", "must be 0 (off) or more")
+    need(s.ranking.recency_days >= 0, "ranking.recency_days", "must be 0 (off) or more")
+    weight = s.ranking.whole_article_weight
+    need(0 <= weight < math.inf, "ranking.whole_article_weight", "must be 0 (off) or more")
     need(s.discord.cooldown_questions >= 1, "discord.cooldown_questions", "must be 1 or more")
     need(s.discord.cooldown_seconds >= 0, "discord.cooldown_seconds", "must be 0 or more")
     need(s.discord.more_timeout_seconds > 0, "discord.more_timeout_seconds", "must be above 0")

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from newsbot.index.layout import ARRAYS, DERIVED, LAYOUT, MAX_WORDS, OPTIONAL
 from newsbot.index.ranking.bm25 import CountWeights, Weights
@@ -26,54 +28,65 @@ def gens_dir(database: Path) -> Path:
     return database.with_name(database.name + ".gens")
 
 
-@dataclass(slots=True)
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Generation:
     """The arrays of one published generation (memory-mapped when loaded from disk).
 
     Paragraphs are numbered 0..P-1 in (article, position) order, so an article's paragraphs are
     ``art_start[a]:art_start[a+1]`` and paragraph ``p``'s position is ``p - art_start[a]``. ``w_*``
-    is the paragraph matrix, ``t_*`` the title matrix and ``a_*`` the whole-article matrix (each
-    article's title and paragraphs as one document; rows: terms, columns: articles).
+    is the paragraph matrix, ``t_*`` the title matrix (``bm25.Weights``: rows are terms, columns
+    paragraphs or articles) and ``a_*`` the whole-article matrix (``bm25.CountWeights``: each
+    article's title and paragraphs as one document). The fields are ``layout.ARRAYS``, by name.
+
+    Compared by identity, and weakly referable: the ranking keeps what it derives from a generation
+    only while the generation is in use.
     """
 
     number: int
     info: dict[str, Any]
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    para_ids: I64  # the store's paragraph ids
+    para_article: I32  # each paragraph's article number
+    para_len: I32  # its length in indexed words
+    para_words: U8  # the same, capped to MAX_WORDS (a byte: the ranking reads few pages)
+    para_flags: U8  # FLAG_* bits
+    para_days: I32  # its article's day (NO_DATE: undated)
+    art_ids: I64  # the store's article ids
+    art_days: I32
+    art_start: I64  # each article's first paragraph number, and P at the end
+    w_indptr: I64
+    w_indices: I32
+    w_data: F64
+    w_floor: F64
+    t_indptr: I64
+    t_indices: I32
+    t_data: F64
+    t_floor: F64
+    # layout.OPTIONAL: None in a generation written before whole articles were scored
+    a_indptr: I64 | None = None  # 2-D: (blocks, terms + 1)
+    a_indices: npt.NDArray[np.uint16] | None = None
+    a_tf: U8 | None = None
+    a_idf: F64 | None = None
+    a_k1_norm: F64 | None = None
 
-    def __getattr__(self, name: str) -> np.ndarray:
-        try:
-            return self.arrays[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    @property
-    def n_paragraphs(self) -> int:
-        return int(self.info["paragraphs"])
-
-    @property
-    def n_articles(self) -> int:
-        return int(self.info["articles"])
-
-    def body(self) -> Weights:
-        a = self.arrays
-        return Weights(a["w_indptr"], a["w_indices"], a["w_data"], a["w_floor"], self.n_paragraphs)
-
-    def titles(self) -> Weights:
-        a = self.arrays
-        return Weights(a["t_indptr"], a["t_indices"], a["t_data"], a["t_floor"], self.n_articles)
-
-    @property
-    def has_articles(self) -> bool:
-        return all(name in self.arrays for name in OPTIONAL) and "article_block" in self.info
-
-    def articles(self) -> CountWeights | None:
-        """Whole articles as BM25Okapi documents; None for a generation written before they were."""
-        a = self.arrays
-        if not self.has_articles:
-            return None
-        k1, block = float(self.info["article_k1"]), int(self.info["article_block"])
-        counts = (a["a_indptr"], a["a_indices"], a["a_tf"], a["a_idf"], a["a_k1_norm"])
-        return CountWeights(*counts, k1, self.n_articles, block)
+    @classmethod
+    def from_arrays(cls, number: int, info: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> Generation:
+        """A generation of these arrays (by their ``layout.ARRAYS`` names); ``layout.DERIVED`` ones
+        are computed when missing, ``layout.OPTIONAL`` ones may be missing."""
+        arrays = dict(arrays)
+        if "para_days" not in arrays:  # a generation written before it was stored
+            arrays["para_days"] = np.asarray(arrays["art_days"])[np.asarray(arrays["para_article"])]
+        if "para_words" not in arrays:
+            arrays["para_words"] = words_of(np.asarray(arrays["para_len"]))
+        unknown = set(arrays) - set(ARRAYS)
+        if unknown:
+            raise ValueError(f"not arrays of a generation: {', '.join(sorted(unknown))}")
+        return cls(number, info, **arrays)
 
     @classmethod
     def load(cls, database: Path, number: int) -> Generation:
@@ -84,11 +97,41 @@ class Generation:
             for name in ARRAYS
             if name not in DERIVED + OPTIONAL or (folder / f"{name}.npy").exists()
         }
-        if "para_days" not in arrays:  # a generation written before it was stored
-            arrays["para_days"] = np.asarray(arrays["art_days"])[np.asarray(arrays["para_article"])]
-        if "para_words" not in arrays:
-            arrays["para_words"] = words_of(np.asarray(arrays["para_len"]))
-        return cls(number=number, info=info, arrays=arrays)
+        return cls.from_arrays(number, info, arrays)
+
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays present, by name (a new dict: for writing a generation out, or a variant of it)."""
+        out = {name: getattr(self, name) for name in ARRAYS}
+        return {name: array for name, array in out.items() if array is not None}
+
+    @property
+    def n_paragraphs(self) -> int:
+        return int(self.info["paragraphs"])
+
+    @property
+    def n_articles(self) -> int:
+        return int(self.info["articles"])
+
+    def body(self) -> Weights:
+        return Weights(self.w_indptr, self.w_indices, self.w_data, self.w_floor, self.n_paragraphs)
+
+    def titles(self) -> Weights:
+        return Weights(self.t_indptr, self.t_indices, self.t_data, self.t_floor, self.n_articles)
+
+    @property
+    def has_articles(self) -> bool:
+        return all(getattr(self, name) is not None for name in OPTIONAL) and "article_block" in self.info
+
+    def articles(self) -> CountWeights | None:
+        """Whole articles as BM25Okapi documents; None for a generation written before they were."""
+        indptr, indices, tf, idf, norm = self.a_indptr, self.a_indices, self.a_tf, self.a_idf, self.a_k1_norm
+        if indptr is None or indices is None or tf is None or idf is None or norm is None:
+            return None
+        if "article_block" not in self.info:
+            return None
+        k1, block = float(self.info["article_k1"]), int(self.info["article_block"])
+        return CountWeights(indptr, indices, tf, idf, norm, k1, self.n_articles, block)
 
 
 def words_of(para_len: np.ndarray) -> np.ndarray:

@@ -221,7 +221,7 @@ async def test_the_cap_counts_each_article_by_its_own_id(tmp_path: Path) -> None
 
 async def test_a_passage_from_an_article_about_the_question_beats_a_stray_mention(tmp_path: Path) -> None:
     # the bakery article's passage matches the question's words best on its own; the port
-    # article is about the question as a whole (answer.whole_article_weight), so it comes first
+    # article is about the question as a whole (ranking.whole_article_weight), so it comes first
     news = tmp_path / "news"
     write_article(
         news,
@@ -248,9 +248,9 @@ async def test_a_passage_from_an_article_about_the_question_beats_a_stray_mentio
     firsts = {}
     for weight in (0.0, 2.0):
         folders = [SAMPLE_NEWS, news]  # enough articles for meaningful idf
-        settings = make_settings(tmp_path / f"w{weight}", folders, answer={"whole_article_weight": weight})
+        settings = make_settings(tmp_path / f"w{weight}", folders, ranking={"whole_article_weight": weight})
         async with await NewsIndex.open(settings) as index:
-            assert index.rank_params.article_bm25_weight == weight
+            assert index.rank_params.whole_article_weight == weight
             await index.reindex()
             answer = await index.ask(question, k=3, as_of=dt.date(2026, 11, 30))
             firsts[weight] = answer.hits[0].title
@@ -305,7 +305,8 @@ async def test_short_paragraphs_past_the_lead_count_less(tmp_path: Path) -> None
     # BM25 alone puts a one-line subheading that repeats the question's words above the paragraph
     # with the substance; the length multiplier (search.short_table) turns that round past the
     # lead, and leaves the lead's short opening sentence alone
-    from newsbot.index.ranking.search import RankParams, Window, rank, short_table
+    from newsbot.index.ranking.params import RankParams, Window, short_table
+    from newsbot.index.ranking.search import rank
 
     news = tmp_path / "news"
     body = (

@@ -12,8 +12,17 @@ from pathlib import Path
 import pytest
 
 from newsbot.cli.main import build_parser, main
-from newsbot.index.config import Settings, load_settings, settings_from_dict
+from newsbot.index.config import (
+    IndexSettings,
+    RankingSettings,
+    Settings,
+    load_settings,
+    settings_from_dict,
+)
 from newsbot.index.errors import ConfigError
+from newsbot.index.ranking.bm25 import BM25Params
+from newsbot.index.ranking.inputs import RankSettings
+from newsbot.index.ranking.params import RankParams
 
 from .conftest import ROOT
 
@@ -63,8 +72,10 @@ def test_example_config_parses_and_covers_every_setting() -> None:
         ({"index": {"b": 2}}, "index.b"),
         ({"index": {"article_b": -0.1}}, "index.article_b"),
         ({"answer": {"repeat_factor": 0}}, "answer.repeat_factor"),
-        ({"answer": {"whole_article_weight": -1}}, "answer.whole_article_weight"),
-        ({"answer": {"whole_article_weight": float("inf")}}, "answer.whole_article_weight"),
+        ({"ranking": {"whole_article_weight": -1}}, "ranking.whole_article_weight"),
+        ({"ranking": {"whole_article_weight": float("inf")}}, "ranking.whole_article_weight"),
+        ({"ranking": {"recency_days": -1}}, "ranking.recency_days"),
+        ({"ranking": {"title_weight": 0.5}}, "ranking.title_weight"),  # internal: not a setting
         ({"answer": {"repeat_factor": 1.5}}, "answer.repeat_factor"),
         ({"index": {"language": "klingon"}}, "index.language"),
         ({"index": {"language": "English"}}, "index.language"),
@@ -81,6 +92,43 @@ def test_bad_settings_name_the_key(raw: dict[str, object], key: str) -> None:
         settings_from_dict(raw)
     assert info.value.key == key
     assert str(info.value).startswith(f"config: {key}: ")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("answer.whole_article_weight", "ranking.whole_article_weight"),
+        ("answer.recency_days", "ranking.recency_days"),
+    ],
+)
+def test_a_moved_setting_names_its_new_key(
+    old: str, new: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    section, key = old.split(".")
+    with pytest.raises(ConfigError) as info:
+        settings_from_dict({section: {key: 1.0}})
+    assert info.value.key == old and str(info.value) == f"config: {old}: moved to {new}"
+    old_file = tmp_path / "old.toml"
+    old_file.write_text(f"[{section}]\n{key} = 1.0\n", encoding="utf-8")
+    assert main(["--config", str(old_file), "stats"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert new in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_ranking_settings_keep_their_names_and_defaults() -> None:
+    # one name from the file to the kernels, one default: [ranking] holds RankParams' own fields,
+    # and the BM25 settings of [index] are BM25Params', with the defaults those classes define
+    ranking = {f.name for f in dataclasses.fields(RankingSettings)}
+    assert ranking <= {f.name for f in dataclasses.fields(RankParams)}
+    assert set(RankSettings._fields) >= ranking - {"recency_days"}  # the kernels' names (recency: a table)
+    assert Settings().rank_params() == RankParams()
+    assert Settings().bm25() == BM25Params()
+    bm25 = {f.name for f in dataclasses.fields(BM25Params)}
+    assert bm25 <= {f.name for f in dataclasses.fields(IndexSettings)}
+    raw = {"ranking": {"recency_days": 3.0, "whole_article_weight": 0.5}, "index": {"k1": 1.2, "b": 0.6}}
+    settings = settings_from_dict(raw)
+    assert settings.rank_params() == RankParams(recency_days=3.0, whole_article_weight=0.5)
+    assert settings.bm25() == BM25Params(k1=1.2, b=0.6)
 
 
 def test_load_settings_file_errors(tmp_path: Path) -> None:

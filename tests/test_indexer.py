@@ -428,7 +428,7 @@ async def test_generation_of_an_older_layout_serves_then_is_rebuilt(tmp_path: Pa
     assert compiled.wait(timeout=300) and compiled.ready()
     assert compiled.rank(old, terms, Window(), RankParams(), 5) is None  # left to numpy
     assert compiled.bm25_top(old, terms, 5) is not None  # plain BM25 needs no whole articles
-    plain = dataclasses.replace(RankParams(), article_bm25_weight=0)
+    plain = dataclasses.replace(RankParams(), whole_article_weight=0)
     assert search.rank(old, terms, Window(), RankParams(), 5) == search.rank_numpy(
         old, terms, Window(), plain, 5
     )

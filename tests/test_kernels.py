@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import random
 import subprocess
 import sys
@@ -24,17 +25,17 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.generation import Generation
 from newsbot.index.ranking import compiled, search
 from newsbot.index.ranking.bm25 import BM25Params, CountWeights, accumulate, count_weights
-from newsbot.index.ranking.search import RankParams, Window
+from newsbot.index.ranking.params import RankParams, Window
 
 from .conftest import CORPUS, ROOT, make_settings, write_article
 
 PARAMS = [
     RankParams(),
-    RankParams(title_weight=0, neighbour_weight=0, article_bm25_weight=0, junk_factor=1, recency_days=0),
+    RankParams(title_weight=0, neighbour_weight=0, whole_article_weight=0, junk_factor=1, recency_days=0),
     RankParams(date_boost=0, lead_boost=0, recency_boost=3.0, recency_days=7),
-    RankParams(title_weight=1.5, neighbour_weight=0.5, article_bm25_weight=0.7, junk_factor=0.0),
-    RankParams(article_bm25_weight=0, neighbour_weight=0.1, recency_boost=1.0),
-    RankParams(article_bm25_weight=7.5, title_weight=0, recency_days=0, date_boost=0),
+    RankParams(title_weight=1.5, neighbour_weight=0.5, whole_article_weight=0.7, junk_factor=0.0),
+    RankParams(whole_article_weight=0, neighbour_weight=0.1, recency_boost=1.0),
+    RankParams(whole_article_weight=7.5, title_weight=0, recency_days=0, date_boost=0),
     RankParams(short_power=0, lead_boost=0, number_boost=0),
     RankParams(number_boost=2.5, junk_factor=1),
     RankParams(short_words=7.5, short_power=2.0, short_after=0),
@@ -53,7 +54,7 @@ async def built(tmp_path: Path, folders: list[Path] | None = None) -> tuple[Gene
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
         gen = await index.current_generation()
-    return gen, len(gen.arrays["w_indptr"]) - 1
+    return gen, len(gen.w_indptr) - 1
 
 
 def windows(gen: Generation, rng: random.Random) -> list[Window]:
@@ -140,7 +141,7 @@ async def test_articles_in_many_blocks_same_as_numpy(tmp_path: Path, kernels_rea
     assert many.indptr.shape[0] == -(-gen.n_articles // 5)
     arrays = dict(gen.arrays, a_indptr=many.indptr, a_indices=many.indices, a_tf=many.tf)
     arrays |= {"a_idf": many.idf, "a_k1_norm": many.k1_norm}
-    blocked = Generation(gen.number, dict(gen.info, article_block=5), arrays)
+    blocked = Generation.from_arrays(gen.number, dict(gen.info, article_block=5), arrays)
     for t in range(0, n_terms, 7):
         docs, _, _ = blocked.articles().row(t)  # type: ignore[union-attr]
         assert np.array_equal(docs, one.row(t)[0])
@@ -203,6 +204,56 @@ async def test_ties_go_to_the_lower_paragraph_number(tmp_path: Path, kernels_rea
             assert top == ties[: len(top)] == sorted(ties)[: len(top)]
 
 
+# every weight the ranking reads, away from its default (date_slack_days shapes the Window instead)
+CHANGED = {
+    "recency_days": 3.0,
+    "whole_article_weight": 0.6,
+    "title_weight": 1.1,
+    "neighbour_weight": 0.9,
+    "junk_factor": 0.7,
+    "recency_boost": 5.0,
+    "date_boost": 3.0,
+    "lead_boost": 2.0,
+    "lead_paragraphs": 2.0,
+    "short_words": 40.0,
+    "short_power": 2.0,
+    "short_after": 0,
+    "number_boost": 3.0,
+}
+
+
+async def test_every_weight_reaches_both_rankings_alike(tmp_path: Path, kernels_ready: None) -> None:
+    # one weight changed at a time: numpy and the kernels agree, and the ranking changes (the weight
+    # is read, under its one name, by both)
+    assert set(CHANGED) == {f.name for f in dataclasses.fields(RankParams)} - {"date_slack_days"}
+    from newsbot.index.layout import FLAG_JUNK
+
+    gen, n_terms = await built(tmp_path)
+    flags = gen.para_flags.copy()
+    flags[::4] |= FLAG_JUNK  # the sample news has no junk paragraphs
+    gen = dataclasses.replace(gen, para_flags=flags)
+    rng = random.Random(13)
+    work = [(q, w) for q in queries(gen, n_terms, rng, 40) for w in windows(gen, rng)[::3]]
+    plain = [search.rank_numpy(gen, q, w, RankParams(), 200) for q, w in work]
+    for name, value in CHANGED.items():
+        params = dataclasses.replace(RankParams(), **{name: value})
+        changed = False
+        for (terms, window), before in zip(work, plain, strict=True):
+            want = search.rank_numpy(gen, terms, window, params, 200)  # scores of nearly every candidate
+            assert compiled.rank(gen, terms, window, params, 200) == want, (name, terms, window)
+            changed = changed or want != before
+        assert changed, f"{name} changed no ranking"
+
+
+def test_a_generation_has_every_array_of_the_layout_by_name() -> None:
+    from newsbot.index.layout import ARRAYS
+    from newsbot.index.ranking.inputs import RankArrays
+
+    fields = [f.name for f in dataclasses.fields(Generation)]
+    assert fields[:2] == ["number", "info"] and fields[2:] == list(ARRAYS)
+    assert set(RankArrays._fields) <= set(ARRAYS)
+
+
 async def test_plain_bm25_top_k(tmp_path: Path, kernels_ready: None) -> None:
     gen, n_terms = await built(tmp_path)
     rng = random.Random(3)
@@ -238,9 +289,7 @@ async def test_threads_share_nothing(tmp_path: Path, kernels_ready: None) -> Non
 
 async def test_arrays_of_other_types_fall_back_to_numpy(tmp_path: Path, kernels_ready: None) -> None:
     gen, _ = await built(tmp_path)
-    arrays = dict(gen.arrays)
-    arrays["w_data"] = np.asarray(arrays["w_data"], dtype=np.float32)  # not what the indexer writes
-    other = dataclasses.replace(gen, arrays=arrays)
+    other = dataclasses.replace(gen, w_data=gen.w_data.astype(np.float32))  # not what the indexer writes
     terms = [int(np.argmax(np.diff(np.asarray(gen.w_indptr))))]
     assert compiled.rank(other, terms, Window(), RankParams(), 5) is None
     assert search.rank(other, terms, Window(), RankParams(), 5) == search.rank_numpy(
@@ -289,6 +338,31 @@ asyncio.run(main())
     assert (ready, failed) == ("False", "True")
     assert int(hits) > 0
     assert "compiled ranking unavailable" in done.stderr
+
+
+def test_a_cache_left_by_another_version_is_started_afresh(tmp_path: Path) -> None:
+    # numba's cache index names the classes of the kernels' arguments (the NamedTuples of
+    # inputs.py) and is read before numba checks it is stale: an index naming a class this version
+    # lacks must cost a compile, not the compiled ranking
+    script = f"""
+import os, pickle, sys
+sys.path.insert(0, {str(ROOT)!r})
+import numba
+from newsbot.index.ranking import compiled, kernels
+for fn in (kernels.rank, kernels.bm25_top):
+    index = fn._cache._cache_file._index_path
+    os.makedirs(os.path.dirname(index), exist_ok=True)
+    with open(index, "wb") as fh:  # the version, then (stamp, overloads) naming a class long gone
+        fh.write(pickle.dumps(numba.__version__) + b"cnewsbot_gone\\nRankArrays\\n.")
+compiled.start()
+print(compiled.wait(300), compiled.failure())
+"""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "None"], done.stderr
 
 
 def test_one_shot_commands_do_not_load_the_kernels(tmp_path: Path) -> None:

@@ -175,9 +175,7 @@ def _package_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
     return {m: {i for i in imps if not under(m, i)} for m, imps in edges.items()}
 
 
-KNOWN_CYCLES: list[list[str]] = [
-    ["newsbot.index.ranking.compiled", "newsbot.index.ranking.search"],  # TODO(one ranking definition)
-]
+KNOWN_CYCLES: list[list[str]] = []
 
 
 @pytest.mark.parametrize("typing_only", [False])

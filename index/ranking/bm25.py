@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    import scipy.sparse as sp
+    import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no types
 
 VARIANTS = ("okapi", "plus", "l")
 _BLOCK = 1 << 16

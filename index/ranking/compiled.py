@@ -14,20 +14,21 @@ stalling a question for seconds while numba compiles.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
 import time
 from types import ModuleType
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from newsbot.index.generation import Generation
+from newsbot.index.layout import EPOCH
 from newsbot.index.ranking import scratch
-
-if TYPE_CHECKING:
-    from newsbot.index.generation import Generation
-    from newsbot.index.ranking.search import RankParams, Window
+from newsbot.index.ranking.bm25 import query_counts
+from newsbot.index.ranking.inputs import rank_arrays, rank_settings
+from newsbot.index.ranking.params import RankParams, Window
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,12 @@ def _warm_up() -> None:
     try:
         from newsbot.index.ranking import kernels
 
-        _exercise(kernels)
+        try:
+            _exercise(kernels)
+        except Exception as exc:
+            log.info("compiled ranking: starting numba's cache afresh (%s: %s)", type(exc).__name__, exc)
+            _forget_cache(kernels)
+            _exercise(kernels)
         for fn in (kernels.rank, kernels.bm25_top):
             fn.disable_compile()
     except Exception as exc:  # numba missing or broken here: numpy serves, same answers
@@ -92,15 +98,36 @@ def _warm_up() -> None:
     log.info("compiled ranking ready in %.1f s", seconds_to_ready)
 
 
+def _forget_cache(kernels: ModuleType) -> None:
+    """Empty numba's cache index of every kernel.
+
+    The kernels take the NamedTuples of ``inputs.py``, and numba's cache index names the classes
+    of the arguments it was compiled for. numba reads an index before it checks that it is stale,
+    so an index written by another version of newsbot, naming a class this one moved or lacks,
+    fails every call; starting afresh costs one compile.
+    """
+    for value in vars(kernels).values():
+        cache = getattr(value, "_cache", None)  # numba's Dispatcher; no public way to do this
+        if cache is not None:
+            with contextlib.suppress(OSError):  # a read-only cache: the retry will tell
+                cache.flush()
+
+
 def _exercise(kernels: ModuleType) -> None:
     """Call every kernel once on a tiny generation with the dtypes the indexer writes."""
-    from newsbot.index.generation import Generation
-    from newsbot.index.ranking.search import RankParams, Window
 
-    def ro(values: list[float] | list[int], dtype: type) -> np.ndarray:
+    def ro(values: list[float] | list[int] | list[list[int]], dtype: type) -> np.ndarray:
         return np.asarray(values, dtype=dtype)
 
     arrays = {
+        "para_ids": ro([1, 2], np.int64),
+        "para_article": ro([0, 0], np.int32),
+        "para_len": ro([2, 20], np.int32),
+        "para_flags": ro([0, 1], np.uint8),
+        "para_days": ro([19000, 19000], np.int32),
+        "art_ids": ro([1], np.int64),
+        "art_days": ro([19000], np.int32),
+        "art_start": ro([0, 2], np.int64),
         "w_indptr": ro([0, 2, 3], np.int64),
         "w_indices": ro([0, 1, 1], np.int32),
         "w_data": ro([1.0, 0.5, 2.0], np.float64),
@@ -114,16 +141,9 @@ def _exercise(kernels: ModuleType) -> None:
         "a_tf": ro([1, 2], np.uint8),
         "a_idf": ro([1.0, 1.5], np.float64),
         "a_k1_norm": ro([1.2], np.float64),
-        "para_article": ro([0, 0], np.int32),
-        "para_days": ro([19000, 19000], np.int32),
-        "para_flags": ro([0, 1], np.uint8),
-        "para_words": ro([2, 20], np.uint8),
-        "art_start": ro([0, 2], np.int64),
     }
     info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16}
-    gen = Generation(0, info, arrays)
-    from newsbot.index.layout import EPOCH
-
+    gen = Generation.from_arrays(0, info, arrays)
     day = EPOCH + dt.timedelta(days=19000)
     windows = (Window(), Window(since=day, until=day, now=day, prefer=(day, day), numbers=True))
     for window in windows:
@@ -131,26 +151,6 @@ def _exercise(kernels: ModuleType) -> None:
         if not got:
             raise RuntimeError("the compiled ranking returned nothing on its self-test")
     bm25_top(gen, [0, 1], 2, kernels)
-
-
-def _readonly(array: np.ndarray) -> np.ndarray:
-    """A read-only view: generations from disk are read-only maps, so every call has one signature."""
-    view = array.view()
-    view.flags.writeable = False
-    return view
-
-
-_tables: dict[tuple[object, ...], np.ndarray] = {}
-_EMPTY = np.zeros(1, dtype=np.float64)
-
-
-def _table(key: tuple[object, ...], make: object) -> np.ndarray:
-    table = _tables.get(key)
-    if table is None:
-        if len(_tables) > 64:
-            _tables.clear()
-        table = _tables[key] = make()  # type: ignore[operator]
-    return table
 
 
 def rank(
@@ -165,93 +165,17 @@ def rank(
     kernels = _usable(gen, kernels)
     if kernels is None:
         return None
-    from newsbot.index.layout import FLAG_JUNK, FLAG_NUMBER
-    from newsbot.index.ranking import search
-
-    a = gen.arrays
-    terms, times = _query(term_ids, gen)
-    since, until = search.day_number(window.since), search.day_number(window.until)
-    now = search.day_number(window.now)
-    has_recency = params.recency_days > 0 and now is not None
-    recency = (
-        _table(("recency", params.recency_days, params.recency_boost), lambda: search.recency_table(params))
-        if has_recency
-        else _EMPTY
-    )
-    has_prefer = window.prefer is not None and bool(params.date_boost)
-    prefer = window.prefer if has_prefer and window.prefer else (None, None)
-    has_lead = bool(params.lead_boost)
-    lead = (
-        _table(("lead", params.lead_boost, params.lead_paragraphs), lambda: search.lead_table(params))
-        if has_lead
-        else _EMPTY
-    )
-    has_short = search.has_short(params)
-    short = (
-        _table(("short", params.short_words, params.short_power), lambda: search.short_table(params))
-        if has_short
-        else _EMPTY
-    )
     if limit <= 0:
         return []
-    arrays = [_readonly(a[name]) for name in _RANK_ARRAYS]
-    settings = (
-        kernels.NO_LIMIT_LO if since is None else since,
-        kernels.NO_LIMIT_HI if until is None else until,
-        now or 0,
-        recency,
-        has_recency,
-        search.day_number(prefer[0]) or 0,
-        search.day_number(prefer[1]) or 0,
-        1.0 + float(params.date_boost),
-        has_prefer,
-        lead,
-        has_lead,
-        short,
-        has_short,
-        int(params.short_after),
-        float(params.title_weight),
-        float(params.neighbour_weight),
-        float(params.article_bm25_weight),
-        float(gen.info.get("article_k1", 0.0)),
-        int(gen.info.get("article_block", 1)),
-        float(params.junk_factor),
-        FLAG_JUNK,
-        1.0 + float(params.number_boost) if window.numbers else 1.0,
-        FLAG_NUMBER,
-        search.PRESELECT,
-        search.TITLE_ARTICLES,
-        int(limit),
-    )
-    with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
-        buffers = (s.body, s.titles, s.whole, s.touched, s.t_touched, s.a_touched, s.mark, s.coarse)
+    arrays, (settings, tables) = rank_arrays(gen), rank_settings(gen, window, params, limit)
+    terms, times = _query(term_ids, gen)
+    with scratch.take(gen.n_paragraphs, gen.n_articles) as buf:
         try:
-            ids, scores = kernels.rank(*arrays, terms, times, *buffers, *settings)
+            ids, scores = kernels.rank(arrays, settings, tables, terms, times, buf)
         except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)
             _note_mismatch(exc)
             return None
     return list(zip(ids.tolist(), scores.tolist(), strict=True))
-
-
-_RANK_ARRAYS = (
-    "w_indptr",
-    "w_indices",
-    "w_data",
-    "w_floor",
-    "t_indptr",
-    "t_indices",
-    "t_data",
-    "a_indptr",
-    "a_indices",
-    "a_tf",
-    "a_idf",
-    "a_k1_norm",
-    "para_article",
-    "para_days",
-    "para_flags",
-    "para_words",
-    "art_start",
-)
 
 
 def bm25_top(
@@ -261,14 +185,12 @@ def bm25_top(
     kernels = _usable(gen, kernels, whole_articles=False)
     if kernels is None:
         return None
-    a = gen.arrays
-    terms, times = _query(term_ids, gen)
     if k <= 0:
         return []
-    arrays = [_readonly(a[n]) for n in ("w_indptr", "w_indices", "w_data", "w_floor")]
-    with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
+    terms, times = _query(term_ids, gen)
+    with scratch.take(gen.n_paragraphs, gen.n_articles) as buf:
         try:
-            ids, scores = kernels.bm25_top(*arrays, terms, times, s.body, s.touched, k)
+            ids, scores = kernels.bm25_top(rank_arrays(gen), terms, times, buf, k)
         except TypeError as exc:
             _note_mismatch(exc)
             return None
@@ -282,8 +204,7 @@ def _has_negative_weights(gen: Generation) -> bool:
     generations written before that, found once (a pass over the weights) and kept in the info."""
     known = gen.info.get("negative_weights")
     if known is None:
-        a = gen.arrays
-        weights = [a[name] for name in ("w_data", "t_data", "a_idf") if name in a]
+        weights = [w for w in (gen.w_data, gen.t_data, gen.a_idf) if w is not None]
         known = gen.info["negative_weights"] = any(len(w) and float(np.min(w)) < 0 for w in weights)
     return bool(known)
 
@@ -301,9 +222,7 @@ def _usable(gen: Generation, kernels: ModuleType | None, whole_articles: bool = 
 
 def _query(term_ids: list[int], gen: Generation) -> tuple[np.ndarray, np.ndarray]:
     """The known terms in first-occurrence order and how often each occurs (``bm25.query_counts``)."""
-    from newsbot.index.ranking.bm25 import query_counts
-
-    counts = query_counts(term_ids, len(gen.arrays["w_indptr"]) - 1)
+    counts = query_counts(term_ids, len(gen.w_indptr) - 1)
     return (
         np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)),
         np.fromiter(counts.values(), dtype=np.int64, count=len(counts)),

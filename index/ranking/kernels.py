@@ -7,12 +7,17 @@ time it is touched, with its date multiplier; a threshold taken from a sample cu
 to the best few thousand; the finer features and the final top-k follow in the same call. The GIL
 is released, so questions on several threads run in parallel.
 
-The results equal ``search.rank``'s numpy path exactly (same float operations in the same order,
-ties to the lower number): tests/test_kernels.py checks it. Loading this module imports numba, so
-nothing imports it directly: ``compiled.py`` loads it in the background (see there).
+What a call reads comes as the named tuples of ``inputs.py`` (the generation's arrays, the numbers,
+the tables), made by the same function for numpy and for these kernels. The results equal
+``search.rank``'s numpy path exactly (same float operations in the same order, ties to the lower
+number): tests/test_kernels.py checks it, for every weight. The finer features stay here too,
+rather than in numpy after a compiled preselection: in numpy they cost more than the rest of the
+call, and a compiled helper in another file would not be recompiled when that file changes (numba's
+cache watches only the file a kernel is defined in). So every kernel lives in this one file.
 
-The work buffers (``scratch.py``) are left as they were found: zero scores, zero marks, ``-inf``
-article bests.
+Loading this module imports numba, so nothing imports it directly: ``compiled.py`` loads it in the
+background (see there). The work buffers (``scratch.py``) are left as they were found: zero scores,
+zero marks.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ from typing import Any
 import numba
 import numpy as np
 
-NO_LIMIT_LO = np.iinfo(np.int64).min
-NO_LIMIT_HI = np.iinfo(np.int64).max
+from newsbot.index.ranking.inputs import RankArrays, RankSettings, RankTables
+from newsbot.index.ranking.scratch import Scratch
 
 _JIT: dict[str, Any] = dict(cache=True, nogil=True, boundscheck=False)
 
@@ -188,28 +193,21 @@ def _constant(floor: np.ndarray, terms: np.ndarray, times: np.ndarray) -> float:
 
 @numba.njit(**_JIT)
 def bm25_top(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    data: np.ndarray,
-    floor: np.ndarray,
-    terms: np.ndarray,
-    times: np.ndarray,
-    buf: np.ndarray,
-    touched: np.ndarray,
-    k: int,
+    ix: RankArrays, terms: np.ndarray, times: np.ndarray, buf: Scratch, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Pure BM25: the best ``k`` (at least 1) documents as (ids, scores with the constant), best
-    first."""
-    n = _accumulate(indptr, indices, data, terms, times, buf, touched)
-    constant = _constant(floor, terms, times)
+    """Pure BM25 over the paragraphs: the best ``k`` (at least 1) as (ids, scores with the
+    constant), best first."""
+    body, touched = buf.body, buf.touched
+    n = _accumulate(ix.w_indptr, ix.w_indices, ix.w_data, terms, times, body, touched)
+    constant = _constant(ix.w_floor, terms, times)
     hv = np.empty(k, dtype=np.float64)
     hi = np.empty(k, dtype=np.int64)
     size = 0
     for r in range(n):
         d = touched[r]
-        if _better_than_root(hv, hi, size, k, buf[d], d):
-            size = _push(hv, hi, size, k, buf[d], d)
-        buf[d] = 0.0
+        if _better_than_root(hv, hi, size, k, body[d], d):
+            size = _push(hv, hi, size, k, body[d], d)
+        body[d] = 0.0
     ids, vals = _drain(hv, hi, size)
     for r in range(size):
         vals[r] += constant
@@ -269,84 +267,41 @@ def _select(values: np.ndarray, ids: np.ndarray, n: int, m: int, out: np.ndarray
 
 
 @numba.njit(inline="always")
-def _prior(
-    day: int,
-    now: int,
-    recency: np.ndarray,
-    has_recency: bool,
-    prefer_lo: int,
-    prefer_hi: int,
-    prefer_boost: float,
-    has_prefer: bool,
-) -> float:
+def _prior(day: int, s: RankSettings, recency: np.ndarray) -> float:
     """``search._prior`` for one day (without branches on the day: days come in no useful order)."""
     p = 1.0
-    if has_recency:
-        p = recency[min(max(now - np.int64(day), 0), len(recency) - 1)]
-    if has_prefer:
-        b = prefer_boost if (day >= prefer_lo) & (day <= prefer_hi) else 1.0
-        p = p * b if has_recency else b
+    if s.has_recency:
+        p = recency[min(max(s.now - day, 0), len(recency) - 1)]
+    if s.has_prefer:
+        b = s.prefer_factor if (day >= s.prefer_lo) & (day <= s.prefer_hi) else 1.0
+        p = p * b if s.has_recency else b
     return p
 
 
 @numba.njit(**_JIT)
 def rank(
-    w_indptr: np.ndarray,
-    w_indices: np.ndarray,
-    w_data: np.ndarray,
-    w_floor: np.ndarray,
-    t_indptr: np.ndarray,
-    t_indices: np.ndarray,
-    t_data: np.ndarray,
-    a_indptr: np.ndarray,
-    a_indices: np.ndarray,
-    a_tf: np.ndarray,
-    a_idf: np.ndarray,
-    a_k1_norm: np.ndarray,
-    para_article: np.ndarray,
-    para_days: np.ndarray,
-    para_flags: np.ndarray,
-    para_words: np.ndarray,
-    art_start: np.ndarray,
-    terms: np.ndarray,
-    times: np.ndarray,
-    body: np.ndarray,
-    titles: np.ndarray,
-    whole: np.ndarray,
-    touched: np.ndarray,
-    t_touched: np.ndarray,
-    a_touched: np.ndarray,
-    mark: np.ndarray,
-    coarse: np.ndarray,
-    since: int,
-    until: int,
-    now: int,
-    recency: np.ndarray,
-    has_recency: bool,
-    prefer_lo: int,
-    prefer_hi: int,
-    prefer_boost: float,
-    has_prefer: bool,
-    lead: np.ndarray,
-    has_lead: bool,
-    short: np.ndarray,
-    has_short: bool,
-    short_after: int,
-    title_weight: float,
-    neighbour_weight: float,
-    whole_weight: float,
-    article_k1: float,
-    article_block: int,
-    junk_factor: float,
-    junk_flag: int,
-    number_factor: float,
-    number_flag: int,
-    preselect: int,
-    title_articles: int,
-    limit: int,
+    ix: RankArrays, s: RankSettings, tables: RankTables, terms: np.ndarray, times: np.ndarray, buf: Scratch
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``search.rank``: the best ``limit`` paragraphs as (ids, scores), best first."""
-    has_prior = has_recency or has_prefer
+    """``search.rank``: the best ``s.limit`` paragraphs as (ids, scores), best first.
+
+    One function, longer than the rest of the code base allows, because its stages share the
+    touched lists and buffers in registers; each stage is marked.
+    """
+    # the arrays are taken out of the tuples once: read inside a loop, each read costs a reference count
+    body, titles, whole, touched = buf.body, buf.titles, buf.whole, buf.touched
+    t_touched, a_touched, mark, coarse = buf.t_touched, buf.a_touched, buf.mark, buf.coarse
+    w_indptr, w_indices, w_data = ix.w_indptr, ix.w_indices, ix.w_data
+    para_article, para_days, para_flags, para_words = (
+        ix.para_article,
+        ix.para_days,
+        ix.para_flags,
+        ix.para_words,
+    )
+    art_start = ix.art_start
+    recency, lead, short = tables.recency, tables.lead, tables.short
+    since, until = s.since, s.until
+    title_weight, whole_article_weight = s.title_weight, s.whole_article_weight
+    has_prior = s.has_recency or s.has_prefer
     # 1. body BM25; each paragraph's date multiplier on its first touch (-1: outside the window)
     n = 0
     for k in range(len(terms)):
@@ -358,27 +313,26 @@ def rank(
         for j in range(w_indptr[t], w_indptr[t + 1]):
             d = w_indices[j]
             if body[d] == 0.0:
-                day = np.int64(para_days[d])
+                day = int(para_days[d])
                 inside = (day <= until) & (day >= since)
-                p = _prior(day, now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer)
-                coarse[n] = p if inside else -1.0
+                coarse[n] = _prior(day, s, recency) if inside else -1.0
                 touched[n] = d
                 n += 1
             body[d] += w_data[j] if times_k == 1 else w_data[j] * factor
-    constant = _constant(w_floor, terms, times)
+    constant = _constant(ix.w_floor, terms, times)
     nt = 0
     if title_weight != 0.0:
-        nt = _accumulate(t_indptr, t_indices, t_data, terms, times, titles, t_touched)
+        nt = _accumulate(ix.t_indptr, ix.t_indices, ix.t_data, terms, times, titles, t_touched)
     na = 0
-    if whole_weight != 0.0:
+    if whole_article_weight != 0.0:
         na = _accumulate_counts(
-            a_indptr,
-            a_indices,
-            a_tf,
-            a_idf,
-            a_k1_norm,
-            article_k1,
-            article_block,
+            ix.a_indptr,
+            ix.a_indices,
+            ix.a_tf,
+            ix.a_idf,
+            ix.a_k1_norm,
+            s.article_k1,
+            s.article_block,
             terms,
             times,
             whole,
@@ -394,11 +348,12 @@ def rank(
         b = body[d]
         keep = p > 0.0
         touched[nv] = d
-        c = b + whole_weight * whole[para_article[d]] if whole_weight != 0.0 else b
+        c = b + whole_article_weight * whole[para_article[d]] if whole_article_weight != 0.0 else b
         coarse[nv] = c * p if has_prior else c
         body[d] = b if keep else 0.0
-        nv += np.int64(keep)
+        nv += int(keep)
     # the best title matches: their paragraphs stay candidates even with a low BM25
+    title_articles = s.title_articles
     th_v = np.empty(title_articles, dtype=np.float64)
     th_i = np.empty(title_articles, dtype=np.int64)
     tsize = 0
@@ -406,11 +361,11 @@ def rank(
         a = t_touched[r]
         if _better_than_root(th_v, th_i, tsize, title_articles, titles[a], a):
             tsize = _push(th_v, th_i, tsize, title_articles, titles[a], a)
-    most = min(nv, preselect)
+    most = min(nv, s.preselect)
     for r in range(tsize):
         most += art_start[th_i[r] + 1] - art_start[th_i[r]]
     cand = np.empty(most, dtype=np.int64)
-    nc = _select(coarse, touched, nv, preselect, cand)
+    nc = _select(coarse, touched, nv, s.preselect, cand)
     for r in range(nc):
         mark[cand[r]] = 1
     for r in range(tsize):
@@ -421,6 +376,7 @@ def rank(
                 nc += 1
                 mark[p] = 1
     # 3. the finer features over the candidates, and the final top-limit
+    limit = s.limit
     fv = np.empty(limit, dtype=np.float64)
     fi = np.empty(limit, dtype=np.int64)
     fsize = 0
@@ -428,24 +384,22 @@ def rank(
         d = cand[r]
         a = para_article[d]
         total = body[d] + title_weight * titles[a] if title_weight != 0.0 else body[d]
-        if neighbour_weight != 0.0:
+        if s.neighbour_weight != 0.0:
             prev = body[d - 1] if d > art_start[a] else 0.0
             nxt = body[d + 1] if d + 1 < art_start[a + 1] else 0.0
-            total += neighbour_weight * (prev + nxt)
-        if whole_weight != 0.0:
-            total += whole_weight * whole[a]
-        if junk_factor != 1.0 and (para_flags[d] & junk_flag) != 0:
-            total = total * junk_factor
-        if has_lead:
+            total += s.neighbour_weight * (prev + nxt)
+        if whole_article_weight != 0.0:
+            total += whole_article_weight * whole[a]
+        if s.junk_factor != 1.0 and (para_flags[d] & s.junk_flag) != 0:
+            total = total * s.junk_factor
+        if s.has_lead:
             total *= lead[min(d - art_start[a], len(lead) - 1)]  # the position in its article
-        if has_short and d - art_start[a] >= short_after:  # past the lead, by its length in words
+        if s.has_short and d - art_start[a] >= s.short_after:  # past the lead, by its length in words
             total *= short[min(para_words[d], len(short) - 1)]
-        if number_factor != 1.0 and (para_flags[d] & number_flag) != 0:
-            total = total * number_factor
+        if s.number_factor != 1.0 and (para_flags[d] & s.number_flag) != 0:
+            total = total * s.number_factor
         if has_prior:
-            total *= _prior(
-                para_days[d], now, recency, has_recency, prefer_lo, prefer_hi, prefer_boost, has_prefer
-            )
+            total *= _prior(int(para_days[d]), s, recency)
         total += constant
         if _better_than_root(fv, fi, fsize, limit, total, d):
             fsize = _push(fv, fi, fsize, limit, total, d)

@@ -11,23 +11,43 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 
-class Scratch:
-    """One set of buffers for one generation's sizes (pages are only paid for once touched)."""
+class Scratch(NamedTuple):
+    """One set of buffers for one generation's sizes (pages are only paid for once touched).
 
-    def __init__(self, n_paragraphs: int, n_articles: int) -> None:
-        self.sizes = (n_paragraphs, n_articles)
-        self.body = np.zeros(n_paragraphs, dtype=np.float64)
-        self.titles = np.zeros(n_articles, dtype=np.float64)
-        self.whole = np.zeros(n_articles, dtype=np.float64)
-        self.a_touched = np.empty(n_articles, dtype=np.int32)
-        self.touched = np.empty(n_paragraphs, dtype=np.int32)
-        self.t_touched = np.empty(n_articles, dtype=np.int32)
-        self.mark = np.zeros(n_paragraphs, dtype=np.uint8)
-        self.coarse = np.empty(n_paragraphs, dtype=np.float64)
+    A named tuple, so that the kernels take it as one argument.
+    """
+
+    body: npt.NDArray[np.float64]  # per paragraph: the question's BM25 (0: not touched)
+    titles: npt.NDArray[np.float64]  # per article: its title's BM25
+    whole: npt.NDArray[np.float64]  # per article: the whole article's BM25
+    touched: npt.NDArray[np.int32]  # paragraph numbers, in the order first touched
+    t_touched: npt.NDArray[np.int32]  # article numbers (titles)
+    a_touched: npt.NDArray[np.int32]  # article numbers (whole articles)
+    mark: npt.NDArray[np.uint8]  # per paragraph: 1 while it is a candidate
+    coarse: npt.NDArray[np.float64]  # per touched paragraph: the preselection's score
+
+    @classmethod
+    def new(cls, n_paragraphs: int, n_articles: int) -> Scratch:
+        return cls(
+            body=np.zeros(n_paragraphs, dtype=np.float64),
+            titles=np.zeros(n_articles, dtype=np.float64),
+            whole=np.zeros(n_articles, dtype=np.float64),
+            touched=np.empty(n_paragraphs, dtype=np.int32),
+            t_touched=np.empty(n_articles, dtype=np.int32),
+            a_touched=np.empty(n_articles, dtype=np.int32),
+            mark=np.zeros(n_paragraphs, dtype=np.uint8),
+            coarse=np.empty(n_paragraphs, dtype=np.float64),
+        )
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        return len(self.body), len(self.titles)
 
 
 _free: list[Scratch] = []
@@ -46,7 +66,7 @@ def take(n_paragraphs: int, n_articles: int) -> Iterator[Scratch]:
         _free[:] = [s for s in _free if s.sizes == sizes]
         scratch = _free.pop() if _free else None
     if scratch is None:
-        scratch = Scratch(n_paragraphs, n_articles)
+        scratch = Scratch.new(n_paragraphs, n_articles)
     yield scratch  # an exception propagates from here and the set is not returned
     with _lock:
         _free.append(scratch)

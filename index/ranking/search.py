@@ -12,65 +12,64 @@ article's BM25 and recency, and the finer features are computed for those alone.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from dataclasses import dataclass
-
 import numpy as np
 
 from newsbot.index.generation import Generation
-from newsbot.index.layout import EPOCH, FLAG_JUNK, FLAG_NUMBER, MAX_WORDS
 from newsbot.index.ranking import compiled, scratch
 from newsbot.index.ranking.bm25 import accumulate
+from newsbot.index.ranking.inputs import (
+    NO_LIMIT_HI,
+    NO_LIMIT_LO,
+    RankArrays,
+    RankSettings,
+    RankTables,
+    rank_arrays,
+    rank_settings,
+)
+from newsbot.index.ranking.params import LEAD_HORIZON, RankParams, Window
 
-PRESELECT = 1500  # paragraphs kept for the fine features (4,000 gave the same evaluation, 1.2 ms slower)
-TITLE_ARTICLES = 20  # best title matches whose paragraphs always stay in the running
-
-
-@dataclass(frozen=True, slots=True)
-class RankParams:
-    title_weight: float = 0.3
-    neighbour_weight: float = 0.3
-    article_bm25_weight: float = 2.0  # the whole article as one BM25 document (title and paragraphs)
-    junk_factor: float = 0.2
-    recency_days: float = 14.0  # 0 turns the recency prior off
-    recency_boost: float = 2.0
-    date_boost: float = 0.5  # extra weight for articles in the period a question names
-    date_slack_days: float = 3.0  # how far around that period still counts
-    lead_boost: float = 0.5  # favour an article's first paragraphs (news puts the facts first)
-    lead_paragraphs: float = 10.0  # how quickly that favour fades with the paragraph's position
-    short_words: float = 16.0  # paragraphs with fewer indexed words than this count less …
-    short_power: float = 0.75  # … by (words / short_words) ** short_power (0 turns it off) …
-    short_after: int = 2  # … unless among an article's first paragraphs (a lead is short by design)
-    number_boost: float = 0.4  # a question asking for a number: paragraphs holding one count this much more
-
-    def __post_init__(self) -> None:
-        # the date multipliers stay at 1 or above: a paragraph is never hidden by a preference
-        if self.recency_boost < 0 or self.date_boost < 0:
-            raise ValueError("recency_boost and date_boost cannot be negative")
-        if not 0 <= self.short_words <= MAX_WORDS or not 0 <= self.short_power < math.inf:
-            raise ValueError(f"short_words must be 0 to {MAX_WORDS} and short_power 0 or more")
-        if not 0 <= self.number_boost < math.inf:
-            raise ValueError("number_boost must be 0 or more")
-        if not isinstance(self.short_after, int) or self.short_after < 0:
-            raise ValueError("short_after must be a whole number, 0 or more")
+__all__ = ["RankParams", "Window", "article_matches", "rank", "rank_numpy", "top_indices"]
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """What a question sets: which articles may be seen (none dated after ``until``, none before
-    ``since``), the day that counts as now, a period to favour, and whether it asks for a number."""
+def rank(
+    gen: Generation, term_ids: list[int], window: Window, params: RankParams, limit: int
+) -> list[tuple[int, float]]:
+    """The best ``limit`` paragraphs as ``(paragraph number, score)``, best first (ties: lower number).
 
-    since: dt.date | None = None
-    until: dt.date | None = None
-    now: dt.date | None = None  # the reference for recency (usually the "as of" date)
-    prefer: tuple[dt.date, dt.date] | None = None  # a period to favour (not a filter)
-    numbers: bool = False  # the question asks for a number (answer_type.wants_number)
+    By the compiled kernels once they are loaded (``compiled.start()``), else by numpy: the same
+    results either way.
+    """
+    if not term_ids or gen.n_paragraphs == 0 or limit <= 0:
+        return []
+    fast = compiled.rank(gen, term_ids, window, params, limit)
+    return fast if fast is not None else rank_numpy(gen, term_ids, window, params, limit)
 
 
-def day_number(date: dt.date | None) -> int | None:
-    """Days since the epoch, as the generation stores dates."""
-    return (date - EPOCH).days if date else None
+def rank_numpy(
+    gen: Generation, term_ids: list[int], window: Window, params: RankParams, limit: int
+) -> list[tuple[int, float]]:
+    """``rank`` in numpy: the reference the kernels are tested against."""
+    if not term_ids or gen.n_paragraphs == 0 or limit <= 0:
+        return []
+    ix, (s, tables) = rank_arrays(gen), rank_settings(gen, window, params, limit)
+    with scratch.take(gen.n_paragraphs, gen.n_articles) as buf:
+        touched, constant = accumulate(gen.body(), term_ids, buf.body)
+        t_touched = a_touched = np.empty(0, dtype=np.int64)
+        articles = gen.articles() if s.whole_article_weight else None
+        try:
+            if s.title_weight:
+                t_touched, _ = accumulate(gen.titles(), term_ids, buf.titles)
+            if articles is not None:
+                a_touched, _ = accumulate(articles, term_ids, buf.whole)  # BM25Okapi: no floor
+            candidates = _candidates(ix, s, tables, buf, touched, t_touched)
+            if len(candidates) == 0:
+                return []
+            total = _scores(ix, s, tables, buf, candidates) + constant
+            return _best(candidates, total, s.limit)
+        finally:
+            buf.body[touched] = 0.0
+            buf.titles[t_touched] = 0.0
+            buf.whole[a_touched] = 0.0
 
 
 def top_indices(values: np.ndarray, m: int, ids: np.ndarray | None = None) -> np.ndarray:
@@ -103,197 +102,106 @@ def top_indices(values: np.ndarray, m: int, ids: np.ndarray | None = None) -> np
     return pick if pool is None else pool[pick]
 
 
-RECENCY_HORIZON = 3650  # days; older (and undated) articles get no recency favour
-LEAD_HORIZON = 4096  # positions; later paragraphs are treated as this one
-
-
-def recency_table(params: RankParams) -> np.ndarray:
-    """The recency multiplier by age in days (the last entry, 1, for older and undated articles)."""
-    table = 1.0 + params.recency_boost * np.exp(-np.arange(RECENCY_HORIZON + 1) / params.recency_days)
-    table[RECENCY_HORIZON] = 1.0
-    return table
-
-
-def lead_table(params: RankParams) -> np.ndarray:
-    """The lead-paragraph multiplier by position in the article."""
-    position = np.arange(LEAD_HORIZON + 1, dtype=np.float64)
-    return 1.0 + params.lead_boost * np.exp(-position / params.lead_paragraphs)
-
-
-def short_table(params: RankParams) -> np.ndarray:
-    """The multiplier by a paragraph's length in indexed words: ``min(1, words / short_words) **
-    short_power``; its last entry, 1, is for every length from ``short_words`` up.
-
-    BM25 favours short paragraphs that hold the query's words densely. Past an article's lead
-    (``short_after`` paragraphs, exempt: news opens with short summary sentences), the shortest
-    are mostly subheadings, captions, pull quotes and fragments; an answer needs some substance.
-    """
-    top = int(np.ceil(params.short_words))
-    words = np.arange(top + 1, dtype=np.float64)
-    return np.minimum(1.0, words / params.short_words) ** params.short_power
-
-
-def has_short(params: RankParams) -> bool:
-    return params.short_power > 0 and params.short_words > 1
-
-
-def _prior(days: np.ndarray, window: Window, params: RankParams) -> np.ndarray | None:
+def _prior(days: np.ndarray, s: RankSettings, tables: RankTables) -> np.ndarray | None:
     """Multipliers from the dates: recency relative to "now", and the period the question names.
 
     Recency is read from a table by age in days, so the cost is one lookup per paragraph; undated
     articles (``NO_DATE``) fall past the horizon and get 1, the neutral value.
     """
-    now = day_number(window.now)
     prior: np.ndarray | None = None
-    if params.recency_days > 0 and now is not None:
-        age = np.clip(now - days.astype(np.int64), 0, RECENCY_HORIZON)
-        prior = recency_table(params)[age]
-    if window.prefer is not None and params.date_boost:
-        lo, hi = day_number(window.prefer[0]), day_number(window.prefer[1])
-        inside = (days >= lo) & (days <= hi)  # NO_DATE is below any lo
-        boost = np.where(inside, 1.0 + params.date_boost, 1.0)
+    if s.has_recency:
+        age = np.clip(s.now - days.astype(np.int64), 0, len(tables.recency) - 1)
+        prior = tables.recency[age]
+    if s.has_prefer:
+        inside = (days >= s.prefer_lo) & (days <= s.prefer_hi)  # NO_DATE is below any lo
+        boost = np.where(inside, s.prefer_factor, 1.0)
         prior = boost if prior is None else prior * boost
     return prior
 
 
-def rank(
-    gen: Generation, term_ids: list[int], window: Window, params: RankParams, limit: int
-) -> list[tuple[int, float]]:
-    """The best ``limit`` paragraphs as ``(paragraph number, score)``, best first (ties: lower number).
-
-    By the compiled kernels once they are loaded (``compiled.start()``), else by numpy: the same
-    results either way.
-    """
-    if not term_ids or gen.n_paragraphs == 0 or limit <= 0:
-        return []
-    fast = compiled.rank(gen, term_ids, window, params, limit)
-    return fast if fast is not None else rank_numpy(gen, term_ids, window, params, limit)
-
-
-def rank_numpy(
-    gen: Generation, term_ids: list[int], window: Window, params: RankParams, limit: int
-) -> list[tuple[int, float]]:
-    """``rank`` in numpy: the reference the kernels are tested against."""
-    if not term_ids or gen.n_paragraphs == 0 or limit <= 0:
-        return []
-    with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
-        body, titles, whole = s.body, s.titles, s.whole
-        touched, constant = accumulate(gen.body(), term_ids, body)
-        t_touched = a_touched = np.empty(0, dtype=np.int64)
-        articles = gen.articles() if params.article_bm25_weight else None
-        try:
-            if params.title_weight:
-                t_touched, _ = accumulate(gen.titles(), term_ids, titles)
-            if articles is not None:
-                a_touched, _ = accumulate(articles, term_ids, whole)  # BM25Okapi: no floor
-            scores = Scores(body, titles, whole if articles is not None else None, constant)
-            return _rank(gen, scores, touched, t_touched, window, params, limit)
-        finally:
-            body[touched] = 0.0
-            titles[t_touched] = 0.0
-            whole[a_touched] = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Scores:
-    """A question's BM25 scores: per paragraph, per title, per whole article (None: not used)."""
-
-    body: np.ndarray
-    titles: np.ndarray
-    whole: np.ndarray | None
-    constant: float  # what every paragraph gets on top (BM25+ floors)
-
-
-def _rank(
-    gen: Generation,
-    scores: Scores,
-    touched: np.ndarray,
-    t_touched: np.ndarray,
-    window: Window,
-    params: RankParams,
-    limit: int,
-) -> list[tuple[int, float]]:
-    body, titles, whole = scores.body, scores.titles, scores.whole
-    w_whole = params.article_bm25_weight if whole is not None else 0.0
-    para_article = np.asarray(gen.para_article)
-    para_days = np.asarray(gen.para_days)
-    start = np.asarray(gen.art_start)
-
-    def visible(paras: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        days = para_days[paras]
-        keep = _visible(days, window)
-        return (paras, days) if keep is None else (paras[keep], days[keep])
-
-    touched, days = visible(touched)
-    prior = _prior(days, window, params)
-    if len(touched) > PRESELECT:
-        # the preselection uses BM25 (with the article's) and the date multipliers; strong title
-        # matches join below
-        coarse = body[touched]
-        if w_whole:
-            coarse = coarse + w_whole * whole[para_article[touched]]  # type: ignore[index]
-        if prior is not None:
-            coarse = coarse * prior
-        pick = np.sort(top_indices(coarse, PRESELECT))  # touched is sorted: ties to lower numbers
-        touched = touched[pick]
-        prior = prior[pick] if prior is not None else None
-    # the paragraphs of the best title matches stay candidates even if their BM25 is low
-    if len(t_touched):
-        best_titles = t_touched[top_indices(titles[t_touched], TITLE_ARTICLES, t_touched)]
-        extra = np.concatenate([np.arange(start[a], start[a + 1]) for a in best_titles])
-        extra = np.setdiff1d(extra, touched, assume_unique=True)
-        if len(extra):
-            e_paras, e_days = visible(extra)
-            e_prior = _prior(e_days, window, params)
-            touched = np.concatenate([touched, e_paras])
-            if prior is not None and e_prior is not None:
-                prior = np.concatenate([prior, e_prior])
-    article = para_article[touched]
-    if len(touched) == 0:
-        return []
-    base = body[touched]
-    total = base + params.title_weight * titles[article] if params.title_weight else base.copy()
-    if params.neighbour_weight:
-        prev = np.where(touched > start[article], body[np.maximum(touched - 1, 0)], 0.0)
-        nxt = np.where(touched + 1 < start[article + 1], body[np.minimum(touched + 1, len(body) - 1)], 0.0)
-        total += params.neighbour_weight * (prev + nxt)
-    if w_whole:
-        total += w_whole * whole[article]  # type: ignore[index]
-    if params.junk_factor != 1.0:
-        junk = (np.asarray(gen.para_flags)[touched] & FLAG_JUNK) != 0
-        total = np.where(junk, total * params.junk_factor, total)
-    if params.lead_boost:
-        position = np.minimum(touched - start[article], LEAD_HORIZON)  # the position in its article
-        total *= lead_table(params)[position]
-    if has_short(params):
-        table = short_table(params)
-        factor = table[np.minimum(np.asarray(gen.para_words)[touched], len(table) - 1)]
-        total *= np.where(touched - start[article] >= params.short_after, factor, 1.0)
-    if window.numbers and params.number_boost:
-        numbers = (np.asarray(gen.para_flags)[touched] & FLAG_NUMBER) != 0
-        total = np.where(numbers, total * (1.0 + params.number_boost), total)
-    if prior is not None:
-        total *= prior
-    total += scores.constant
-    pick = top_indices(total, limit, touched)
-    pick = pick[np.lexsort((touched[pick], -total[pick]))]
-    return [(int(touched[i]), float(total[i])) for i in pick]
-
-
-def _visible(days: np.ndarray, window: Window) -> np.ndarray | None:
-    """The mask of paragraphs inside the date window, or None when nothing is filtered.
+def _visible(paras: np.ndarray, ix: RankArrays, s: RankSettings) -> np.ndarray:
+    """The paragraphs inside the date window.
 
     Undated articles (``NO_DATE``, the smallest int32) pass ``until`` and fail ``since``.
     """
-    since, until = day_number(window.since), day_number(window.until)
-    if since is None and until is None:
-        return None
-    if since is None:
-        return days <= until
-    keep = days >= since
-    if until is not None:
-        keep &= days <= until
-    return keep
+    bounded_since, bounded_until = s.since != NO_LIMIT_LO, s.until != NO_LIMIT_HI
+    if not bounded_since and not bounded_until:
+        return paras
+    days = ix.para_days[paras]
+    if not bounded_since:
+        return paras[days <= s.until]
+    keep = days >= s.since
+    if bounded_until:
+        keep &= days <= s.until
+    return paras[keep]
+
+
+def _candidates(
+    ix: RankArrays,
+    s: RankSettings,
+    tables: RankTables,
+    buf: scratch.Scratch,
+    touched: np.ndarray,
+    t_touched: np.ndarray,
+) -> np.ndarray:
+    """The paragraphs worth the finer features: the visible ones holding a query term, cut to the
+    best ``s.preselect`` by BM25 (with the article's) and the date multipliers, and the visible
+    paragraphs of the best ``s.title_articles`` title matches (even if their BM25 is low)."""
+    touched = _visible(touched, ix, s)
+    if len(touched) > s.preselect:
+        coarse = buf.body[touched]
+        if s.whole_article_weight:
+            coarse = coarse + s.whole_article_weight * buf.whole[ix.para_article[touched]]
+        prior = _prior(ix.para_days[touched], s, tables)
+        if prior is not None:
+            coarse = coarse * prior
+        touched = touched[np.sort(top_indices(coarse, s.preselect))]  # sorted: ties to lower numbers
+    if len(t_touched):
+        start = ix.art_start
+        best_titles = t_touched[top_indices(buf.titles[t_touched], s.title_articles, t_touched)]
+        extra = np.concatenate([np.arange(start[a], start[a + 1]) for a in best_titles])
+        extra = _visible(np.setdiff1d(extra, touched, assume_unique=True), ix, s)
+        if len(extra):
+            touched = np.concatenate([touched, extra])
+    return touched
+
+
+def _scores(
+    ix: RankArrays, s: RankSettings, tables: RankTables, buf: scratch.Scratch, cand: np.ndarray
+) -> np.ndarray:
+    """The finer features over the candidates (without the BM25+ constant)."""
+    body, start = buf.body, ix.art_start
+    article = ix.para_article[cand]
+    position = cand - start[article]  # in its article
+    base = body[cand]
+    total = base + s.title_weight * buf.titles[article] if s.title_weight else base.copy()
+    if s.neighbour_weight:
+        prev = np.where(cand > start[article], body[np.maximum(cand - 1, 0)], 0.0)
+        nxt = np.where(cand + 1 < start[article + 1], body[np.minimum(cand + 1, len(body) - 1)], 0.0)
+        total += s.neighbour_weight * (prev + nxt)
+    if s.whole_article_weight:
+        total += s.whole_article_weight * buf.whole[article]
+    if s.junk_factor != 1.0:
+        junk = (ix.para_flags[cand] & s.junk_flag) != 0
+        total = np.where(junk, total * s.junk_factor, total)
+    if s.has_lead:
+        total *= tables.lead[np.minimum(position, LEAD_HORIZON)]
+    if s.has_short:
+        factor = tables.short[np.minimum(ix.para_words[cand], len(tables.short) - 1)]
+        total *= np.where(position >= s.short_after, factor, 1.0)
+    if s.number_factor != 1.0:
+        numbers = (ix.para_flags[cand] & s.number_flag) != 0
+        total = np.where(numbers, total * s.number_factor, total)
+    prior = _prior(ix.para_days[cand], s, tables)
+    if prior is not None:
+        total *= prior
+    return total
+
+
+def _best(cand: np.ndarray, total: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    pick = top_indices(total, limit, cand)
+    pick = pick[np.lexsort((cand[pick], -total[pick]))]
+    return [(int(cand[i]), float(total[i])) for i in pick]
 
 
 def article_matches(gen: Generation, term_ids: list[int]) -> np.ndarray:
