@@ -1,4 +1,4 @@
-"""Shared fixtures: real SQLite databases in temp folders, the bundled sample news, the corpora."""
+"""Fixtures only: the helpers tests import are in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -6,33 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.index.config import SAMPLE_NEWS, Settings, settings_from_dict
+from newsbot.index.config import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus"
-
-
-def make_settings(
-    tmp_path: Path, folders: list[Path] | None = None, **sections: dict[str, object]
-) -> Settings:
-    raw: dict[str, dict[str, object]] = {
-        "news": {"folders": [str(f) for f in (folders or [SAMPLE_NEWS])]},
-        "store": {"database": str(tmp_path / "news.db")},
-    }
-    for name, values in sections.items():
-        raw.setdefault(name, {}).update(values)
-    return settings_from_dict(raw)
-
-
-def write_article(
-    folder: Path, name: str, title: str, paragraphs: list[str], date: str | None = "2026-10-01"
-) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    head = f" date {date} {title}" if date else title
-    path.write_text(head + "\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
-    return path
+from .helpers import make_settings
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from newsbot.index.api import ROWS_AT_ONCE, NewsIndex
 from newsbot.index.config import SAMPLE_NEWS
 from newsbot.index.errors import NoIndexError
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

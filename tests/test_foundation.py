@@ -15,7 +15,7 @@ from newsbot.cli.main import build_parser, main
 from newsbot.index.config import Settings, load_settings, settings_from_dict
 from newsbot.index.errors import ConfigError
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 def test_index_never_imports_discord_or_bot() -> None:

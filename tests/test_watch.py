@@ -17,7 +17,7 @@ from newsbot.index.ingest.indexer import writer_lock
 from newsbot.index.ingest.watch import FolderWatch, fingerprint
 from newsbot.index.model import IndexReport
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 TRAM = ["The Harbor Line tram opens to passengers on Monday after two years of track work."]
 FERRY = ["The Bayline ferry adds an early crossing to its winter timetable from next week."]
