@@ -13,7 +13,7 @@ from newsbot.index import generation
 
 from .corpus import ARTICLES, write_filler
 from .fake_discord import FakeDiscord, Json, Sent, embed_text
-from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of, until
+from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of, settled, until
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,7 @@ async def test_reindex_is_refused_to_non_admins_even_with_manage_server(
     stats = await fake.slash("stats", user=fake.manager)
     assert "admin" in (await refusal_of(fake, stats)).lower()
 
-    await asyncio.sleep(0.05)
+    await settled(fake, newsbot)
     assert not newsbot.index.reindexing
     assert (await newsbot.index.stats()).generation == before.generation
     for sent in (plain, manager, in_dm, stats):
