@@ -67,7 +67,7 @@ class NewsBot(discord.Client):
         self._reindex_claimed = False
         self._draining: set[asyncio.Task[Any]] = set()
         self._cancelling: set[asyncio.Task[Any]] = set()
-        self._handlers: set[asyncio.Task[Any]] = set()
+        self._handling: set[asyncio.Task[Any]] = set()
         self._views: set[discord.ui.View] = set()
         self.watcher: asyncio.Task[None] | None = None
         self.watch_rounds = 0  # rounds of the folder watch finished (a test waits for "one more round")
@@ -136,9 +136,9 @@ class NewsBot(discord.Client):
         """Count the running task (discord.py's, for a command, a button or a message) as work of the bot's
         until it ends: :meth:`idle` waits for it. Called first thing by every event handler."""
         task = asyncio.current_task()
-        if task is not None and task not in self._handlers:
-            self._handlers.add(task)
-            task.add_done_callback(self._handlers.discard)
+        if task is not None and task not in self._handling:
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
 
     async def idle(self) -> None:
         """Return once nothing the bot started is running: no event handler (see :meth:`handling`) and no
@@ -152,7 +152,7 @@ class NewsBot(discord.Client):
         while True:
             busy = [
                 task
-                for task in (*self._handlers, *self._draining, *self._cancelling)
+                for task in (*self._handling, *self._draining, *self._cancelling)
                 if not task.done() and task is not me and task is not self.watcher
             ]
             if not busy:

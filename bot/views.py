@@ -48,7 +48,7 @@ class AnswerView(discord.ui.View):
         self.message = message
         self.bot.track_view(self)  # only now: a view never sent never times out, so never untracks
 
-    async def interaction_check(self, interaction: discord.Interaction[NewsBot], /) -> bool:
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         self.bot.handling()  # the first thing a button's task does: the bot's idle() waits for it
         return True
 
