@@ -34,6 +34,10 @@ def intents_for(settings: Settings) -> discord.Intents:
 
 
 class NewsTree(app_commands.CommandTree["NewsBot"]):
+    async def interaction_check(self, interaction: discord.Interaction[NewsBot], /) -> bool:
+        interaction.client.handling()  # the first thing the command's task does: idle() waits for it
+        return True
+
     async def on_error(
         self, interaction: discord.Interaction[NewsBot], error: app_commands.AppCommandError
     ) -> None:
@@ -63,12 +67,15 @@ class NewsBot(discord.Client):
         self._reindex_claimed = False
         self._draining: set[asyncio.Task[Any]] = set()
         self._cancelling: set[asyncio.Task[Any]] = set()
+        self._handling: set[asyncio.Task[Any]] = set()
         self._views: set[discord.ui.View] = set()
+        self.watcher: asyncio.Task[None] | None = None
+        self.watch_rounds = 0  # rounds of the folder watch finished (a test waits for "one more round")
 
     async def setup_hook(self) -> None:
         """Start the watcher (when enabled); sync the commands to the configured guilds, or globally."""
         if self.settings.watch.enabled:
-            self.spawn(watch(self), name="newsbot-watch", drain=False)
+            self.watcher = self.spawn(watch(self), name="newsbot-watch", drain=False)
         guild_ids = self.settings.discord.guild_ids
         if not guild_ids:
             self.synced[None] = await self.tree.sync()
@@ -84,6 +91,7 @@ class NewsBot(discord.Client):
         log.info("Ready as %s in %d guild(s)", self.user, len(self.guilds))
 
     async def on_message(self, message: discord.Message) -> None:
+        self.handling()
         await mentions.on_mention(self, message)
 
     # --------------------------------------------------------------------- reindex
@@ -121,6 +129,40 @@ class NewsBot(discord.Client):
         task.add_done_callback(self._draining.discard)
         task.add_done_callback(self._cancelling.discard)
         return task
+
+    # --------------------------------------------------------------------- busy or idle
+
+    def handling(self) -> None:
+        """Count the running task (discord.py's, for a command, a button or a message) as work of the bot's
+        until it ends: :meth:`idle` waits for it. Called first thing by every event handler."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._handling:
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
+
+    async def idle(self) -> None:
+        """Return once nothing the bot started is running: no event handler (see :meth:`handling`) and no
+        spawned task (question log, reindex, announcements), tasks started meanwhile included. The folder
+        watch, which never ends, is not waited for (count ``watch_rounds`` instead), nor are the views'
+        timeouts.
+
+        An event the client has not read yet is not known here: wait for that first (the end-to-end tests'
+        fake Discord has ``sync()``)."""
+        me = asyncio.current_task()
+        while True:
+            busy = [
+                task
+                for task in (*self._handling, *self._draining, *self._cancelling)
+                if not task.done() and task is not me and task is not self.watcher
+            ]
+            if not busy:
+                return
+            await asyncio.wait(busy)
+
+    @property
+    def views(self) -> frozenset[discord.ui.View]:
+        """The views (answer buttons) that are live: sent, and not yet timed out, stopped or replaced."""
+        return frozenset(self._views)
 
     # --------------------------------------------------------------------- views
 

@@ -48,6 +48,10 @@ class AnswerView(discord.ui.View):
         self.message = message
         self.bot.track_view(self)  # only now: a view never sent never times out, so never untracks
 
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        self.bot.handling()  # the first thing a button's task does: the bot's idle() waits for it
+        return True
+
     @discord.ui.button(label="More", style=discord.ButtonStyle.primary, custom_id="newsbot:more")
     async def more(
         self, interaction: discord.Interaction[NewsBot], button: discord.ui.Button[AnswerView]

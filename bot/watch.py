@@ -38,3 +38,4 @@ async def watch(bot: NewsBot) -> None:
         await asyncio.sleep(interval)
         await watcher.round(_log_report)
         await announce(bot)
+        bot.watch_rounds += 1

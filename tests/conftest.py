@@ -1,38 +1,34 @@
-"""Shared fixtures: real SQLite databases in temp folders, the bundled sample news, the corpora."""
+"""Fixtures only (the helpers tests import are in tests/helpers.py); and numba tests skip where it is absent."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
 
-from newsbot.index.config import SAMPLE_NEWS, Settings, settings_from_dict
+from newsbot.index.config import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus"
+from .helpers import make_settings
 
-
-def make_settings(
-    tmp_path: Path, folders: list[Path] | None = None, **sections: dict[str, object]
-) -> Settings:
-    raw: dict[str, dict[str, object]] = {
-        "news": {"folders": [str(f) for f in (folders or [SAMPLE_NEWS])]},
-        "store": {"database": str(tmp_path / "news.db")},
-    }
-    for name, values in sections.items():
-        raw.setdefault(name, {}).update(values)
-    return settings_from_dict(raw)
+# numba has no wheels for the newest Pythons (it is not installed there: see pyproject.toml); numpy ranks.
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
+# Tests that need numba but are in files other engineers are rewriting: their owners may replace this list by
+# @pytest.mark.numba on the test (a name that no longer matches fails loudly without numba, never silently).
+NEEDS_NUMBA = {"test_generation_of_an_older_layout_serves_then_is_rebuilt"}
 
 
-def write_article(
-    folder: Path, name: str, title: str, paragraphs: list[str], date: str | None = "2026-10-01"
-) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    head = f" date {date} {title}" if date else title
-    path.write_text(head + "\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
-    return path
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without numba, skip the tests that need the compiled ranking: those marked ``numba``, those using
+    the ``kernels_ready`` fixture and those in NEEDS_NUMBA. Where numba is installed they all run (and
+    fail if it cannot load)."""
+    if HAS_NUMBA:
+        return
+    skip = pytest.mark.skip(reason="numba is not installed (the compiled ranking is unavailable)")
+    for item in items:
+        needs = item.get_closest_marker("numba") or getattr(item, "originalname", item.name) in NEEDS_NUMBA
+        if needs or "kernels_ready" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from newsbot.index.config import SAMPLE_NEWS
 from newsbot.index.errors import NoIndexError
 from newsbot.index.store.queries import ROWS_AT_ONCE
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

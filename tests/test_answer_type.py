@@ -12,7 +12,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.layout import FLAG_JUNK, FLAG_NUMBER
 from newsbot.index.ranking.search import RankParams, Window, rank
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from newsbot.index.ingest.parse import parse_bytes
 from newsbot.index.ranking.bm25 import BM25Params, Weights, count_matrix, scores, weigh
 from newsbot.index.tokenizer import Tokenizer
 
-from .conftest import CORPUS
+from .helpers import CORPUS
 
 REFERENCE = {"okapi": BM25Okapi, "l": BM25L, "plus": BM25Plus}
 PARAMS = {

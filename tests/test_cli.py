@@ -10,7 +10,7 @@ import pytest
 from newsbot.cli.main import main
 from newsbot.index.config import SAMPLE_NEWS
 
-from .conftest import write_article
+from .helpers import write_article
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -11,7 +11,7 @@ from rich.console import Console
 from newsbot.cli.console import run_console
 from newsbot.index.api import NewsIndex
 
-from .conftest import make_settings
+from .helpers import make_settings
 
 
 async def test_console_answers_pages_and_takes_up_a_suggestion(

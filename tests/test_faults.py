@@ -34,7 +34,7 @@ from newsbot.index.errors import IndexingError, StoreError
 from newsbot.index.generation import gens_dir
 from newsbot.index.store import database as store
 
-from .conftest import ROOT, make_settings, write_article
+from .helpers import ROOT, make_settings, write_article
 
 QUESTION = "harbor tram riders"
 

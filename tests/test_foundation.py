@@ -24,7 +24,7 @@ from newsbot.index.ranking.bm25 import BM25Params
 from newsbot.index.ranking.inputs import RankSettings
 from newsbot.index.ranking.params import RankParams
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 def test_index_never_imports_discord_or_bot() -> None:

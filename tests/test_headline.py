@@ -17,7 +17,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.ingest.junk import JUNK_RULES, is_junk
 from newsbot.index.layout import FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 PLAYER = (
     "Video player was slow to load content Video content never loaded Ad froze or did not finish loading"

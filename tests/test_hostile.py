@@ -37,9 +37,9 @@ from newsbot.index.errors import ArticleError
 from newsbot.index.ingest.parse import parse_bytes
 from newsbot.index.model import Answer
 
-from .conftest import make_settings
 from .e2e.corpus import write_corpus
 from .e2e.fake_discord import check_limits
+from .helpers import make_settings
 
 T = TypeVar("T")
 

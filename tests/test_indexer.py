@@ -23,7 +23,7 @@ from newsbot.index.generation import gens_dir, numbers_on_disk
 from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.layout import FLAG_JUNK, FLAG_NUMBER
 
-from .conftest import ROOT, make_settings, write_article
+from .helpers import ROOT, make_settings, write_article
 
 
 def news(tmp_path: Path) -> Path:

@@ -27,7 +27,7 @@ from newsbot.index.ranking import compiled, search
 from newsbot.index.ranking.bm25 import BM25Params, CountWeights, accumulate, count_weights
 from newsbot.index.ranking.params import RankParams, Window
 
-from .conftest import CORPUS, ROOT, make_settings, write_article
+from .helpers import CORPUS, ROOT, make_settings, write_article
 
 PARAMS = [
     RankParams(),
@@ -318,7 +318,7 @@ def test_without_numba_numpy_answers(tmp_path: Path) -> None:
 import asyncio, sys
 sys.modules["numba"] = None  # import numba raises ImportError
 sys.path.insert(0, {str(ROOT)!r})
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from newsbot.index.ranking import compiled
 from newsbot.index.api import NewsIndex
 from pathlib import Path

@@ -10,7 +10,7 @@ from newsbot.cli import render as cli_render
 from newsbot.index.answer import spelling
 from newsbot.index.api import NewsIndex
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 
 def test_edits_are_one_slip_away() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,10 +15,10 @@ from newsbot.cli.main import build_parser, cmd_index
 from newsbot.index.api import NewsIndex
 from newsbot.index.errors import NewsbotError
 from newsbot.index.ingest.lock import writer_lock
-from newsbot.index.ingest.watch import FolderWatch, fingerprint
+from newsbot.index.ingest.watch import FolderWatch, OnReport, fingerprint
 from newsbot.index.model import IndexReport
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 TRAM = ["The Harbor Line tram opens to passengers on Monday after two years of track work."]
 FERRY = ["The Bayline ferry adds an early crossing to its winter timetable from next week."]
@@ -56,6 +57,25 @@ async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None
     while not condition():
         assert loop.time() < end, "condition not reached in time"
         await asyncio.sleep(0.01)
+
+
+class Rounds:
+    """Counts the rounds of every FolderWatch that have finished (the report, if any, handed on)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.done = 0
+        real = FolderWatch.round
+
+        async def counted(watch: FolderWatch, on_report: OnReport) -> None:
+            await real(watch, on_report)
+            self.done += 1
+
+        monkeypatch.setattr(FolderWatch, "round", counted)
+
+    async def more(self, count: int) -> None:
+        """Until ``count`` whole rounds that started after this call have finished."""
+        target = self.done + 1 + count  # + the round under way now, which may have looked already
+        await eventually(lambda: self.done >= target)
 
 
 # --- the watch ------------------------------------------------------------------------------------
@@ -133,17 +153,23 @@ async def test_stopping_the_watch_stops_its_reindex(index: NewsIndex, folder: Pa
     assert (await index.stats()).articles == 2  # rolled back: the previous index still serves
 
 
-async def test_the_watch_loop_logs_failures_and_keeps_going(tmp_path: Path) -> None:
+async def test_the_watch_loop_logs_failures_and_keeps_going(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     folder = tmp_path / "later"
     reports: list[IndexReport] = []
+    rounds = Rounds(monkeypatch)
 
     async def collect(report: IndexReport) -> None:
         reports.append(report)
 
     async with await NewsIndex.open(make_settings(tmp_path, [folder])) as index:
         task = asyncio.create_task(FolderWatch(index).run(0.02, collect))
-        await asyncio.sleep(0.1)  # the folder is missing: every round fails, and is logged
+        with caplog.at_level(logging.WARNING, logger="newsbot.index.ingest.watch"):
+            await rounds.more(3)  # the folder is missing: every round fails, and is logged
         assert not reports and not task.done()
+        failures = [r for r in caplog.records if r.name == "newsbot.index.ingest.watch"]
+        assert len(failures) >= 3 and all("Watching the news folders" in r.getMessage() for r in failures)
         write_article(folder, "tram.txt", "Tram Opens Monday", TRAM)
         await eventually(lambda: bool(reports))
         task.cancel()
@@ -300,8 +326,9 @@ async def test_migration_2_counts_existing_articles_as_arrived(tmp_path: Path, f
 
 
 async def test_cli_watch_prints_a_line_per_change_and_stops_cleanly(
-    tmp_path: Path, folder: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    rounds = Rounds(monkeypatch)
     db = str(tmp_path / "cli.db")
     args = build_parser().parse_args(
         ["index", "--watch", str(folder), "--db", db, "--interval", "0.05", "--json"]
@@ -318,8 +345,8 @@ async def test_cli_watch_prints_a_line_per_change_and_stops_cleanly(
 
     await eventually(seen(1))
     assert lines[0]["added"] == 2
-    await asyncio.sleep(0.15)  # unchanged rounds print nothing
-    assert not seen(2)()
+    await rounds.more(2)
+    assert not seen(2)()  # unchanged rounds print nothing
     write_article(folder, "lighthouse.txt", "Keeper Retires", LIGHTHOUSE)
     await eventually(seen(2))
     assert (lines[1]["added"], lines[1]["articles"]) == (1, 3)

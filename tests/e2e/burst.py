@@ -25,7 +25,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def make_people(fake: FakeDiscord, count: int, prefix: str = "asker") -> list[Person]:
     """``count`` distinct members (each has their own question allowance)."""
-    return [Person(next(fake._ids), f"{prefix}-{i}") for i in range(count)]
+    return [fake.person(f"{prefix}-{i}") for i in range(count)]
 
 
 @dataclass

@@ -120,3 +120,11 @@ async def newsbot(
         await asyncio.sleep(0)
         leaked = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
         assert not leaked, f"tasks left running after the bot closed: {leaked}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is an end-to-end test (``-m "not e2e"`` leaves them all out), marked or not."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.e2e)

@@ -14,6 +14,10 @@ meanwhile are replayed, as Discord does; set ``invalidate_resume`` to answer the
 instead), :meth:`FakeDiscord.fail` answers matching REST requests with a 429 (``retry_after`` and the
 X-RateLimit headers) or a 5xx. Each request records when it arrived and each injected interaction when it was
 sent (``time.perf_counter``), and ``heartbeats`` when each heartbeat arrived, for latency figures.
+
+Asserting that something did *not* happen: :meth:`FakeDiscord.sync` returns once the client has read every event
+sent so far, :meth:`FakeDiscord.idle` once every request received has been answered; in between, wait for the
+bot to finish what those events started (``NewsBot.idle``). ``helpers.settled`` does the three.
 """
 
 from __future__ import annotations
@@ -225,6 +229,10 @@ class FakeDiscord:
         self.token = token
         self.heartbeat_interval = heartbeat_interval  # seconds, sent in HELLO
         self.heartbeats: list[float] = []  # when each heartbeat arrived (time.perf_counter)
+        self._beat_waiters: list[tuple[int, asyncio.Future[None]]] = []  # (sequence wanted, until then)
+        self._in_flight = 0  # requests received and not yet answered
+        self._answered = asyncio.Event()  # set while no request is in flight
+        self._answered.set()
         self.connections = 0  # gateway websockets accepted
         self.identifies = 0
         self.resumes: list[Json] = []  # the RESUME payloads received
@@ -312,9 +320,8 @@ class FakeDiscord:
         # SYNs, and TCP's 1-second retransmission would show up as latency)
         site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        (address,) = self._runner.addresses
+        self.port = address[1]
 
     async def stop(self) -> None:
         for _, fut in self._waiters:
@@ -350,6 +357,41 @@ class FakeDiscord:
         finally:
             if (predicate, fut) in self._waiters:
                 self._waiters.remove((predicate, fut))
+
+    async def sync(self, *, within: float = 5.0) -> None:
+        """Until the client has read every event sent so far (and so has started handling each of them).
+
+        The fake asks for a heartbeat (op 1, as Discord may); the client sends one at once, with the sequence
+        number of the last event it read, and it reads events in order."""
+        ws = self._ws
+        assert ws is not None and not ws.closed and self.session_ready.is_set(), "the client is not connected"
+        read: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter = (self._seq, read)
+        self._beat_waiters.append(waiter)
+        try:
+            await ws.send_json({"op": 1, "d": None, "s": None, "t": None})
+            await asyncio.wait_for(read, within)
+        except TimeoutError:
+            raise AssertionError(f"the client did not read event {self._seq} in time") from None
+        finally:
+            if waiter in self._beat_waiters:
+                self._beat_waiters.remove(waiter)
+
+    def _heartbeat(self, sequence: int | None) -> None:
+        self.heartbeats.append(time.perf_counter())
+        for waiter in list(self._beat_waiters):
+            wanted, read = waiter
+            if (sequence or 0) >= wanted:
+                self._beat_waiters.remove(waiter)
+                if not read.done():
+                    read.set_result(None)
+
+    async def idle(self, *, within: float = 5.0) -> None:
+        """Until every request received so far has been answered (and recorded)."""
+        try:
+            await asyncio.wait_for(self._answered.wait(), within)
+        except TimeoutError:
+            raise AssertionError(f"{self._in_flight} requests still unanswered") from None
 
     def for_interaction(self, sent: Sent) -> list[Request]:
         """Every request that used this interaction's token, in order."""
@@ -403,7 +445,7 @@ class FakeDiscord:
                 payload = json.loads(msg.data)
                 op = payload.get("op")
                 if op == 1:
-                    self.heartbeats.append(time.perf_counter())
+                    self._heartbeat(payload.get("d"))
                     await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
                 elif op == 2:
                     self.identifies += 1
@@ -595,6 +637,10 @@ class FakeDiscord:
             payload["authorizing_integration_owners"] = {"0": str(self.guild_id)}
         return payload
 
+    def person(self, name: str) -> Person:
+        """A new plain member of the test guild (interactions carry their member data)."""
+        return Person(next(self._ids), name)
+
     async def slash(
         self,
         name: str,
@@ -603,8 +649,12 @@ class FakeDiscord:
         user: Person | None = None,
         dm: bool = False,
         channel_id: int | None = None,
+        resolved: Json | None = None,
     ) -> Sent:
-        """Invoke ``/name`` with ``options`` as ``user`` (default: a plain member) and return its handle."""
+        """Invoke ``/name`` with ``options`` as ``user`` (default: a plain member) and return its handle.
+
+        An option's value is a str, int, bool or float, or the option's JSON (``{"type": 7, "value": ...}``
+        for a channel, whose data goes in ``resolved``)."""
         user = user or self.user
         command = self.commands.get((None if dm else self.guild_id, name)) or self.commands.get((None, name))
         type_of = {str: 3, int: 4, bool: 5, float: 10}
@@ -613,13 +663,15 @@ class FakeDiscord:
             "name": name,
             "type": 1,
             "options": [
-                {"name": k, "type": type_of[type(v)], "value": v}
+                {"name": k} | (v if isinstance(v, dict) else {"type": type_of[type(v)], "value": v})
                 for k, v in (options or {}).items()
                 if v is not None
             ],
         }
         if not dm and command and command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
+        if resolved is not None:
+            data["resolved"] = resolved
         payload = self._interaction(2, data, user, dm=dm, channel_id=channel_id)
         sent = Sent(int(payload["id"]), payload["token"], user)
         self._interaction_by_token[sent.token] = sent
@@ -671,6 +723,16 @@ class FakeDiscord:
         self._routes.append((method, re.compile(pattern + "$"), func))
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
+        self._in_flight += 1
+        self._answered.clear()
+        try:
+            return await self._answer(request)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._answered.set()
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         arrived = time.perf_counter()
         path = request.path[len(API_PREFIX) :]
         body: Any = None

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from newsbot.bot.app import NewsBot
+
 from .fake_discord import EPHEMERAL, FakeDiscord, Json, Sent, check_limits
 
 NO_PINGS = {"parse": []}
@@ -73,3 +75,13 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
     while not condition():
         assert loop.time() < end, "condition not reached in time"
         await asyncio.sleep(0.005)
+
+
+async def settled(fake: FakeDiscord, bot: NewsBot) -> None:
+    """Until all is quiet: the bot has read every event the fake sent, finished handling each (and every task
+    that started), and the fake has answered every request. What has not happened by then will not, unless
+    something new happens (the folder watch excepted: see ``NewsBot.watch_rounds``). Assert absence after this,
+    never after a sleep."""
+    await fake.sync()
+    await bot.idle()
+    await fake.idle()

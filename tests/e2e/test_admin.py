@@ -13,7 +13,7 @@ from newsbot.index import generation
 
 from .corpus import ARTICLES, write_filler
 from .fake_discord import FakeDiscord, Json, Sent, embed_text
-from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of, until
+from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of, settled, until
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,7 @@ async def test_reindex_is_refused_to_non_admins_even_with_manage_server(
     stats = await fake.slash("stats", user=fake.manager)
     assert "admin" in (await refusal_of(fake, stats)).lower()
 
-    await asyncio.sleep(0.05)
+    await settled(fake, newsbot)
     assert not newsbot.index.reindexing
     assert (await newsbot.index.stats()).generation == before.generation
     for sent in (plain, manager, in_dm, stats):
@@ -126,7 +126,8 @@ async def test_a_second_reindex_while_one_runs_is_told_so(
     assert "already running" in text
     report = await _report(fake, first)
     assert _fields(report["embeds"][0])["Added"] == "300"
-    assert len(fake.for_interaction(second)) == 1
+    await settled(fake, newsbot)
+    assert len(fake.for_interaction(second)) == 1  # the refusal, and nothing else
 
     # once it has finished, a new reindex is accepted again
     third = await fake.slash("reindex", user=fake.admin)
@@ -167,6 +168,7 @@ async def test_questions_are_answered_while_a_reindex_runs(
 async def test_stats_for_an_admin(fake: FakeDiscord, newsbot: NewsBot) -> None:
     for question in ("harbour bridge", "zorbulent quaffle", "zorbulent quaffle"):
         await answer_of(fake, await fake.slash("ask", {"question": question}))
+    await settled(fake, newsbot)  # the questions are logged in the background: all three, by now
 
     sent = await fake.slash("stats", user=fake.admin)
     callback = await fake.callback(sent)

@@ -11,7 +11,7 @@ from newsbot.bot.views import AnswerView
 
 from .corpus import LONG_PARAGRAPH
 from .fake_discord import FakeDiscord, Json, Sent, buttons
-from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of
+from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of, settled
 
 pytestmark = pytest.mark.e2e
 
@@ -57,9 +57,8 @@ async def test_full_paragraph_is_ephemeral_and_split_to_limits(fake: FakeDiscord
     followups = await fake.wait_for(
         lambda r: r.method == "POST" and r.path == f"/webhooks/{fake.app_id}/{sent.token}"
     )
-    messages = [callback.json["data"], followups.json]
-    await asyncio.sleep(0.05)  # any further follow-up
-    messages += [r.json for r in fake.for_interaction(sent)[2:]]
+    await settled(fake, newsbot)  # any further follow-up has been sent by now
+    messages = [callback.json["data"], followups.json, *[r.json for r in fake.for_interaction(sent)[2:]]]
     descriptions = []
     for message in messages:
         assert is_ephemeral(message)
@@ -138,7 +137,7 @@ async def test_an_answer_that_left_out_a_misspelt_word_offers_the_respelling(
     )
     for sent in (first, second):
         assert (await fake.callback(sent)).json["type"] == 6
-    await asyncio.sleep(0.2)  # any second edit
+    await settled(fake, newsbot)  # both presses handled: any second edit has been sent by now
     edits = [r for sent in (first, second) for r in fake.for_interaction(sent) if r.method == "PATCH"]
     assert len(edits) == 1
     answer = edits[0].json
@@ -147,6 +146,6 @@ async def test_an_answer_that_left_out_a_misspelt_word_offers_the_respelling(
     assert any("farmers" in e["description"].lower() for e in answer["embeds"])
     assert set(buttons(answer)) == every
     live = [
-        v for v in newsbot._views if isinstance(v, AnswerView) and v.message and v.message.id == message_id
+        v for v in newsbot.views if isinstance(v, AnswerView) and v.message and v.message.id == message_id
     ]
     assert [v.answer.question for v in live] == ["storm farmers"]

@@ -13,7 +13,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.model import Answer
 
 from .fake_discord import FakeDiscord
-from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of
+from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of, settled
 
 pytestmark = pytest.mark.e2e
 
@@ -104,6 +104,7 @@ class TestCooldown:
         fourth = await fake.slash("ask", {"question": "storm"}, user=fake.user)
         text = await refusal_of(fake, fourth)
         assert re.search(r"ask again in \d+ s", text), text
+        await settled(fake, newsbot)
         assert len(fake.for_interaction(fourth)) == 1  # refused before deferring; nothing was asked
 
         # mentions draw on the same allowance
@@ -115,5 +116,6 @@ class TestCooldown:
         # other people are not affected
         other = await fake.slash("ask", {"question": "storm"}, user=fake.user2)
         assert (await answer_of(fake, other))["embeds"]
+        await settled(fake, newsbot)  # the questions are logged in the background
         stats = await newsbot.index.stats()
         assert stats.questions == 4  # the refused ones were never asked

@@ -19,7 +19,7 @@ from newsbot.index.config import Settings
 from .corpus import write_filler
 from .fake_discord import FakeDiscord, Json, Person, Sent, embed_text
 from .harness import check_alive
-from .helpers import answer_of, assert_sendable, is_ephemeral, refusal_of, until
+from .helpers import answer_of, assert_sendable, is_ephemeral, refusal_of, settled, until
 
 pytestmark = pytest.mark.e2e
 
@@ -43,26 +43,14 @@ def settings(settings: Settings) -> Settings:
 async def follow(
     fake: FakeDiscord, channel_id: int, topic: str | None = None, user: Person | None = None
 ) -> Sent:
-    """/follow channel: topic: (the fake's ``slash`` has no channel options: built here)."""
-    user = user or fake.admin
-    command = fake.commands[(fake.guild_id, "follow")]
-    options: list[Json] = [{"name": "channel", "type": 7, "value": str(channel_id)}]
-    if topic:
-        options.append({"name": "topic", "type": 3, "value": topic})
+    """/follow channel: topic: (a channel option, with its resolved channel)."""
     channel = {"id": str(channel_id), "type": 0, "name": "quiet", "permissions": str(0x400 | 0x800)}
-    data: Json = {
-        "id": command["id"],
-        "name": "follow",
-        "type": 1,
-        "guild_id": command["guild_id"],
-        "options": options,
-        "resolved": {"channels": {str(channel_id): channel}},
-    }
-    payload = fake._interaction(2, data, user, dm=False, channel_id=None)
-    sent = Sent(int(payload["id"]), payload["token"], user)
-    fake._interaction_by_token[sent.token] = sent
-    await fake.dispatch("INTERACTION_CREATE", payload)
-    return sent
+    return await fake.slash(
+        "follow",
+        {"channel": {"type": 7, "value": str(channel_id)}, "topic": topic or None},
+        user=user or fake.admin,
+        resolved={"channels": {str(channel_id): channel}},
+    )
 
 
 async def followed(fake: FakeDiscord, sent: Sent) -> str:
@@ -93,9 +81,12 @@ async def nth_post(fake: FakeDiscord, channel_id: int, n: int, within: float = 5
     return body
 
 
-async def rounds(bot: NewsBot, count: int = 4) -> None:
-    """Let the watcher run a few rounds."""
-    await asyncio.sleep(count * bot.settings.watch.interval_seconds + 0.1)
+async def rounds(fake: FakeDiscord, bot: NewsBot, count: int = 2) -> None:
+    """Until the watcher has run ``count`` whole rounds that started after this call, and all is quiet."""
+    assert bot.watcher is not None, "the folder watch is off"
+    target = bot.watch_rounds + 1 + count  # + the round under way now, which may have looked already
+    await until(lambda: bot.watch_rounds >= target, within=10)
+    await settled(fake, bot)
 
 
 def add_metadata(folder: Path, file: str, url: str, source: str) -> None:
@@ -109,7 +100,7 @@ async def test_new_files_are_indexed_announced_and_answered(
     quiet = fake.quiet_channel_id
     text = await followed(fake, await follow(fake, quiet))
     assert f"<#{quiet}>" in text and "unfollow" in text
-    await rounds(newsbot)
+    await rounds(fake, newsbot)
     assert posts(fake, quiet) == []  # nothing old is announced
 
     (news_dir / "2026-10-20-lighthouse.txt").write_text(LIGHTHOUSE, encoding="utf-8")
@@ -124,7 +115,7 @@ async def test_new_files_are_indexed_announced_and_answered(
     answer = await answer_of(fake, await fake.slash("ask", {"question": "lighthouse keeper retired"}))
     assert answer["embeds"][0]["title"] == "Lighthouse Keeper Retires"
 
-    await rounds(newsbot)
+    await rounds(fake, newsbot)
     assert len(posts(fake, quiet)) == 1  # announced once
     assert posts(fake, fake.channel_id) == []
 
@@ -155,7 +146,7 @@ async def test_a_topic_limits_the_announcements(fake: FakeDiscord, newsbot: News
     (news_dir / "2026-10-20-lighthouse.txt").write_text(LIGHTHOUSE, encoding="utf-8")
     generation = newsbot.index.generation.number if newsbot.index.generation else 0
     await until(lambda: newsbot.index.generation is not None and newsbot.index.generation.number > generation)
-    await rounds(newsbot)
+    await rounds(fake, newsbot)
     assert posted_titles(fake, quiet) == ["Storm Floods Quay"]
 
 
@@ -198,14 +189,14 @@ async def test_a_restart_does_not_repeat_announcements(
         await followed(fake, await follow(fake, quiet))
         (news_dir / "2026-10-20-lighthouse.txt").write_text(LIGHTHOUSE, encoding="utf-8")
         await nth_post(fake, quiet, 1)
-        await rounds(bot)
+        await rounds(fake, bot)
 
     async with bot_on(fake, settings) as bot:  # restarted: same database, new process state
-        await rounds(bot)
+        await rounds(fake, bot)
         assert posted_titles(fake, quiet) == ["Lighthouse Keeper Retires"]
         (news_dir / "2026-10-21-storm-quay.txt").write_text(STORM, encoding="utf-8")
         await nth_post(fake, quiet, 2)
-        await rounds(bot)
+        await rounds(fake, bot)
     assert posted_titles(fake, quiet) == ["Lighthouse Keeper Retires", "Storm Floods Quay"]
     assert not fake.unhandled
 
@@ -218,7 +209,7 @@ async def test_a_burst_is_capped_with_and_n_more(fake: FakeDiscord, newsbot: New
     first = await nth_post(fake, quiet, 1, within=10)
     assert first["content"] == "**500 new stories**"
     await until(lambda: any("more" in (p.get("content") or "") for p in posts(fake, quiet)))
-    await rounds(newsbot)
+    await rounds(fake, newsbot)
     bodies = posts(fake, quiet)
     cap = newsbot.settings.watch.announce_cap
     assert sum(len(b["embeds"]) for b in bodies) == cap and len(bodies) == 2  # a few stories per message
@@ -235,7 +226,8 @@ async def test_an_admin_reindex_announces_too(
         assert not any(t.get_name() == "newsbot-watch" for t in asyncio.all_tasks())
         await followed(fake, await follow(fake, fake.quiet_channel_id))
         (news_dir / "2026-10-20-lighthouse.txt").write_text(LIGHTHOUSE, encoding="utf-8")
-        await rounds(bot)
+        await settled(fake, bot)
+        assert bot.watcher is None
         assert posts(fake, fake.quiet_channel_id) == []  # no watcher: nothing happens by itself
 
         sent = await fake.slash("reindex", user=fake.admin)

@@ -38,7 +38,7 @@ from newsbot.index.store import database as store
 from ..test_faults import exclusive_lock
 from .burst import make_people
 from .fake_discord import FakeDiscord, Json, Sent
-from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of
+from .helpers import answer_of, assert_sendable, is_ephemeral, private_reply_of, refusal_of, settled
 
 pytestmark = pytest.mark.e2e
 
@@ -263,7 +263,7 @@ async def test_admin_commands_from_a_member_a_manager_and_a_dm_are_refused(
             text = await refusal_of(fake, sent)
             assert ("server" if dm else "admin") in text.lower(), text
             refused.append(sent)
-    await asyncio.sleep(0.05)
+    await settled(fake, newsbot)
     assert not newsbot.index.reindexing
     for sent in refused:
         assert len(fake.for_interaction(sent)) == 1  # the refusal, and nothing else
