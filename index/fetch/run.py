@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 from newsbot.index.errors import NewsbotError
 from newsbot.index.fetch.archive import Archive, Draft
 from newsbot.index.fetch.errors import ArchiveError, HTTPStatusError, RateLimitedError
-from newsbot.index.fetch.feeds import FUTURE_TOLERANCE, FeedItem, ParsedFeed, parse_feed
+from newsbot.index.fetch.feeds import parse_feed
 from newsbot.index.fetch.http import FEED_ACCEPT, Fetcher
+from newsbot.index.fetch.items import FUTURE_TOLERANCE, FeedItem, ParsedFeed
 from newsbot.index.fetch.pages import fetch_page
 from newsbot.index.fetch.settings import FeedSpec, FetchSettings
 from newsbot.index.fetch.state import FeedState, FeedStateStore, JsonStateStore
