@@ -15,7 +15,7 @@ from newsbot.index.fetch.errors import FetchError, TooLargeError
 _CHUNK = 64 * 1024
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int, url: str, what: str) -> bytes:
+async def read_capped(resp: aiohttp.ClientResponse, cap: int, url: str, what: str) -> bytes:
     """The body, decompressed, failing as soon as it passes ``cap`` bytes (sent or decompressed)."""
     encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding in ("", "identity"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from html.parser import HTMLParser
 
-from newsbot.index.fetch.items import _http_link
+from newsbot.index.fetch.items import http_link
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -45,7 +45,7 @@ def feed_links(html: bytes, base: str) -> list[str]:
         parser.feed(html[:200_000].decode("utf-8", "replace"))
     out: list[str] = []
     for href in parser.links:
-        link = _http_link(href, base)
+        link = http_link(href, base)
         if link and link not in out:
             out.append(link)
     return out

@@ -10,7 +10,7 @@ _NAMED_ENTITY = re.compile(rb"&([A-Za-z][A-Za-z0-9]{1,31});")
 _XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 
 
-def _numeric_entities(data: bytes) -> bytes:
+def numeric_entities(data: bytes) -> bytes:
     """HTML's named entities (``&eacute;``, common in RSS 0.91) as character references, which
     every XML parser reads; the XML parser would otherwise drop or reject them."""
 

@@ -19,17 +19,17 @@ from typing import Any
 import feedparser  # type: ignore[import-untyped]
 
 from newsbot.index.fetch.discover import feed_links, looks_like_html
-from newsbot.index.fetch.entities import _numeric_entities, strip_internal_subset
+from newsbot.index.fetch.entities import numeric_entities, strip_internal_subset
 from newsbot.index.fetch.errors import NotAFeedError
 from newsbot.index.fetch.items import (
     FeedProblem,
     ParsedFeed,
-    _escape,
-    _finish,
-    _http_link,
+    add_items,
+    escape_html,
+    http_link,
     parse_datetime,
 )
-from newsbot.index.fetch.jsonfeed import _parse_json_feed
+from newsbot.index.fetch.jsonfeed import parse_json_feed
 from newsbot.index.fetch.text import clean_line, html_paragraphs, text_paragraphs
 
 JSON_FEED_TYPES = ("application/feed+json", "application/json", "text/json")
@@ -55,7 +55,7 @@ def parse_feed(
         raise NotAFeedError(url, "the server sent an empty body")
     base = base_url or url
     if head.startswith((b"{", b"[")):
-        return _parse_json_feed(data, url=url, base=base, fetched_at=fetched_at, max_items=max_items)
+        return parse_json_feed(data, url=url, base=base, fetched_at=fetched_at, max_items=max_items)
     if content_type in JSON_FEED_TYPES and not head.startswith(b"<"):
         raise NotAFeedError(url, "served as JSON, but it is not a JSON object")
     return _parse_xml_feed(data, url, base, content_type, charset, fetched_at, max_items)
@@ -79,7 +79,7 @@ def _parse_xml_feed(
         problems.append(
             FeedProblem(url, None, "the feed declares entities in a DOCTYPE; they are not expanded")
         )
-    data = _numeric_entities(data)
+    data = numeric_entities(data)
     headers = {"content-location": base}
     if content_type:
         headers["content-type"] = content_type + (f"; charset={charset}" if charset else "")
@@ -111,13 +111,13 @@ def _parse_xml_feed(
         url=url,
         format=version or "unknown",
         title=clean_line(feed_info.get("title", "")) or None,
-        link=_http_link(feed_info.get("link"), base),
+        link=http_link(feed_info.get("link"), base),
         problems=problems,
     )
     with warnings.catch_warnings():  # feedparser warns that "updated" falls back to "published"
         warnings.simplefilter("ignore", DeprecationWarning)
         raw_items = [_from_feedparser(entry) for entry in entries]
-    _finish(parsed, raw_items, base, fetched_at, max_items)
+    add_items(parsed, raw_items, base, fetched_at, max_items)
     return parsed
 
 
@@ -126,7 +126,7 @@ def _from_feedparser(entry: Any) -> dict[str, Any]:
     for content in entry.get("content") or []:
         value = content.get("value") or ""
         if content.get("type") == "text/plain":
-            value = "".join(f"<p>{_escape(p)}</p>" for p in text_paragraphs(value))
+            value = "".join(f"<p>{escape_html(p)}</p>" for p in text_paragraphs(value))
         if len(value) > len(content_html):
             content_html = value
     summary = entry.get("summary") or ""

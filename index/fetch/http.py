@@ -22,12 +22,11 @@ import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import aiohttp
 from yarl import URL
 
-from newsbot.index.fetch.decode import _read_capped
+from newsbot.index.fetch.decode import read_capped
 from newsbot.index.fetch.errors import (
     BlockedURLError,
     FetchError,
@@ -43,7 +42,7 @@ from newsbot.index.fetch.net import (
     check_url,
     guarded_socket_factory,
 )
-from newsbot.index.fetch.politeness import HostTurns, _Busy, retry_after_seconds
+from newsbot.index.fetch.politeness import Busy, HostTurns, retry_after_seconds
 from newsbot.index.fetch.robots import MAX_ROBOTS_BYTES, RobotsCache
 from newsbot.index.fetch.settings import FetchSettings
 
@@ -213,7 +212,7 @@ class Fetcher:
                     result = await self._send(url, headers, cap, what)
                 except BlockedAddress as exc:
                     raise self._blocked(str(url), exc, what) from None
-            if isinstance(result, _Busy):
+            if isinstance(result, Busy):
                 if not waited and result.delay <= self.settings.max_retry_after_seconds:
                     waited = True
                     await asyncio.sleep(result.delay)
@@ -223,7 +222,7 @@ class Fetcher:
 
     async def _send(
         self, url: URL, headers: Mapping[str, str], cap: int, what: str
-    ) -> Response | tuple[int, str] | _Busy:
+    ) -> Response | tuple[int, str] | Busy:
         assert self._session is not None
         shown = str(url)
         try:
@@ -240,10 +239,10 @@ class Fetcher:
                 if status in (429, 503):
                     delay = retry_after_seconds(resp.headers.get("Retry-After"))
                     if delay is not None:
-                        return _Busy(status, delay)
+                        return Busy(status, delay)
                 if status != 200:
                     raise HTTPStatusError(shown, status, _status_reason(status, resp.reason), what=what)
-                body = await _read_capped(resp, cap, shown, what)
+                body = await read_capped(resp, cap, shown, what)
                 return self._response(shown, resp, body)
         except FetchError:
             raise
@@ -345,8 +344,3 @@ def _find_blocked(exc: BaseException) -> BlockedAddress | None:
 def _os_reason(exc: aiohttp.ClientConnectorError) -> str:
     err = exc.os_error
     return err.strerror or str(err) if isinstance(err, OSError) else str(exc)
-
-
-def host_of(url: str) -> str:
-    """The host of ``url``, for messages."""
-    return urlsplit(url).hostname or url

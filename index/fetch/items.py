@@ -11,6 +11,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -98,11 +99,11 @@ def parse_datetime(raw: Any, parsed: time.struct_time | None = None) -> dt.datet
     return value
 
 
-def _escape(text: str) -> str:
+def escape_html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _http_link(value: Any, base: str) -> str | None:
+def http_link(value: Any, base: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
@@ -115,88 +116,108 @@ def _http_link(value: Any, base: str) -> str | None:
     return canonical_url(link)
 
 
-def _finish(
+def add_items(
     parsed: ParsedFeed,
     raw_items: list[dict[str, Any]],
     base: str,
     fetched_at: dt.datetime,
     max_items: int | None,
 ) -> None:
-    url = parsed.url
-    ids: dict[str, int] = {}
+    """Check the raw items of a feed (dicts read by its format) into ``parsed.items``; every problem
+    goes to ``parsed.problems``. At most ``max_items`` are kept."""
+    ids: dict[str, int] = {}  # item id -> the position that first used it
     for position, raw in enumerate(raw_items, start=1):
         if raw.get("skip"):
             continue
         if max_items is not None and len(parsed.items) >= max_items:
             parsed.problems.append(
                 FeedProblem(
-                    url, None, f"{len(raw_items) - position + 1} item(s) past the first {max_items} left"
+                    parsed.url,
+                    None,
+                    f"{len(raw_items) - position + 1} item(s) past the first {max_items} left",
                 )
             )
             break
-        link = _http_link(raw.get("link"), base)
-        ref = f"item {position} ({link})" if link else f"item {position}"
+        item = _item(parsed, raw, position, base, fetched_at, ids)
+        if item is not None:
+            parsed.items.append(item)
 
-        def problem(message: str, ref: str = ref) -> None:
-            parsed.problems.append(FeedProblem(url, ref, message))
 
-        if raw.get("link") and link is None:
-            problem(f"link {str(raw['link'])[:100]!r} is not an http(s) URL; ignored")
-        content = html_paragraphs(raw.get("content_html") or "")
-        summary = html_paragraphs(raw.get("summary_html") or "")
-        paragraphs = content if sum(map(len, content)) >= sum(map(len, summary)) else summary
-        title = clean_line(raw.get("title") or "")
-        title_from_text = not title
-        if not title:
-            words = " ".join(paragraphs).split()
-            if not words:
-                problem("no title and no text; skipped")
-                continue
-            title = " ".join(words[:UNTITLED_WORDS]) + ("…" if len(words) > UNTITLED_WORDS else "")
-            problem("no title; its first words are used")
-        if link is None:
-            problem("no link: stored from the feed's own text, identified by its id")
-        published = raw.get("published") or raw.get("updated")
-        note: str | None = None
-        if published is None:
-            note = "missing"
-            problem("no date; the fetch time is used (marked as such)")
-            published = fetched_at
-        elif published > fetched_at + FUTURE_TOLERANCE:
-            note = "future"
-            problem(f"date {published.isoformat()} is in the future; the fetch time is used (marked as such)")
-            published = fetched_at
-        raw_id = clean_line(raw.get("id") or "")[:500]
-        item_id = raw_id or link or _hash(title, *paragraphs)[:24]
-        if item_id in ids:
-            problem(f"id {item_id[:100]!r} was already used by item {ids[item_id]}; identified by its link")
-            item_id = link or _hash(title, *paragraphs)[:24]
-        ids.setdefault(item_id, position)
-        updated = raw.get("updated")
-        if updated is not None and updated > fetched_at + FUTURE_TOLERANCE:
-            updated = None
-        author = clean_line(raw.get("author") or "")[:200] or None
-        parsed.items.append(
-            FeedItem(
-                position=position,
-                id=item_id,
-                link=link,
-                title=title,
-                published=published,
-                date_note=note,
-                updated=updated,
-                author=author,
-                paragraphs=paragraphs,
-                full_content=bool(content) and content is paragraphs,
-                item_hash=_hash(
-                    title,
-                    *paragraphs,
-                    published.isoformat() if note is None else "",
-                    updated.isoformat() if updated else "",
-                )[:32],
-                title_from_text=title_from_text,
-            )
-        )
+def _item(
+    parsed: ParsedFeed,
+    raw: dict[str, Any],
+    position: int,
+    base: str,
+    fetched_at: dt.datetime,
+    ids: dict[str, int],
+) -> FeedItem | None:
+    """One raw item as a :class:`FeedItem`, or None when it has neither title nor text."""
+    link = http_link(raw.get("link"), base)
+    ref = f"item {position} ({link})" if link else f"item {position}"
+
+    def problem(message: str) -> None:
+        parsed.problems.append(FeedProblem(parsed.url, ref, message))
+
+    if raw.get("link") and link is None:
+        problem(f"link {str(raw['link'])[:100]!r} is not an http(s) URL; ignored")
+    content = html_paragraphs(raw.get("content_html") or "")
+    summary = html_paragraphs(raw.get("summary_html") or "")
+    paragraphs = content if sum(map(len, content)) >= sum(map(len, summary)) else summary
+    title = clean_line(raw.get("title") or "")
+    title_from_text = not title
+    if not title:
+        words = " ".join(paragraphs).split()
+        if not words:
+            problem("no title and no text; skipped")
+            return None
+        title = " ".join(words[:UNTITLED_WORDS]) + ("…" if len(words) > UNTITLED_WORDS else "")
+        problem("no title; its first words are used")
+    if link is None:
+        problem("no link: stored from the feed's own text, identified by its id")
+    published, note = _published(raw, fetched_at, problem)
+    raw_id = clean_line(raw.get("id") or "")[:500]
+    item_id = raw_id or link or _hash(title, *paragraphs)[:24]
+    if item_id in ids:
+        problem(f"id {item_id[:100]!r} was already used by item {ids[item_id]}; identified by its link")
+        item_id = link or _hash(title, *paragraphs)[:24]
+    ids.setdefault(item_id, position)
+    updated = raw.get("updated")
+    if updated is not None and updated > fetched_at + FUTURE_TOLERANCE:
+        updated = None
+    return FeedItem(
+        position=position,
+        id=item_id,
+        link=link,
+        title=title,
+        published=published,
+        date_note=note,
+        updated=updated,
+        author=clean_line(raw.get("author") or "")[:200] or None,
+        paragraphs=paragraphs,
+        full_content=bool(content) and content is paragraphs,
+        item_hash=_hash(
+            title,
+            *paragraphs,
+            published.isoformat() if note is None else "",
+            updated.isoformat() if updated else "",
+        )[:32],
+        title_from_text=title_from_text,
+    )
+
+
+def _published(
+    raw: dict[str, Any], fetched_at: dt.datetime, problem: Callable[[str], None]
+) -> tuple[dt.datetime, str | None]:
+    """The item's date and its note: the fetch time, noted "missing" or "future", when it has no
+    usable date."""
+    published: dt.datetime | None = raw.get("published") or raw.get("updated")
+    if published is None:
+        problem("no date; the fetch time is used (marked as such)")
+        return fetched_at, "missing"
+    if published > fetched_at + FUTURE_TOLERANCE:
+        problem(f"date {published.isoformat()} is in the future; the fetch time is used (marked as such)")
+        return fetched_at, "future"
+    return published, None
 
 
 def _hash(*parts: str) -> str:

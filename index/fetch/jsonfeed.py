@@ -8,7 +8,14 @@ import re
 from typing import Any
 
 from newsbot.index.fetch.errors import NotAFeedError
-from newsbot.index.fetch.items import FeedProblem, ParsedFeed, _escape, _finish, _http_link, parse_datetime
+from newsbot.index.fetch.items import (
+    FeedProblem,
+    ParsedFeed,
+    add_items,
+    escape_html,
+    http_link,
+    parse_datetime,
+)
 from newsbot.index.fetch.text import clean_line, text_paragraphs
 
 MAX_JSON_DEPTH = 32
@@ -27,7 +34,7 @@ def _json_depth_ok(data: bytes, limit: int) -> bool:
     return True
 
 
-def _parse_json_feed(
+def parse_json_feed(
     data: bytes, *, url: str, base: str, fetched_at: dt.datetime, max_items: int | None
 ) -> ParsedFeed:
     if not _json_depth_ok(data, MAX_JSON_DEPTH):
@@ -55,10 +62,10 @@ def _parse_json_feed(
         url=url,
         format="json11" if version.endswith("1.1") else "json1",
         title=clean_line(str(doc.get("title") or "")) or None,
-        link=_http_link(doc.get("home_page_url"), base),
+        link=http_link(doc.get("home_page_url"), base),
         problems=problems,
     )
-    _finish(parsed, raw_items, base, fetched_at, max_items)
+    add_items(parsed, raw_items, base, fetched_at, max_items)
     return parsed
 
 
@@ -69,7 +76,7 @@ def _from_json_item(item: dict[str, Any]) -> dict[str, Any]:
 
     content_html = text("content_html")
     if not content_html and text("content_text"):
-        content_html = "".join(f"<p>{_escape(p)}</p>" for p in text_paragraphs(text("content_text")))
+        content_html = "".join(f"<p>{escape_html(p)}</p>" for p in text_paragraphs(text("content_text")))
     author = None
     authors = item.get("authors")
     if isinstance(authors, list):
@@ -83,7 +90,7 @@ def _from_json_item(item: dict[str, Any]) -> dict[str, Any]:
         "link": text("url") or text("external_url") or None,
         "title": text("title"),
         "content_html": content_html,
-        "summary_html": _escape(text("summary")),
+        "summary_html": escape_html(text("summary")),
         "published": parse_datetime(text("date_published")),
         "updated": parse_datetime(text("date_modified")),
         "author": author,

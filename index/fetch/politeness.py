@@ -33,7 +33,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 @dataclass(frozen=True, slots=True)
-class _Busy:
+class Busy:
     """A 429/503 that said how long to wait."""
 
     status: int
@@ -45,16 +45,17 @@ class HostTurns:
 
     def __init__(self, settings: FetchSettings) -> None:
         self.settings = settings
-        self._host_locks: dict[str, asyncio.Lock] = {}
-        self._host_next: dict[str, float] = {}
-        self._host_delay: dict[str, float] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._next: dict[str, float] = {}
+        self._delay: dict[str, float] = {}
 
     def set_crawl_delay(self, host: str, delay: float) -> None:
-        self._host_delay[host] = min(delay, MAX_CRAWL_DELAY)
+        self._delay[host] = min(delay, MAX_CRAWL_DELAY)
 
     def turn(self, url: URL) -> _HostTurn:
+        """The turn of ``url``'s host, as an async context manager around one request."""
         key = (url.host or "").lower()
-        lock = self._host_locks.setdefault(key, asyncio.Lock())
+        lock = self._locks.setdefault(key, asyncio.Lock())
         return _HostTurn(self, key, lock)
 
 
@@ -68,7 +69,7 @@ class _HostTurn:
 
     async def __aenter__(self) -> None:
         await self.lock.acquire()
-        wait = self.hosts._host_next.get(self.key, 0.0) - time.monotonic()
+        wait = self.hosts._next.get(self.key, 0.0) - time.monotonic()
         if wait > 0:
             try:
                 await asyncio.sleep(wait)
@@ -77,7 +78,7 @@ class _HostTurn:
                 raise
 
     async def __aexit__(self, *exc: object) -> None:
-        f = self.hosts
-        delay = max(f.settings.per_host_delay_seconds, f._host_delay.get(self.key, 0.0))
-        f._host_next[self.key] = time.monotonic() + delay
+        hosts = self.hosts
+        delay = max(hosts.settings.per_host_delay_seconds, hosts._delay.get(self.key, 0.0))
+        hosts._next[self.key] = time.monotonic() + delay
         self.lock.release()

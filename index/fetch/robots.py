@@ -19,7 +19,7 @@ from newsbot.index.fetch.settings import ROBOTS_TOKEN, FetchSettings
 MAX_ROBOTS_BYTES = 512_000
 
 
-class _Robots:
+class Robots:
     """robots.txt of one origin: rules, or allow/deny everything."""
 
     def __init__(self, parser: urllib.robotparser.RobotFileParser | None, allow: bool, expires: float):
@@ -46,31 +46,33 @@ class RobotsCache:
         self.settings = settings
         self._fetch = fetch
         self._hosts = hosts
-        self._robots: dict[str, _Robots] = {}
-        self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._cached: dict[str, Robots] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def check(self, url: URL, what: str) -> None:
+        """Raise :class:`RobotsDisallowedError` when the site's robots.txt asks not to fetch ``url``."""
         robots = await self.robots_for(url)
         if not robots.can_fetch(str(url)):
             reason = "the site's robots.txt asks crawlers not to fetch it"
             raise RobotsDisallowedError(str(url), reason, what=what)
 
-    async def robots_for(self, url: URL) -> _Robots:
+    async def robots_for(self, url: URL) -> Robots:
+        """The robots.txt of ``url``'s origin, from the cache or fetched now."""
         origin = f"{url.scheme}://{url.raw_authority}"
-        lock = self._robots_locks.setdefault(origin, asyncio.Lock())
+        lock = self._locks.setdefault(origin, asyncio.Lock())
         async with lock:
-            cached = self._robots.get(origin)
+            cached = self._cached.get(origin)
             now = time.monotonic()
             if cached is not None and cached.expires > now:
                 return cached
             robots = await self._load(origin, now)
-            self._robots[origin] = robots
+            self._cached[origin] = robots
             delay = robots.crawl_delay()
             if delay is not None:
                 self._hosts.set_crawl_delay((url.host or "").lower(), delay)
             return robots
 
-    async def _load(self, origin: str, now: float) -> _Robots:
+    async def _load(self, origin: str, now: float) -> Robots:
         ttl = self.settings.robots_cache_minutes * 60
         try:
             body = await self._fetch(origin + "/robots.txt")
@@ -78,11 +80,11 @@ class RobotsCache:
             raise
         except HTTPStatusError as exc:
             if 400 <= exc.status < 500:  # RFC 9309: unavailable, so everything may be crawled
-                return _Robots(None, True, now + ttl)
-            return _Robots(None, False, now + min(ttl, 600))  # server error: nothing, for a while
+                return Robots(None, True, now + ttl)
+            return Robots(None, False, now + min(ttl, 600))  # server error: nothing, for a while
         except FetchError:
-            return _Robots(None, False, now + min(ttl, 600))
+            return Robots(None, False, now + min(ttl, 600))
         parser = urllib.robotparser.RobotFileParser()
         parser.parse(body.decode("utf-8", "replace").splitlines())
         parser.modified()
-        return _Robots(parser, True, now + ttl)
+        return Robots(parser, True, now + ttl)
