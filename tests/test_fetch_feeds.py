@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 
 from newsbot.index.fetch import NotAFeedError, parse_feed
-from newsbot.index.fetch.feeds import strip_internal_subset
+from newsbot.index.fetch.entities import strip_internal_subset
 from newsbot.index.fetch.text import canonical_url, html_paragraphs
 
 from .fetch_server import atom, json_feed, make_story, rss, story_paragraphs_html

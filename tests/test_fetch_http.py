@@ -22,7 +22,6 @@ from newsbot.index.fetch import (
     TooLargeError,
     TooManyRedirectsError,
 )
-from newsbot.index.fetch.http import retry_after_seconds
 from newsbot.index.fetch.net import (
     AddressPolicy,
     BlockedAddress,
@@ -31,6 +30,7 @@ from newsbot.index.fetch.net import (
     check_url,
     guarded_socket_factory,
 )
+from newsbot.index.fetch.politeness import retry_after_seconds
 
 from .fetch_server import LoopbackServer, fast_settings
 

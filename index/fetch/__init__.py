@@ -27,8 +27,9 @@ from newsbot.index.fetch.errors import (
     TooManyRedirectsError,
     WarcError,
 )
-from newsbot.index.fetch.feeds import FeedItem, FeedProblem, ParsedFeed, parse_feed
+from newsbot.index.fetch.feeds import parse_feed
 from newsbot.index.fetch.http import Fetcher, Response
+from newsbot.index.fetch.items import FeedItem, FeedProblem, ParsedFeed
 from newsbot.index.fetch.net import AddressPolicy, check_url
 from newsbot.index.fetch.pages import Extracted, extract_article, fetch_page
 from newsbot.index.fetch.run import FeedReport, PassReport, backoff_delay, check_feed, fetch_feeds

@@ -1,12 +1,13 @@
 """A polite, safe HTTP fetcher on aiohttp.
 
 - conditional GET (``ETag`` / ``Last-Modified`` in, the new validators out; 304 is a result);
-- gzip and deflate, decompressed here so the size cap counts the decompressed bytes as they
-  stream (a decompression bomb stops at the cap, never in memory);
+- gzip and deflate, decompressed as they stream so the size cap counts the decompressed bytes
+  (a decompression bomb stops at the cap, never in memory: :mod:`newsbot.index.fetch.decode`);
 - connect, read and total timeouts; redirects followed one hop at a time, each hop checked;
 - one request at a time per host with a pause between two (``Crawl-delay`` raises it);
-- ``Retry-After`` on 429/503 waited for once when short, otherwise a :class:`RateLimitedError`;
-- robots.txt honoured for pages (fetched once per host and cached);
+- ``Retry-After`` on 429/503 waited for once when short, otherwise a :class:`RateLimitedError`
+  (both :mod:`newsbot.index.fetch.politeness`);
+- robots.txt honoured for pages (fetched once per host and cached: :mod:`newsbot.index.fetch.robots`);
 - no request to the bot's own network (:mod:`newsbot.index.fetch.net`).
 
 Usage::
@@ -19,25 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.utils
-import time
-import urllib.robotparser
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import aiohttp
 from yarl import URL
 
+from newsbot.index.fetch.decode import read_capped
 from newsbot.index.fetch.errors import (
     BlockedURLError,
     FetchError,
     FetchTimeoutError,
     HTTPStatusError,
     RateLimitedError,
-    RobotsDisallowedError,
-    TooLargeError,
     TooManyRedirectsError,
 )
 from newsbot.index.fetch.net import (
@@ -47,18 +42,17 @@ from newsbot.index.fetch.net import (
     check_url,
     guarded_socket_factory,
 )
-from newsbot.index.fetch.settings import ROBOTS_TOKEN, FetchSettings
+from newsbot.index.fetch.politeness import Busy, HostTurns, retry_after_seconds
+from newsbot.index.fetch.robots import MAX_ROBOTS_BYTES, RobotsCache
+from newsbot.index.fetch.settings import FetchSettings
 
 REDIRECTS = (301, 302, 303, 307, 308)
 PERMANENT = (301, 308)
-MAX_ROBOTS_BYTES = 512_000
-MAX_CRAWL_DELAY = 60.0
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
     "application/json;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-_CHUNK = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -87,50 +81,6 @@ class Response:
         return None
 
 
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """A ``Retry-After`` header (seconds, or an HTTP date) as seconds from now; None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-@dataclass(frozen=True, slots=True)
-class _Busy:
-    """A 429/503 that said how long to wait."""
-
-    status: int
-    delay: float
-
-
-class _Robots:
-    """robots.txt of one origin: rules, or allow/deny everything."""
-
-    def __init__(self, parser: urllib.robotparser.RobotFileParser | None, allow: bool, expires: float):
-        self.parser = parser
-        self.allow = allow
-        self.expires = expires
-
-    def can_fetch(self, url: str) -> bool:
-        if self.parser is None:
-            return self.allow
-        return self.parser.can_fetch(ROBOTS_TOKEN, url)
-
-    def crawl_delay(self) -> float | None:
-        if self.parser is None:
-            return None
-        delay = self.parser.crawl_delay(ROBOTS_TOKEN)
-        return float(delay) if delay is not None else None
-
-
 class Fetcher:
     """One aiohttp session with newsbot's rules. Use as an async context manager."""
 
@@ -149,11 +99,8 @@ class Fetcher:
         self._inner_resolver = resolver
         self._session: aiohttp.ClientSession | None = None
         self._slots = asyncio.Semaphore(self.settings.concurrency)
-        self._host_locks: dict[str, asyncio.Lock] = {}
-        self._host_next: dict[str, float] = {}
-        self._host_delay: dict[str, float] = {}
-        self._robots: dict[str, _Robots] = {}
-        self._robots_locks: dict[str, asyncio.Lock] = {}
+        self._hosts = HostTurns(self.settings)
+        self._robots = RobotsCache(self.settings, self._robots_txt, self._hosts)
         self.requests = 0  # HTTP requests sent (robots.txt included), for reports and tests
 
     async def __aenter__(self) -> Fetcher:
@@ -225,7 +172,7 @@ class Fetcher:
         seen = {str(current)}
         for _ in range(s.max_redirects + 1):
             if robots and s.respect_robots:
-                await self._check_robots(current, what)
+                await self._robots.check(current, what)
             result = await self._request(current, headers, cap, what)
             if isinstance(result, Response):
                 result.redirects = hops
@@ -259,13 +206,13 @@ class Fetcher:
         """One URL (no redirect followed): a Response, or (status, Location) for a redirect."""
         waited = False
         while True:
-            async with self._host_turn(url):
+            async with self._hosts.turn(url):
                 self.requests += 1
                 try:
                     result = await self._send(url, headers, cap, what)
                 except BlockedAddress as exc:
                     raise self._blocked(str(url), exc, what) from None
-            if isinstance(result, _Busy):
+            if isinstance(result, Busy):
                 if not waited and result.delay <= self.settings.max_retry_after_seconds:
                     waited = True
                     await asyncio.sleep(result.delay)
@@ -275,7 +222,7 @@ class Fetcher:
 
     async def _send(
         self, url: URL, headers: Mapping[str, str], cap: int, what: str
-    ) -> Response | tuple[int, str] | _Busy:
+    ) -> Response | tuple[int, str] | Busy:
         assert self._session is not None
         shown = str(url)
         try:
@@ -292,10 +239,10 @@ class Fetcher:
                 if status in (429, 503):
                     delay = retry_after_seconds(resp.headers.get("Retry-After"))
                     if delay is not None:
-                        return _Busy(status, delay)
+                        return Busy(status, delay)
                 if status != 200:
                     raise HTTPStatusError(shown, status, _status_reason(status, resp.reason), what=what)
-                body = await _read_capped(resp, cap, shown, what)
+                body = await read_capped(resp, cap, shown, what)
                 return self._response(shown, resp, body)
         except FetchError:
             raise
@@ -346,131 +293,17 @@ class Fetcher:
             fetched_at=dt.datetime.now(dt.UTC),
         )
 
-    def _host_turn(self, url: URL) -> _HostTurn:
-        key = (url.host or "").lower()
-        lock = self._host_locks.setdefault(key, asyncio.Lock())
-        return _HostTurn(self, key, lock)
-
     # -- robots.txt ---------------------------------------------------------------------------
 
     async def allowed_by_robots(self, url: str) -> bool:
         """Whether robots.txt lets newsbot fetch ``url`` (fetching and caching robots.txt)."""
         parsed = URL(url)
-        robots = await self._robots_for(parsed)
+        robots = await self._robots.robots_for(parsed)
         return robots.can_fetch(str(parsed))
 
-    async def _check_robots(self, url: URL, what: str) -> None:
-        robots = await self._robots_for(url)
-        if not robots.can_fetch(str(url)):
-            reason = "the site's robots.txt asks crawlers not to fetch it"
-            raise RobotsDisallowedError(str(url), reason, what=what)
-
-    async def _robots_for(self, url: URL) -> _Robots:
-        origin = f"{url.scheme}://{url.raw_authority}"
-        lock = self._robots_locks.setdefault(origin, asyncio.Lock())
-        async with lock:
-            cached = self._robots.get(origin)
-            now = time.monotonic()
-            if cached is not None and cached.expires > now:
-                return cached
-            robots = await self._load_robots(origin, now)
-            self._robots[origin] = robots
-            delay = robots.crawl_delay()
-            if delay is not None:
-                self._host_delay[(url.host or "").lower()] = min(delay, MAX_CRAWL_DELAY)
-            return robots
-
-    async def _load_robots(self, origin: str, now: float) -> _Robots:
-        ttl = self.settings.robots_cache_minutes * 60
-        try:
-            resp = await self.get(
-                origin + "/robots.txt", what="robots.txt", max_bytes=MAX_ROBOTS_BYTES, accept="text/plain"
-            )
-        except BlockedURLError:
-            raise
-        except HTTPStatusError as exc:
-            if 400 <= exc.status < 500:  # RFC 9309: unavailable, so everything may be crawled
-                return _Robots(None, True, now + ttl)
-            return _Robots(None, False, now + min(ttl, 600))  # server error: nothing, for a while
-        except FetchError:
-            return _Robots(None, False, now + min(ttl, 600))
-        parser = urllib.robotparser.RobotFileParser()
-        parser.parse(resp.body.decode("utf-8", "replace").splitlines())
-        parser.modified()
-        return _Robots(parser, True, now + ttl)
-
-
-class _HostTurn:
-    """One request's turn at a host: one at a time, with the host's delay between two."""
-
-    def __init__(self, fetcher: Fetcher, key: str, lock: asyncio.Lock) -> None:
-        self.fetcher = fetcher
-        self.key = key
-        self.lock = lock
-
-    async def __aenter__(self) -> None:
-        await self.lock.acquire()
-        wait = self.fetcher._host_next.get(self.key, 0.0) - time.monotonic()
-        if wait > 0:
-            try:
-                await asyncio.sleep(wait)
-            except BaseException:
-                self.lock.release()
-                raise
-
-    async def __aexit__(self, *exc: object) -> None:
-        f = self.fetcher
-        delay = max(f.settings.per_host_delay_seconds, f._host_delay.get(self.key, 0.0))
-        f._host_next[self.key] = time.monotonic() + delay
-        self.lock.release()
-
-
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int, url: str, what: str) -> bytes:
-    """The body, decompressed, failing as soon as it passes ``cap`` bytes (sent or decompressed)."""
-    encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        decoder = None
-    elif encoding in ("gzip", "x-gzip"):
-        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif encoding == "deflate":
-        decoder = None  # zlib-wrapped or raw: decided on the first bytes
-    else:
-        raise FetchError(url, f"the server sent an unsupported Content-Encoding ({encoding})", what=what)
-    declared = resp.content_length
-    if declared is not None and declared > cap:
-        raise TooLargeError(url, f"it is {declared:,} bytes, over the {cap:,}-byte limit", what=what)
-    out = bytearray()
-    received = 0
-    async for chunk in resp.content.iter_chunked(_CHUNK):
-        received += len(chunk)
-        if received > cap:
-            raise TooLargeError(url, f"it is over the {cap:,}-byte limit", what=what)
-        if encoding in ("", "identity"):
-            out += chunk
-        else:
-            if decoder is None:  # deflate: zlib header (RFC 1950) or raw deflate, as servers differ
-                zlib_header = (
-                    len(chunk) >= 2 and chunk[0] & 0x0F == 8 and (chunk[0] * 256 + chunk[1]) % 31 == 0
-                )
-                decoder = zlib.decompressobj(zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS)
-            try:
-                out += decoder.decompress(chunk, cap + 1 - len(out))
-            except zlib.error as exc:
-                raise FetchError(url, f"the compressed body is corrupt ({exc})", what=what) from None
-            if len(out) > cap or decoder.unconsumed_tail:
-                raise TooLargeError(
-                    url, f"it decompresses to over the {cap:,}-byte limit (sent as {encoding})", what=what
-                )
-        if len(out) > cap:
-            raise TooLargeError(url, f"it is over the {cap:,}-byte limit", what=what)
-    if decoder is not None:
-        try:
-            out += decoder.flush()
-        except zlib.error as exc:
-            raise FetchError(url, f"the compressed body is corrupt ({exc})", what=what) from None
-        if len(out) > cap:
-            raise TooLargeError(url, f"it decompresses to over the {cap:,}-byte limit", what=what)
-    return bytes(out)
+    async def _robots_txt(self, url: str) -> bytes:
+        resp = await self.get(url, what="robots.txt", max_bytes=MAX_ROBOTS_BYTES, accept="text/plain")
+        return resp.body
 
 
 def _charset(content_type: str) -> str | None:
@@ -511,8 +344,3 @@ def _find_blocked(exc: BaseException) -> BlockedAddress | None:
 def _os_reason(exc: aiohttp.ClientConnectorError) -> str:
     err = exc.os_error
     return err.strerror or str(err) if isinstance(err, OSError) else str(exc)
-
-
-def host_of(url: str) -> str:
-    """The host of ``url``, for messages."""
-    return urlsplit(url).hostname or url

@@ -19,8 +19,8 @@ from typing import Any
 import trafilatura
 from trafilatura.settings import set_date_params
 
+from newsbot.index.fetch.discover import HTML_TYPES
 from newsbot.index.fetch.errors import FetchError
-from newsbot.index.fetch.feeds import HTML_TYPES
 from newsbot.index.fetch.http import PAGE_ACCEPT, Fetcher
 from newsbot.index.fetch.text import canonical_url, clean_line
 

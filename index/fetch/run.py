@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 from newsbot.index.errors import NewsbotError
 from newsbot.index.fetch.archive import Archive, Draft
 from newsbot.index.fetch.errors import ArchiveError, HTTPStatusError, RateLimitedError
-from newsbot.index.fetch.feeds import FUTURE_TOLERANCE, FeedItem, ParsedFeed, parse_feed
+from newsbot.index.fetch.feeds import parse_feed
 from newsbot.index.fetch.http import FEED_ACCEPT, Fetcher
+from newsbot.index.fetch.items import FUTURE_TOLERANCE, FeedItem, ParsedFeed
 from newsbot.index.fetch.pages import fetch_page
 from newsbot.index.fetch.settings import FeedSpec, FetchSettings
 from newsbot.index.fetch.state import FeedState, FeedStateStore, JsonStateStore
@@ -240,20 +241,7 @@ async def _fetch_one(
             state.etag = resp.etag
             state.last_modified = resp.last_modified
     except Exception as exc:  # one feed's failure never stops the others
-        if not isinstance(exc, NewsbotError):
-            log.exception("fetching feed %s failed", spec.url)
-        report.status = "failed"
-        report.error = str(exc) if isinstance(exc, NewsbotError) else f"internal error ({exc!r})"
-        state.failures += 1
-        state.last_error = report.error
-        delay = backoff_delay(settings, state.failures)
-        cap = dt.timedelta(hours=settings.max_backoff_hours)
-        if isinstance(exc, RateLimitedError):
-            delay = min(max(delay, dt.timedelta(seconds=exc.retry_after)), cap)
-        elif isinstance(exc, HTTPStatusError) and exc.status in (404, 410):
-            delay = max(delay, min(cap, dt.timedelta(hours=6)))
-        state.next_try = now + delay
-        report.next_try = state.next_try
+        _failed(exc, spec, settings, state, report, now)
     else:
         state.failures = 0
         state.last_error = None
@@ -263,6 +251,31 @@ async def _fetch_one(
         state.stored += report.new
     await store.save(state)
     return report
+
+
+def _failed(
+    exc: Exception,
+    spec: FeedSpec,
+    settings: FetchSettings,
+    state: FeedState,
+    report: FeedReport,
+    now: dt.datetime,
+) -> None:
+    """A feed's fetch failed: the error in its report and state, and when to try it next."""
+    if not isinstance(exc, NewsbotError):
+        log.exception("fetching feed %s failed", spec.url)
+    report.status = "failed"
+    report.error = str(exc) if isinstance(exc, NewsbotError) else f"internal error ({exc!r})"
+    state.failures += 1
+    state.last_error = report.error
+    delay = backoff_delay(settings, state.failures)
+    cap = dt.timedelta(hours=settings.max_backoff_hours)
+    if isinstance(exc, RateLimitedError):
+        delay = min(max(delay, dt.timedelta(seconds=exc.retry_after)), cap)
+    elif isinstance(exc, HTTPStatusError) and exc.status in (404, 410):
+        delay = max(delay, min(cap, dt.timedelta(hours=6)))
+    state.next_try = now + delay
+    report.next_try = state.next_try
 
 
 async def _store_item(

@@ -29,8 +29,9 @@ from warcio.archiveiterator import ArchiveIterator  # type: ignore[import-untype
 from warcio.exceptions import ArchiveLoadFailed  # type: ignore[import-untyped]
 
 from newsbot.index.fetch.archive import Archive, Draft
+from newsbot.index.fetch.discover import HTML_TYPES
 from newsbot.index.fetch.errors import ArchiveError, WarcError
-from newsbot.index.fetch.feeds import HTML_TYPES, parse_datetime
+from newsbot.index.fetch.items import parse_datetime
 from newsbot.index.fetch.pages import extract_article
 from newsbot.index.fetch.text import canonical_url, clean_line
 
