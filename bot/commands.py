@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -79,4 +79,4 @@ async def stats(interaction: discord.Interaction[NewsBot]) -> None:
     )
 
 
-ALL = (ask, latest, reindex, stats, follow, unfollow)
+ALL: tuple[app_commands.Command[Any, Any, Any], ...] = (ask, latest, reindex, stats, follow, unfollow)

@@ -134,7 +134,7 @@ class AnswerView(discord.ui.View):
             log.debug("Could not disable the buttons of message %s", self.message.id, exc_info=True)
 
     async def on_error(
-        self, interaction: discord.Interaction[NewsBot], error: Exception, item: discord.ui.Item[Any]
+        self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any]
     ) -> None:
         await errors.report(interaction, error, f"button {getattr(item, 'custom_id', item)!s}")
 
@@ -150,7 +150,7 @@ class RespeltButton(discord.ui.Button[AnswerView]):
         )
         self.suggestion = suggestion
 
-    async def callback(self, interaction: discord.Interaction[NewsBot]) -> None:
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
         view = self.view
         assert view is not None
         if interaction.user.id != view.asker_id:
