@@ -8,11 +8,13 @@ program reads the configuration file. The Discord token is never a setting: it c
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 import tomllib
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from newsbot.index.ranking.bm25 import VARIANTS, BM25Params
 from newsbot.index.ranking.params import RankParams
 
 SAMPLE_NEWS = Path(__file__).parent / "sample_news"
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -101,6 +105,58 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class FetchSettings:
+    # How often ``newsbot run`` fetches every feed (then reindexes).
+    interval_minutes: float = 15.0
+    # Sent with every request; give an address where site owners can reach you.
+    user_agent: str = "newsbot"
+    contact: str = ""
+    # Timeouts: to connect, between two reads, and for one whole request.
+    connect_timeout_seconds: float = 10.0
+    read_timeout_seconds: float = 20.0
+    total_timeout_seconds: float = 60.0
+    # Size caps, counted on the decompressed body while it streams.
+    max_feed_bytes: int = 5_000_000
+    max_page_bytes: int = 3_000_000
+    max_redirects: int = 5
+    # Pause between two requests to one host (robots.txt Crawl-delay raises it, to 60 s at most).
+    per_host_delay_seconds: float = 1.0
+    # Requests in flight at once (over all hosts).
+    concurrency: int = 4
+    # A 429/503 asking to wait at most this long is waited for once; a longer wait backs the feed off.
+    max_retry_after_seconds: float = 30.0
+    # Honour robots.txt for article pages (feeds are fetched because someone subscribed to them).
+    respect_robots: bool = True
+    robots_cache_minutes: float = 60.0
+    # A failing feed waits backoff_minutes, doubling at each failure, at most max_backoff_hours.
+    backoff_minutes: float = 15.0
+    max_backoff_hours: float = 24.0
+    # At most this many items of one feed are read in one pass.
+    max_items_per_feed: int = 200
+    # A page whose extracted text is shorter than this falls back to the feed item's own text.
+    min_article_chars: int = 200
+    # Feed content at least this long is taken as the full article (no page fetched).
+    full_content_chars: int = 1500
+    # Off, no host that resolves to a loopback, private, link-local or reserved address is fetched.
+    allow_private_addresses: bool = False
+    # Networks fetched even so (CIDR, e.g. "10.1.2.3/32" for a feed server on your own network).
+    allowed_networks: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One followed feed, as a ``[[feeds]]`` table or a row added from the terminal or Discord."""
+
+    url: str
+    # The source name shown with answers; default: the feed's own title, else its host.
+    source: str = ""
+    # Where its articles are written; default: <feeds folder>/<name>. Never taken from a Discord user.
+    folder: str = ""
+    # Fetch each item's linked page and extract the whole article (unless the feed carries it).
+    full_text: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     news: NewsSettings = field(default_factory=NewsSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
@@ -110,6 +166,8 @@ class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    feeds: list[FeedSpec] = field(default_factory=list)  # [[feeds]] tables
 
     @property
     def database(self) -> Path:
@@ -176,12 +234,51 @@ def _section(name: str, cls: type, raw: Any) -> Any:
     return cls(**values)
 
 
+def _feeds(raw: Any) -> list[FeedSpec]:
+    """``[[feeds]]``: an array of tables, each naming at least a ``url``."""
+    if not isinstance(raw, list):
+        raise ConfigError("feeds", "expected [[feeds]] tables, each with a url")
+    feeds = []
+    for i, table in enumerate(raw):
+        if isinstance(table, dict) and "url" not in table:
+            raise ConfigError(f"feeds[{i}].url", "missing: every [[feeds]] table needs a url")
+        feeds.append(_section(f"feeds[{i}]", FeedSpec, table))
+    return feeds
+
+
+def _validate_fetch(f: FetchSettings, feeds: list[FeedSpec], need: Callable[[bool, str, str], None]) -> None:
+    need(f.interval_minutes >= 1, "fetch.interval_minutes", "must be 1 or more")
+    need(f.user_agent.strip() != "", "fetch.user_agent", "must not be empty")
+    need(not any(c in f.user_agent + f.contact for c in "\r\n"), "fetch.user_agent", "one line only")
+    for key in ("connect_timeout_seconds", "read_timeout_seconds", "total_timeout_seconds"):
+        need(0 < getattr(f, key) < math.inf, f"fetch.{key}", "must be above 0")
+    need(f.max_feed_bytes >= 1024, "fetch.max_feed_bytes", "must be 1024 or more")
+    need(f.max_page_bytes >= 1024, "fetch.max_page_bytes", "must be 1024 or more")
+    need(0 <= f.max_redirects <= 20, "fetch.max_redirects", "must be 0 to 20")
+    need(0 <= f.per_host_delay_seconds < math.inf, "fetch.per_host_delay_seconds", "must be 0 or more")
+    need(1 <= f.concurrency <= 64, "fetch.concurrency", "must be 1 to 64")
+    need(0 <= f.max_retry_after_seconds < math.inf, "fetch.max_retry_after_seconds", "must be 0 or more")
+    need(0 < f.backoff_minutes < math.inf, "fetch.backoff_minutes", "must be above 0")
+    ok = f.backoff_minutes <= f.max_backoff_hours * 60 < math.inf
+    need(ok, "fetch.max_backoff_hours", "must be at least backoff_minutes")
+    need(f.max_items_per_feed >= 1, "fetch.max_items_per_feed", "must be 1 or more")
+    need(f.min_article_chars >= 0, "fetch.min_article_chars", "must be 0 or more")
+    for i, value in enumerate(f.allowed_networks):
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            need(False, f"fetch.allowed_networks[{i}]", f"{value!r} is not an address or network (CIDR)")
+    for i, feed in enumerate(feeds):
+        need(
+            feed.url.lower().startswith(("http://", "https://")), f"feeds[{i}].url", "must be an http(s) URL"
+        )
+
+
 def _validate(s: Settings) -> None:
     def need(ok: bool, key: str, problem: str) -> None:
         if not ok:
             raise ConfigError(key, problem)
 
-    need(bool(s.news.folders), "news.folders", "give at least one folder")
     need(bool(s.store.database.strip()), "store.database", "must not be empty")
     need(s.index.variant in VARIANTS, "index.variant", f"must be one of {', '.join(VARIANTS)}")
     need(s.index.k1 >= 0, "index.k1", "must be 0 or more")
@@ -210,6 +307,7 @@ def _validate(s: Settings) -> None:
     need(s.watch.interval_seconds >= 1, "watch.interval_seconds", "must be 1 or more")
     need(s.watch.announce_cap >= 1, "watch.announce_cap", "must be 1 or more")
     need(s.logging.level.upper() in LOG_LEVELS, "logging.level", f"must be one of {', '.join(LOG_LEVELS)}")
+    _validate_fetch(s.fetch, s.feeds, need)
 
 
 def settings_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Settings:
@@ -219,7 +317,9 @@ def settings_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Set
     for name in raw:
         if name not in sections:
             raise ConfigError(name, f"unknown section (known: {', '.join(sections)})")
-    parts = {name: _section(name, hints[name], raw[name]) for name in raw}
+    parts = {name: _section(name, hints[name], raw[name]) for name in raw if name != "feeds"}
+    if "feeds" in raw:
+        parts["feeds"] = _feeds(raw["feeds"])
     settings = Settings(**parts)
     if base_dir is not None:
         folders = [

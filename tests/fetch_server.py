@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from newsbot.index.fetch.settings import FetchSettings
+from newsbot.index.config import FetchSettings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

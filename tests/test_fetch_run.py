@@ -23,6 +23,7 @@ from newsbot.index.fetch import (
     fetch_feeds,
 )
 from newsbot.index.fetch.run import STATE_FILE, backoff_delay
+from newsbot.index.fetch.settings import feed_folder, feed_name
 from newsbot.index.ingest.parse import parse_bytes
 
 from .fetch_server import (
@@ -92,8 +93,8 @@ async def test_pass_stores_full_articles_then_conditional_get_stores_nothing(
     assert any(
         "robots.txt asks crawlers not to fetch it; the feed's own text is used" in p for p in report.problems
     )
-    folder = spec.folder_in(tmp_path)
-    assert folder == tmp_path / spec.name and spec.name.startswith("coastline-courier-")
+    folder = feed_folder(spec, tmp_path)
+    assert folder == tmp_path / feed_name(spec) and feed_name(spec).startswith("coastline-courier-")
     assert default_feeds_root(tmp_path / "news.db") == tmp_path / "feeds"
     by_url = {r["url"]: r for r in rows(folder)}
     for n in (1, 2):
@@ -363,7 +364,7 @@ async def test_fetched_page_is_indexed_and_answers_with_its_link(
     # the CLI runs its own event loop: call it from a thread, as the terminal would from outside
     assert (
         await asyncio.to_thread(
-            main, ["index", str(spec.folder_in(tmp_path / "feeds")), "--db", db, "--json"]
+            main, ["index", str(feed_folder(spec, tmp_path / "feeds")), "--db", db, "--json"]
         )
         == 0
     )

@@ -13,6 +13,7 @@ Every error meant for a user is a :class:`FetchError`, :class:`ArchiveError` or
 :class:`WarcError` (all :class:`newsbot.index.errors.NewsbotError`).
 """
 
+from newsbot.index.config import FeedSpec, FetchSettings
 from newsbot.index.fetch.archive import Archive, Draft, Stored
 from newsbot.index.fetch.errors import (
     ArchiveError,
@@ -33,7 +34,7 @@ from newsbot.index.fetch.items import FeedItem, FeedProblem, ParsedFeed
 from newsbot.index.fetch.net import AddressPolicy, check_url
 from newsbot.index.fetch.pages import Extracted, extract_article, fetch_page
 from newsbot.index.fetch.run import FeedReport, PassReport, backoff_delay, check_feed, fetch_feeds
-from newsbot.index.fetch.settings import FeedSpec, FetchSettings, default_feeds_root
+from newsbot.index.fetch.settings import default_feeds_root, feed_folder, feed_name
 from newsbot.index.fetch.state import FeedState, FeedStateStore, JsonStateStore
 from newsbot.index.fetch.warc import WarcProgress, WarcReport, import_warc
 
@@ -73,6 +74,8 @@ __all__ = [
     "check_url",
     "default_feeds_root",
     "extract_article",
+    "feed_folder",
+    "feed_name",
     "fetch_feeds",
     "fetch_page",
     "import_warc",

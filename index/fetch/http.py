@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import aiohttp
 from yarl import URL
 
+from newsbot.index.config import FetchSettings
 from newsbot.index.fetch.decode import read_capped
 from newsbot.index.fetch.errors import (
     BlockedURLError,
@@ -44,7 +45,7 @@ from newsbot.index.fetch.net import (
 )
 from newsbot.index.fetch.politeness import Busy, HostTurns, retry_after_seconds
 from newsbot.index.fetch.robots import MAX_ROBOTS_BYTES, RobotsCache
-from newsbot.index.fetch.settings import FetchSettings
+from newsbot.index.fetch.settings import user_agent_header
 
 REDIRECTS = (301, 302, 303, 307, 308)
 PERMANENT = (301, 308)
@@ -128,7 +129,7 @@ class Fetcher:
                 sock_connect=s.connect_timeout_seconds,
                 sock_read=s.read_timeout_seconds,
             ),
-            headers={"User-Agent": s.user_agent_header},
+            headers={"User-Agent": user_agent_header(s)},
             auto_decompress=False,
             trust_env=False,
             cookie_jar=aiohttp.DummyCookieJar(),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from yarl import URL
 
-from newsbot.index.fetch.settings import FetchSettings
+from newsbot.index.config import FetchSettings
 
 MAX_CRAWL_DELAY = 60.0
 

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 
 from yarl import URL
 
+from newsbot.index.config import FetchSettings
 from newsbot.index.fetch.errors import BlockedURLError, FetchError, HTTPStatusError, RobotsDisallowedError
 from newsbot.index.fetch.politeness import HostTurns
-from newsbot.index.fetch.settings import ROBOTS_TOKEN, FetchSettings
+from newsbot.index.fetch.settings import ROBOTS_TOKEN
 
 MAX_ROBOTS_BYTES = 512_000
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from newsbot.index.config import FeedSpec, FetchSettings
 from newsbot.index.errors import NewsbotError
 from newsbot.index.fetch.archive import Archive, Draft
 from newsbot.index.fetch.errors import ArchiveError, HTTPStatusError, RateLimitedError
@@ -27,7 +28,7 @@ from newsbot.index.fetch.feeds import parse_feed
 from newsbot.index.fetch.http import FEED_ACCEPT, Fetcher
 from newsbot.index.fetch.items import FUTURE_TOLERANCE, FeedItem, ParsedFeed
 from newsbot.index.fetch.pages import fetch_page
-from newsbot.index.fetch.settings import FeedSpec, FetchSettings
+from newsbot.index.fetch.settings import feed_folder
 from newsbot.index.fetch.state import FeedState, FeedStateStore, JsonStateStore
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ async def _fetch_one(
     now: dt.datetime,
 ) -> FeedReport:
     state = await store.load(spec.url) or FeedState(spec.url)
-    folder = spec.folder_in(root)
+    folder = feed_folder(spec, root)
     report = FeedReport(
         url=spec.url,
         source=spec.source or state.title or urlsplit(spec.url).hostname or spec.url,
