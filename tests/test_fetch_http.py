@@ -128,7 +128,7 @@ async def test_gzip_and_deflate_bodies_are_decompressed(server: LoopbackServer) 
     _, headers = server.headers[0]
     assert headers["Accept-Encoding"] == "gzip, deflate"
     assert (
-        headers["User-Agent"].startswith("newsbot/") and "newsbot-tests@example.org" in headers["User-Agent"]
+        headers["User-Agent"].startswith("newsbot ") and "newsbot-tests@example.org" in headers["User-Agent"]
     )
 
 
