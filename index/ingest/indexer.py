@@ -29,6 +29,7 @@ import numpy as np
 from newsbot.index import generation
 from newsbot.index.errors import IndexingError, NewsbotError
 from newsbot.index.ingest.build import ArticleRow, ParagraphRow, Stored, build
+from newsbot.index.ingest.files import printable
 from newsbot.index.ingest.junk import JUNK_RULES, START, junk_flag
 from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.plan import Changes, FileRow, Key, Plan, WriteState, compare, plan_rows
@@ -159,7 +160,7 @@ class Indexer:
         self.report.skipped.extend(skipped)
         # a folder that could not be listed (permissions) is like a missing one: its files are kept
         blocked = tuple(p.rstrip("/") + "/" for p in unreadable_folders(skipped))
-        scanned = {str(f.resolve()) for f in self.folders if f.is_dir()}
+        scanned = {printable(str(f.resolve())) for f in self.folders if f.is_dir()}
         scanned = {r for r in scanned if r + "/" not in blocked} | forgotten
         if not scanned:
             raise IndexingError(
@@ -182,7 +183,7 @@ class Indexer:
         if not self.forget:
             return set()
         indexed = {r for (r,) in await store.rows("SELECT DISTINCT root FROM files")}
-        roots = {str(f.expanduser().resolve()) for f in self.forget}
+        roots = {printable(str(f.expanduser().resolve())) for f in self.forget}
         unknown = sorted(roots - indexed)
         if unknown:
             listed = ", ".join(sorted(indexed)) or "none"
