@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -330,6 +332,20 @@ async def reindex(
     except NewsbotError:
         raise
     except OSError as exc:
-        if exc.errno == 28:
-            raise IndexingError("the disk is full; the previous index is still serving") from None
+        if disk_full(exc):
+            raise IndexingError(
+                f"the disk holding {printable(str(database.parent))} is full (no space left to write the"
+                " new index); free some space and reindex. The previous index is still serving."
+            ) from None
         raise IndexingError(f"reindex failed ({exc}); the previous index is still serving") from None
+
+
+_SHORT_WRITE = re.compile(r"^\d+ requested and \d+ written$")
+
+
+def disk_full(exc: OSError) -> bool:
+    """Whether ``exc`` says the disk is full: ENOSPC or a quota, or numpy's short write, which
+    carries no errno ("N requested and M written")."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or (
+        exc.errno is None and bool(_SHORT_WRITE.match(str(exc)))
+    )
