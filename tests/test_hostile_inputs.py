@@ -317,6 +317,20 @@ def test_deep_nesting_and_wrong_types_in_a_feed_each_line_reported(tmp_path: Pat
     assert [rel for rel, _ in stored] == ["feed.jsonl#10", "feed.jsonl#9"]
 
 
+def test_unescaped_line_separators_inside_json_strings_do_not_split_the_line(tmp_path: Path) -> None:
+    # JSON allows U+2028, U+2029 and U+0085 unescaped in a string (json.dumps(ensure_ascii=False) writes them)
+    row = {"title": "Line\u2029separators", "text": "One\u2028two\x85three."}
+    path = write_feed(tmp_path, [json.dumps(row, ensure_ascii=False), GOOD])
+    ((source,), _) = scan([tmp_path])
+    records, skipped = read(source)
+    assert skipped == [] and [r.rel for r in records] == ["feed.jsonl#1", "feed.jsonl#2"]
+    assert (records[0].article.title, records[0].article.paragraphs) == (
+        "Line separators",
+        ["One two three."],
+    )
+    assert path.read_text(encoding="utf-8").count("\n") == 2
+
+
 def test_a_hostile_metadata_file_each_bad_line_reported(tmp_path: Path) -> None:
     folder = tmp_path / "news"
     write_article(folder, "tram.txt", "Harbor tram opens", ["The harbor tram opened on Monday."], None)

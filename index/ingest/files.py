@@ -14,6 +14,7 @@ SQLite, a strict UTF-8 terminal and Discord refuse. :func:`printable` shows each
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import re
 import stat
@@ -90,6 +91,7 @@ def read_regular(path: str, limit: int) -> bytes:
         raise ArticleError(os_reason(exc)) from None
     try:
         _refuse(os.fstat(fd).st_mode)  # what was opened, not what was looked at
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)  # a regular file
         with open(fd, "rb", closefd=False) as fh:
             want = min(before.st_size, limit) + 1
             data = fh.read(want)

@@ -24,6 +24,13 @@ MAX_SOURCE_CHARS = 300
 MAX_URL_CHARS = 4096
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def lines(text: str) -> list[str]:
+    """The lines of a JSONL text. Only CR and LF end a line: U+2028, U+2029 and U+0085, which
+    ``str.splitlines`` also splits on, may stand unescaped inside a JSON string."""
+    return _LINE_END.split(text)
 
 
 def too_deep(line: str, limit: int = MAX_DEPTH) -> bool:

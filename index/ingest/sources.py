@@ -22,7 +22,7 @@ from typing import Any
 
 from newsbot.index.errors import ArticleError
 from newsbot.index.ingest.files import not_regular, os_reason, printable, read_regular, too_big
-from newsbot.index.ingest.jsonl import apply_meta, article_from_row, loads, metadata_row
+from newsbot.index.ingest.jsonl import apply_meta, article_from_row, lines, loads, metadata_row
 from newsbot.index.ingest.parse import Article, decode, parse_bytes
 from newsbot.index.model import Skipped
 
@@ -89,7 +89,7 @@ def _load_metadata(folder: str, skipped: list[Skipped]) -> dict[str, dict[str, A
             skipped.append(Skipped(shown, f"metadata not read: {exc.reason.removesuffix(': not read')}"))
         return rows
     text = data.decode("utf-8-sig", errors="replace")
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -229,7 +229,7 @@ def _read_jsonl(source: SourceFile, data: bytes) -> tuple[list[Record], list[Ski
         text, warning = decode(data)
     except ArticleError as exc:
         return [], [Skipped(source.shown, str(exc))]
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines(text), start=1):
         if not line.strip():
             continue
         try:
