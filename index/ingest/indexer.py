@@ -352,9 +352,9 @@ async def reindex(
         raise
     except OSError as exc:
         if disk_full(exc):
+            where = printable(str(database.parent))
             raise IndexingError(
-                f"the disk holding {printable(str(database.parent))} is full (no space left to write the"
-                " new index); free some space and reindex. The previous index is still serving."
+                f"the disk is full (no space left in {where}); the previous index is still serving"
             ) from None
         raise IndexingError(f"reindex failed ({exc}); the previous index is still serving") from None
 
