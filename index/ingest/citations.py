@@ -84,7 +84,7 @@ def citations(
     read = records_by_key(records)
     new_rows: dict[int | str, list[Key]] = {}
     for key, record in read.items():
-        text_hash = record.article.text_hash
+        text_hash = record.text_hash
         new_rows.setdefault(by_hash.get(text_hash, text_hash), []).append(key)
     out = Citations()
     for ident, keys in new_rows.items():
@@ -99,8 +99,13 @@ def citations(
             before.setdefault(row.article_id, []).append(key)
     for article in sorted(touched):
         stored = before.get(article, [])
+        new = new_rows.get(article, [])
+        # the usual case first: an article of one file, read again unchanged
+        unchanged = new == stored and len(new) == 1 and read[new[0]].content_hash == old[new[0]].content_hash
+        if unchanged and article not in force:
+            continue
         # the rows kept, and those read (all rows of a file read are dropped, so none is both)
-        final = [k for k in stored if k not in drop] + new_rows.get(article, [])
+        final = [k for k in stored if k not in drop] + new
         if not final:
             continue  # no copy left: the article is deleted
         winner = min(final, key=order)

@@ -167,12 +167,11 @@ def plan_rows(
             if key in out.seen:
                 continue
             out.seen.add(key)
-            art = rec.article
-            article_id = state.by_hash.get(art.text_hash)
+            article_id = state.by_hash.get(rec.text_hash)
             if article_id is None:
                 article_id = state.next_article
                 state.next_article += 1
-                state.by_hash[art.text_hash] = new_ids[art.text_hash] = article_id
+                state.by_hash[rec.text_hash] = new_ids[rec.text_hash] = article_id
                 out.added_article_ids.append(article_id)
             elif article_id not in orphans and key not in old:
                 out.duplicates += 1
@@ -228,7 +227,7 @@ def _new_articles(
         out.articles.append(
             (
                 article_id,
-                art.text_hash,
+                rec.text_hash,
                 art.title,
                 day,
                 art.source,

@@ -75,6 +75,12 @@ class Record:
     # the terms of the title and of each paragraph, each joined by NUL, when a worker process
     # tokenized them already (see workers.read_and_tokenize)
     terms: list[str] | None = None
+    # the article's text hash (``Article.text_hash``), computed once, where the file is read
+    text_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.text_hash:
+            self.text_hash = self.article.text_hash
 
 
 def _load_metadata(folder: str, skipped: list[Skipped]) -> dict[str, dict[str, Any]]:
