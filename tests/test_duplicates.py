@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
@@ -112,6 +113,36 @@ async def test_a_copy_with_a_lower_path_takes_over_and_a_copy_in_capitals_gives_
             "THE COUNCIL VOTED TO REPAVE ELM STREET.",
         )
     assert stored(tmp_path / "news.db") == await from_scratch([folder])
+
+
+@pytest.mark.parametrize("how", ["reindex-one-folder", "forget"])
+async def test_the_next_copy_is_read_even_in_a_folder_this_run_does_not_scan(
+    tmp_path: Path, how: str
+) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    tram = ["The harbor tram opened to riders on Monday."]
+    write_article(one, "a.txt", "Harbor tram opens", tram, "2026-10-10")
+    write_article(two, "b.txt", "Harbor tram opens", tram, "2026-10-01")
+    set_meta(two, {"b.txt": ("Wire", "https://wire.example/t")})
+    async with await NewsIndex.open(make_settings(tmp_path, [one, two])) as index:
+        await index.reindex()
+        if how == "forget":
+            report = await index.reindex(forget=[one])
+        else:
+            (one / "a.txt").unlink()
+            report = await index.reindex([one])  # "two" is not scanned
+        assert report.removed == 1
+        (hit,) = (await index.ask("harbor tram")).hits
+        assert (hit.path, hit.date, hit.source, hit.url) == (
+            "b.txt",
+            dt.date(2026, 10, 1),
+            "Wire",
+            "https://wire.example/t",
+        )
+        # the file read for it is stored as a scan of its folder finds it: nothing to do there next
+        again = await index.reindex([two])
+        assert (again.added, again.changed, again.removed, again.unchanged) == (0, 0, 0, 1)
+    assert stored(tmp_path / "news.db") == await from_scratch([two])
 
 
 async def test_a_store_from_before_the_rule_is_brought_in_line_once(tmp_path: Path) -> None:

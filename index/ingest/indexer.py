@@ -42,7 +42,7 @@ from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.plan import Changes, FileRow, Key, Plan, WriteState, compare, plan_rows
 from newsbot.index.ingest.retokenize import Retokenized, reflag, retokenize
 from newsbot.index.ingest.rows import insert, stored_articles, stored_for_build
-from newsbot.index.ingest.sources import Record, SourceFile, scan, unreadable_folders
+from newsbot.index.ingest.sources import Record, SourceFile, scan, source_at, unreadable_folders
 from newsbot.index.ingest.workers import Progress, Reading, read_all
 from newsbot.index.model import IndexReport
 from newsbot.index.ranking.bm25 import BM25Params
@@ -213,13 +213,14 @@ class Indexer:
                 citations.citations, reading.records, old, found.drop, by_hash, force
             )
             units = cites.missing - tried
-            extra = [found.listed[u] for u in sorted(units) if u in found.listed]
+            extra = await asyncio.to_thread(_sources, sorted(units), found.listed)
             if not extra:
                 return cites
             tried |= units
-            reread(found, old, extra)
             more = await asyncio.to_thread(read_all, extra, self.spec, lambda stage, done, total: None)
-            reading.records.extend(more.records)
+            read = [(src, records) for src, records in more.records if records]
+            reread(found, old, [src for src, _ in read])  # a file that could not be read keeps its rows
+            reading.records.extend(read)
             self.report.skipped.extend(more.skipped)
             self.report.warnings.extend(more.warnings)
 
@@ -330,6 +331,13 @@ class Indexer:
         """Compute the new generation's arrays from the store."""
         stored = await stored_for_build(store)
         return await asyncio.to_thread(build, stored, self.params, self.spec, number, now_iso())
+
+
+def _sources(units: list[tuple[str, str]], listed: dict[Key, SourceFile]) -> list[SourceFile]:
+    """The files ``(root, rel)`` as the scan listed them, or as they are now when in a folder this run
+    did not scan; those not there are left out."""
+    found = (listed.get(unit) or source_at(*unit) for unit in units)
+    return [src for src in found if src is not None]
 
 
 async def reindex(

@@ -196,6 +196,31 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[SourceFile]:
             )
 
 
+def source_at(root: str, rel: str) -> SourceFile | None:
+    """The article file ``rel`` under ``root`` as a scan would list it, without scanning the folder
+    (None when it is not there, or not a regular file). For a file of a folder this run does not
+    scan, whose copy of an article became the one cited."""
+    path = os.path.join(root, rel)
+    suffix = os.path.splitext(path)[1].lower()
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not_regular(st.st_mode):
+        return None
+    folder, name = os.path.split(path)
+    meta = _load_metadata(folder, []) if os.path.exists(os.path.join(folder, METADATA_NAME)) else {}
+    return SourceFile(
+        root=root,
+        rel=rel,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        meta=meta.get(name),
+        is_jsonl=suffix in JSONL_SUFFIXES,
+        fs_path=path,
+    )
+
+
 def _hash(data: bytes, meta: dict[str, Any] | None) -> str:
     h = hashlib.sha256(data)
     if meta:
