@@ -552,7 +552,9 @@ async def test_the_disk_full_while_writing_the_generation(
     async with await NewsIndex.open(settings) as index:
         with pytest.raises(IndexingError) as failed:
             await index.reindex()
-        assert str(failed.value) == "the disk is full; the previous index is still serving"
+        assert str(failed.value) == (
+            f"the disk is full (no space left in {settings.database.parent}); the previous index is still serving"
+        )
         assert debris(settings.database, 1) == []  # the partial generation was removed at once
         assert await titles(index) == answer
         assert snapshot(settings.database) == before

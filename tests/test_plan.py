@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from newsbot.index.ingest.citations import StoredArticle
 from newsbot.index.ingest.junk import junk_flag
 from newsbot.index.ingest.parse import Article
 from newsbot.index.ingest.plan import FileRow, Key, WriteState, compare, plan_rows
@@ -83,13 +84,27 @@ def test_the_rows_of_new_duplicate_and_known_articles() -> None:
     )
     files = [(source("known.txt"), [known]), (source("fresh.txt"), [fresh]), (source("copy.txt"), [copy])]
     old = dict([stored(source("known.txt", size=1), 3)])  # a changed file of a stored article
-    rows = plan_rows(files, old, orphans={3}, state=state, tokenizer=tokenizer, indexed_at="now")
+    # the store holds the known article as its file said before, from another source
+    before = StoredArticle(
+        "Harbor tram", None, "Courier", None, ("The harbor tram opened to riders on Monday.",)
+    )
+    rows = plan_rows(
+        files,
+        old,
+        orphans={3},
+        state=state,
+        tokenizer=tokenizer,
+        indexed_at="now",
+        dropped=old,
+        stored={3: before},
+    )
 
     assert (rows.added, rows.changed, rows.unchanged, rows.duplicates) == (2, 1, 0, 1)
     assert rows.added_article_ids == [10]
     assert rows.seen == {(ROOT, "known.txt"), (ROOT, "fresh.txt"), (ROOT, "copy.txt")}
-    # the known article and the copy keep their ids; what their files say of them is updated
-    assert rows.updates == [(None, "Wire", None, 3), (None, "Wire", None, 10)]
+    # the known article keeps its id and takes what its file now says (the title's terms are written again)
+    assert [u[:4] + u[5:] for u in rows.updates] == [("Harbor tram", None, "Wire", None, 1, 3)]
+    assert rows.rewritten == []  # the same text
     assert [(f[1], f[5]) for f in rows.files] == [("known.txt", 3), ("fresh.txt", 10), ("copy.txt", 10)]
     # only the new article is stored and tokenized; new terms get ids after the largest in use
     (article,) = rows.articles

@@ -2,58 +2,52 @@
 
 Only new or changed files are read and tokenized (a file's size, mtime and metadata row are its
 stamp; its bytes' hash tells a real change from a touch). Articles whose files are gone are
-dropped; the same article stored twice is kept once with every path known. All writes of one
+dropped; the same article stored twice is kept once with every path known, cited from its copy
+with the lowest path (``citations.py``; a file whose copy becomes the cited one is read again). All
+writes of one
 reindex happen in one transaction, and the new generation is named current in that same commit,
 so a crash at any moment leaves the previous index serving.
 
 This module is the orchestration and its SQL: it holds the writer's lock, reads what is stored and
 what is on disk, and writes what the pure parts decide (``plan.py``: what to read, keep and drop, and
-the rows to write; ``build.py``: the generation's arrays). ``workers.py`` reads the files,
-``retokenize.py`` brings stored rows in line with a new tokenizer or new junk rules.
+the rows to write; ``build.py``: the generation's arrays; ``rows.py``: the bulk reads and writes).
+``workers.py`` reads the files, ``retokenize.py`` brings stored rows in line with a new tokenizer or
+new junk rules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import functools
+import re
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import aiosqlite
 import numpy as np
 
 from newsbot.index import generation
 from newsbot.index.errors import IndexingError, NewsbotError
-from newsbot.index.ingest.build import ArticleRow, ParagraphRow, Stored, build
-from newsbot.index.ingest.junk import JUNK_RULES, START, junk_flag
+from newsbot.index.ingest import citations
+from newsbot.index.ingest.build import build
+from newsbot.index.ingest.citations import Citations, StoredArticle, reread
+from newsbot.index.ingest.files import printable
+from newsbot.index.ingest.junk import JUNK_RULES
 from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.plan import Changes, FileRow, Key, Plan, WriteState, compare, plan_rows
 from newsbot.index.ingest.retokenize import Retokenized, reflag, retokenize
-from newsbot.index.ingest.sources import Record, SourceFile, scan, unreadable_folders
-from newsbot.index.ingest.workers import Progress, read_all
+from newsbot.index.ingest.rows import insert, stored_articles, stored_for_build
+from newsbot.index.ingest.sources import Record, SourceFile, scan, source_at, unreadable_folders
+from newsbot.index.ingest.workers import Progress, Reading, read_all
 from newsbot.index.model import IndexReport
 from newsbot.index.ranking.bm25 import BM25Params
 from newsbot.index.store.database import Store, now_iso
 from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
-
-INSERT_CHUNK = 20_000  # rows a statement at a time: progress is reported, the loop stays responsive
-
-
-async def _insert(
-    conn: aiosqlite.Connection,
-    sql: str,
-    rows: Sequence[tuple[object, ...]],
-    progress: Callable[[int], None] | None = None,
-) -> None:
-    """executemany in chunks, so progress can be reported and the loop stays responsive."""
-    for i in range(0, len(rows), INSERT_CHUNK):
-        await conn.executemany(sql, rows[i : i + INSERT_CHUNK])
-        if progress:
-            progress(min(i + INSERT_CHUNK, len(rows)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +57,11 @@ class _Redo:
     retokenize: bool  # the tokenizer's settings: every stored text is tokenized again
     rejunk: bool  # the junk rules: the stored flags are computed again (a retokenize does it too)
     rebuild: bool  # the BM25 settings, or a generation of an older layout: the arrays are built anew
+    recite: bool = False  # a store from before the citing-copy rule: the articles told twice are checked
 
     @property
     def anything(self) -> bool:
-        return self.retokenize or self.rejunk or self.rebuild
+        return self.retokenize or self.rejunk or self.rebuild or self.recite
 
 
 class Indexer:
@@ -118,6 +113,9 @@ class Indexer:
             await self._totals(store)
             return
 
+        by_hash = {h: i for h, i in await store.rows("SELECT text_hash, id FROM articles")}
+        cites = await self._citations(store, reading, found, old, by_hash, redo.recite)
+        stored = await stored_articles(store, cites.existing())
         tokenizer = Tokenizer(self.spec)
         # the stored texts are tokenized again before the write transaction, so that the question
         # log and follows (other writers of the database) wait only for the rows to be written
@@ -126,8 +124,10 @@ class Indexer:
         await store.conn.execute("BEGIN IMMEDIATE")
         try:
             # before the new rows are written: those get flags by the current rules anyway
-            await _insert(store.conn, "UPDATE paragraphs SET flags = ? WHERE id = ?", reflagged)
-            await self._write(store, tokenizer, reading.records, found, old, retokenized)
+            await insert(store.conn, "UPDATE paragraphs SET flags = ? WHERE id = ?", reflagged)
+            await self._write(
+                store, tokenizer, reading.records, found, old, retokenized, by_hash, cites, stored
+            )
             reading.records.clear()  # the texts are in the store now: free them before the build
             retokenized = None
             number = await self._publish(store, current)
@@ -149,7 +149,8 @@ class Indexer:
         params_changed = await store.get_meta("bm25") != repr(self.params)
         # a generation written by an older version lacks arrays the ranking now uses: build anew
         outdated = bool(current) and not generation.up_to_date(self.database, current)
-        return _Redo(retokenize, rejunk, params_changed or outdated)
+        recite = bool(current) and await store.get_meta("citations") != citations.RULE
+        return _Redo(retokenize, rejunk, params_changed or outdated, recite)
 
     async def _changes(self, store: Store) -> tuple[dict[Key, FileRow], Changes]:
         """The stored file rows, and what changed on disk since (scanning the folders)."""
@@ -159,7 +160,7 @@ class Indexer:
         self.report.skipped.extend(skipped)
         # a folder that could not be listed (permissions) is like a missing one: its files are kept
         blocked = tuple(p.rstrip("/") + "/" for p in unreadable_folders(skipped))
-        scanned = {str(f.resolve()) for f in self.folders if f.is_dir()}
+        scanned = {printable(str(f.resolve())) for f in self.folders if f.is_dir()}
         scanned = {r for r in scanned if r + "/" not in blocked} | forgotten
         if not scanned:
             raise IndexingError(
@@ -182,7 +183,7 @@ class Indexer:
         if not self.forget:
             return set()
         indexed = {r for (r,) in await store.rows("SELECT DISTINCT root FROM files")}
-        roots = {str(f.expanduser().resolve()) for f in self.forget}
+        roots = {printable(str(f.expanduser().resolve())) for f in self.forget}
         unknown = sorted(roots - indexed)
         if unknown:
             listed = ", ".join(sorted(indexed)) or "none"
@@ -190,6 +191,38 @@ class Indexer:
                 f"nothing from {', '.join(unknown)} is in the index (indexed folders: {listed})"
             )
         return roots
+
+    async def _citations(
+        self,
+        store: Store,
+        reading: Reading,
+        found: Changes,
+        old: dict[Key, FileRow],
+        by_hash: dict[str, int],
+        recite: bool,
+    ) -> Citations:
+        """The citing copies to apply (see citations.py). A file kept as it was whose copy became
+        an article's citing one is read now, and the reading grows by it."""
+        force: set[int] = set()
+        if recite:
+            sql = "SELECT article_id FROM files GROUP BY article_id HAVING count(*) > 1"
+            force = {int(a) for (a,) in await store.rows(sql)}
+        tried: set[tuple[str, str]] = set()
+        while True:
+            cites = await asyncio.to_thread(
+                citations.citations, reading.records, old, found.drop, by_hash, force
+            )
+            units = cites.missing - tried
+            extra = await asyncio.to_thread(_sources, sorted(units), found.listed)
+            if not extra:
+                return cites
+            tried |= units
+            more = await asyncio.to_thread(read_all, extra, self.spec, lambda stage, done, total: None)
+            read = [(src, records) for src, records in more.records if records]
+            reread(found, old, [src for src, _ in read])  # a file that could not be read keeps its rows
+            reading.records.extend(read)
+            self.report.skipped.extend(more.skipped)
+            self.report.warnings.extend(more.warnings)
 
     async def _totals(self, store: Store) -> None:
         self.report.articles = int(await store.scalar("SELECT count(*) FROM articles"))
@@ -203,28 +236,39 @@ class Indexer:
         found: Changes,
         old: dict[Key, FileRow],
         retokenized: Retokenized | None,
+        by_hash: dict[str, int],
+        cites: Citations,
+        stored: dict[int, StoredArticle],
     ) -> None:
         """Apply the changes inside the open transaction: forget, plan (off the loop), insert."""
         report = self.report
         conn = store.conn
         if retokenized is not None:
-            await _insert(conn, "UPDATE articles SET title_terms = ? WHERE id = ?", retokenized.titles)
-            await _insert(
+            await insert(conn, "UPDATE articles SET title_terms = ? WHERE id = ?", retokenized.titles)
+            await insert(
                 conn, "UPDATE paragraphs SET terms = ?, flags = ? WHERE id = ?", retokenized.paragraphs
             )
-            await _insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", retokenized.terms)
+            await insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", retokenized.terms)
             report.retokenized = len(retokenized.paragraphs)
         await conn.executemany("DELETE FROM files WHERE root = ? AND rel = ?", found.drop)
         state = WriteState(
             vocab={t: i for t, i in await store.rows("SELECT term, id FROM terms")},
-            by_hash={h: i for h, i in await store.rows("SELECT text_hash, id FROM articles")},
+            by_hash=by_hash,
             next_article=int(await store.scalar("SELECT coalesce(max(id), 0) + 1 FROM articles")),
             next_paragraph=int(await store.scalar("SELECT coalesce(max(id), 0) + 1 FROM paragraphs")),
         )
-        rows = await asyncio.to_thread(plan_rows, records, old, found.orphans, state, tokenizer, now_iso())
+        rows = await asyncio.to_thread(
+            functools.partial(plan_rows, dropped=found.drop, cites=cites, stored=stored),
+            records,
+            old,
+            found.orphans,
+            state,
+            tokenizer,
+            now_iso(),
+        )
         report.added += rows.added
         report.changed += rows.changed
-        report.unchanged += rows.unchanged
+        report.unchanged = len(found.keep) + rows.unchanged  # (a file read again for its citing copy moved)
         report.duplicates += rows.duplicates
         await self._insert_plan(conn, rows)
         report.removed = sum(1 for k in found.drop if k not in rows.seen)
@@ -240,26 +284,28 @@ class Indexer:
     async def _insert_plan(self, conn: aiosqlite.Connection, rows: Plan) -> None:
         total = len(rows.paragraphs)
         self.progress("store", 0, total)
-        await _insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", rows.terms)
-        await _insert(
+        await insert(conn, "INSERT INTO terms(id, term) VALUES (?, ?)", rows.terms)
+        await insert(
             conn,
             "INSERT INTO articles(id, text_hash, title, date, source, url, title_terms, paragraphs,"
             " indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows.articles,
         )
-        await _insert(
+        # articles whose citing copy's text differs (in letter case) get its paragraphs
+        await insert(conn, "DELETE FROM paragraphs WHERE article_id = ?", [(a,) for a in rows.rewritten])
+        await insert(
             conn,
             "INSERT INTO paragraphs(id, article_id, position, text, terms, flags) VALUES (?, ?, ?, ?, ?, ?)",
             rows.paragraphs,
             lambda done: self.progress("store", done, total),
         )
-        await _insert(
+        await insert(
             conn,
-            "UPDATE articles SET date = coalesce(?, date), source = coalesce(?, source),"
-            " url = coalesce(?, url) WHERE id = ?",
+            "UPDATE articles SET title = ?, date = ?, source = ?, url = ?, title_terms = ?, paragraphs = ?"
+            " WHERE id = ?",
             rows.updates,
         )
-        await _insert(
+        await insert(
             conn,
             "INSERT INTO files(root, rel, unit, stamp, content_hash, article_id) VALUES (?, ?, ?, ?, ?, ?)",
             rows.files,
@@ -277,37 +323,21 @@ class Indexer:
         await store.set_meta("tokenizer", self.spec.to_json())
         await store.set_meta("bm25", repr(self.params))
         await store.set_meta("junk_rules", str(JUNK_RULES))
+        await store.set_meta("citations", citations.RULE)
         await store.set_meta("built_at", now_iso())
         return number
 
     async def _build(self, store: Store, number: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """Compute the new generation's arrays from the store."""
-        stored = await _stored(store)
+        stored = await stored_for_build(store)
         return await asyncio.to_thread(build, stored, self.params, self.spec, number, now_iso())
 
 
-async def _stored(store: Store) -> Stored:
-    """What a build reads from the store. Flags are set when a paragraph is stored; rows stored before
-    schema 3 have none yet, and only for those is the text read (then the flags are saved, so that
-    happens once)."""
-    articles = await store.rows("SELECT id, date, title_terms FROM articles ORDER BY id")
-    paragraphs: list[Any] = await store.rows(
-        "SELECT id, article_id, position, terms, flags,"
-        " CASE WHEN flags IS NULL THEN length(text) END,"
-        f" CASE WHEN flags IS NULL THEN substr(text, 1, {START}) END"
-        " FROM paragraphs ORDER BY article_id, position"
-    )
-    missing = [(junk_flag(r[6], r[5], len(r[3]) // 4), r[0]) for r in paragraphs if r[4] is None]
-    if missing:
-        await _insert(store.conn, "UPDATE paragraphs SET flags = ? WHERE id = ?", missing)
-        fixed = dict((i, f) for f, i in missing)
-        paragraphs = [(*r[:4], fixed[r[0]]) if r[4] is None else r for r in paragraphs]
-    return Stored(
-        articles=cast(list[ArticleRow], articles),
-        paragraphs=cast(list[ParagraphRow], paragraphs),  # (the two extra columns are not read)
-        n_terms=int(await store.scalar("SELECT coalesce(max(id), -1) + 1 FROM terms")),
-        numeric=[int(i) for (i,) in await store.rows("SELECT id FROM terms WHERE term GLOB '*[0-9]*'")],
-    )
+def _sources(units: list[tuple[str, str]], listed: dict[Key, SourceFile]) -> list[SourceFile]:
+    """The files ``(root, rel)`` as the scan listed them, or as they are now when in a folder this run
+    did not scan; those not there are left out."""
+    found = (listed.get(unit) or source_at(*unit) for unit in units)
+    return [src for src in found if src is not None]
 
 
 async def reindex(
@@ -329,6 +359,20 @@ async def reindex(
     except NewsbotError:
         raise
     except OSError as exc:
-        if exc.errno == 28:
-            raise IndexingError("the disk is full; the previous index is still serving") from None
+        if disk_full(exc):
+            where = printable(str(database.parent))
+            raise IndexingError(
+                f"the disk is full (no space left in {where}); the previous index is still serving"
+            ) from None
         raise IndexingError(f"reindex failed ({exc}); the previous index is still serving") from None
+
+
+_SHORT_WRITE = re.compile(r"^\d+ requested and \d+ written$")
+
+
+def disk_full(exc: OSError) -> bool:
+    """Whether ``exc`` says the disk is full: ENOSPC or a quota, or numpy's short write, which
+    carries no errno ("N requested and M written")."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or (
+        exc.errno is None and bool(_SHORT_WRITE.match(str(exc)))
+    )

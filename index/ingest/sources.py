@@ -4,12 +4,14 @@ Folders are walked recursively (symbolic links followed, loops detected). ``*.tx
 articles in the reference format; ``*.jsonl`` files other than ``metadata.jsonl`` hold one article
 per line (``{"title", "date", "url", "source", "text" or "paragraphs"}``); a ``metadata.jsonl``
 supplies title, date, source and link for the files beside it. Hidden files and other file types
-are ignored. Everything that goes wrong with one file becomes a :class:`Skipped` entry.
+are ignored; so is anything that is not a regular file (a FIFO, a device, a socket), with a report.
+Everything that goes wrong with one file, or one line of a JSONL file, becomes a :class:`Skipped`
+entry. Paths are stored and reported in their printable form (see ``files.printable``).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -19,14 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from newsbot.index.errors import ArticleError
-from newsbot.index.ingest.parse import (
-    Article,
-    decode,
-    parse_bytes,
-    parse_date,
-    split_paragraphs,
-    utf8,
-)
+from newsbot.index.ingest.files import not_regular, os_reason, printable, read_regular, too_big
+from newsbot.index.ingest.jsonl import apply_meta, article_from_row, lines, loads, metadata_row
+from newsbot.index.ingest.parse import Article, decode, parse_bytes
 from newsbot.index.model import Skipped
 
 ARTICLE_SUFFIXES = (".txt",)
@@ -34,6 +31,7 @@ JSONL_SUFFIXES = (".jsonl",)
 METADATA_NAME = "metadata.jsonl"
 MAX_ARTICLE_BYTES = 10 * 1024 * 1024
 MAX_JSONL_BYTES = 2 * 1024 * 1024 * 1024
+MAX_METADATA_BYTES = 256 * 1024 * 1024
 UNREADABLE_FOLDER = "cannot open folder"  # the reason given for a folder that could not be listed
 
 
@@ -47,6 +45,7 @@ class SourceFile:
     mtime_ns: int
     meta: dict[str, Any] | None  # the metadata.jsonl row for this file
     is_jsonl: bool = False
+    fs_path: str = ""  # where the file is, as the OS names it (``root``/``rel`` are printable forms)
     # changes whenever the file or its metadata row changes (no need to read the file)
     stamp: str = field(init=False)
 
@@ -57,7 +56,13 @@ class SourceFile:
 
     @property
     def path(self) -> Path:
-        return Path(self.root, self.rel)
+        """The file on disk."""
+        return Path(self.fs_path) if self.fs_path else Path(self.root, self.rel)
+
+    @property
+    def shown(self) -> str:
+        """The file's path as it is reported (printable)."""
+        return os.path.join(self.root, self.rel)
 
 
 @dataclass(slots=True)
@@ -70,61 +75,68 @@ class Record:
     # the terms of the title and of each paragraph, each joined by NUL, when a worker process
     # tokenized them already (see workers.read_and_tokenize)
     terms: list[str] | None = None
+    # the article's text hash (``Article.text_hash``), computed once, where the file is read
+    text_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.text_hash:
+            self.text_hash = self.article.text_hash
 
 
-def _display(path: Path) -> str:
-    return str(path)
-
-
-def _load_metadata(folder: Path, skipped: list[Skipped]) -> dict[str, dict[str, Any]]:
-    meta_path = folder / METADATA_NAME
+def _load_metadata(folder: str, skipped: list[Skipped]) -> dict[str, dict[str, Any]]:
+    """The rows of ``folder``'s metadata.jsonl by file name; each bad line is reported and ignored."""
+    meta_path = os.path.join(folder, METADATA_NAME)
+    shown = printable(meta_path)
     rows: dict[str, dict[str, Any]] = {}
     try:
-        lines = meta_path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
-    except FileNotFoundError:
+        data = read_regular(meta_path, MAX_METADATA_BYTES)
+    except ArticleError as exc:
+        if exc.reason != "file disappeared while indexing":
+            skipped.append(Skipped(shown, f"metadata not read: {exc.reason.removesuffix(': not read')}"))
         return rows
-    except OSError as exc:
-        skipped.append(Skipped(_display(meta_path), f"cannot read metadata ({exc.strerror})"))
-        return rows
-    bad = 0
-    for line in lines:
+    text = data.decode("utf-8-sig", errors="replace")
+    for number, line in enumerate(lines(text), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            bad += 1
+            name, row = metadata_row(line)
+        except ArticleError as exc:
+            skipped.append(Skipped(f"{shown}#{number}", f"metadata line ignored: {exc.reason}"))
             continue
-        if isinstance(row, dict) and isinstance(row.get("file"), str):
-            rows[row["file"]] = row
-        else:
-            bad += 1
-    if bad:
-        skipped.append(Skipped(_display(meta_path), f"{bad} metadata line(s) unreadable, ignored"))
+        rows[name] = row
     return rows
 
 
 def scan(folders: list[Path]) -> tuple[list[SourceFile], list[Skipped]]:
     """Every article file under ``folders``, sorted, plus the problems met while looking."""
-    found: list[SourceFile] = []
+    found: dict[tuple[str, str], SourceFile] = {}
     skipped: list[Skipped] = []
     seen_roots: set[str] = set()
     for folder in folders:
+        shown = printable(str(folder))
         try:
             root = folder.resolve(strict=True)
         except (OSError, RuntimeError) as exc:
             reason = "folder not found" if isinstance(exc, FileNotFoundError) else f"cannot open ({exc})"
-            skipped.append(Skipped(str(folder), reason))
+            skipped.append(Skipped(shown, printable(reason)))
             continue
         if not root.is_dir():
-            skipped.append(Skipped(str(folder), "not a folder"))
+            skipped.append(Skipped(shown, "not a folder"))
             continue
         if str(root) in seen_roots:
             continue
         seen_roots.add(str(root))
-        found.extend(_walk(root, skipped))
-    found.sort(key=lambda f: (f.root, f.rel))
-    return found, skipped
+        for src in _walk(root, skipped):
+            key = (src.root, src.rel)
+            other = found.get(key)
+            if other is None:
+                found[key] = src
+                continue
+            # two names with one printable form ("a\\xff.txt" and "a" + byte 0xff + ".txt"): the
+            # one that is valid UTF-8 keeps it, the other is not read
+            strange, found[key] = (src, other) if printable(src.fs_path) != src.fs_path else (other, src)
+            skipped.append(Skipped(strange.shown, "its name is not UTF-8 and is shown as another file's"))
+    return sorted(found.values(), key=lambda f: (f.root, f.rel)), skipped
 
 
 def unreadable_folders(skipped: list[Skipped]) -> list[str]:
@@ -134,28 +146,27 @@ def unreadable_folders(skipped: list[Skipped]) -> list[str]:
 
 def _walk(root: Path, skipped: list[Skipped]) -> Iterator[SourceFile]:
     visited: set[tuple[int, int]] = set()
-    root_text = str(root)
+    root_text = printable(str(root))
 
     def on_error(exc: OSError) -> None:
-        skipped.append(Skipped(str(exc.filename), f"{UNREADABLE_FOLDER} ({exc.strerror})"))
+        skipped.append(Skipped(printable(str(exc.filename)), f"{UNREADABLE_FOLDER} ({exc.strerror})"))
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
-        here = Path(dirpath)
         try:
-            st = here.stat()
+            st = os.stat(dirpath)
         except OSError as exc:
-            skipped.append(Skipped(str(here), f"{UNREADABLE_FOLDER} ({exc.strerror})"))
+            skipped.append(Skipped(printable(dirpath), f"{UNREADABLE_FOLDER} ({exc.strerror})"))
             dirnames[:] = []
             continue
         if (st.st_dev, st.st_ino) in visited:
-            skipped.append(Skipped(str(here), "symbolic link loop: folder already visited"))
+            skipped.append(Skipped(printable(dirpath), "symbolic link loop: folder already visited"))
             dirnames[:] = []
             continue
         visited.add((st.st_dev, st.st_ino))
         inside = os.path.relpath(dirpath, root)
         prefix = "" if inside == "." else Path(inside).as_posix() + "/"
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        meta = _load_metadata(here, skipped) if METADATA_NAME in filenames else {}
+        meta = _load_metadata(dirpath, skipped) if METADATA_NAME in filenames else {}
         for name in sorted(filenames):
             if name.startswith(".") or name == METADATA_NAME:
                 continue
@@ -166,31 +177,48 @@ def _walk(root: Path, skipped: list[Skipped]) -> Iterator[SourceFile]:
             try:
                 fst = os.stat(path)
             except OSError as exc:
-                reason = "symbolic link loop" if exc.errno == 40 else f"cannot read ({exc.strerror})"
-                skipped.append(Skipped(path, reason))
+                dangling = exc.errno == errno.ENOENT and os.path.islink(path)
+                reason = "broken symbolic link (its target is missing)" if dangling else os_reason(exc)
+                skipped.append(Skipped(printable(path), reason))
+                continue
+            what = not_regular(fst.st_mode)
+            if what:
+                skipped.append(Skipped(printable(path), f"{what}, not a regular file: not read"))
                 continue
             yield SourceFile(
                 root=root_text,
-                rel=prefix + name,
+                rel=printable(prefix + name),
                 size=fst.st_size,
                 mtime_ns=fst.st_mtime_ns,
                 meta=meta.get(name),
                 is_jsonl=suffix in JSONL_SUFFIXES,
+                fs_path=path,
             )
 
 
-def _apply_meta(article: Article, meta: dict[str, Any] | None) -> None:
-    if not meta:
-        return
-    for key in ("source", "url"):
-        value = meta.get(key)
-        if isinstance(value, str) and value.strip():
-            setattr(article, key, utf8(value.strip()))
-    if article.date is None and isinstance(meta.get("date"), str):
-        try:
-            article.date = parse_date(meta["date"])
-        except ArticleError as exc:
-            article.warnings.append(f"metadata: {exc}")
+def source_at(root: str, rel: str) -> SourceFile | None:
+    """The article file ``rel`` under ``root`` as a scan would list it, without scanning the folder
+    (None when it is not there, or not a regular file). For a file of a folder this run does not
+    scan, whose copy of an article became the one cited."""
+    path = os.path.join(root, rel)
+    suffix = os.path.splitext(path)[1].lower()
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not_regular(st.st_mode):
+        return None
+    folder, name = os.path.split(path)
+    meta = _load_metadata(folder, []) if os.path.exists(os.path.join(folder, METADATA_NAME)) else {}
+    return SourceFile(
+        root=root,
+        rel=rel,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        meta=meta.get(name),
+        is_jsonl=suffix in JSONL_SUFFIXES,
+        fs_path=path,
+    )
 
 
 def _hash(data: bytes, meta: dict[str, Any] | None) -> str:
@@ -206,81 +234,43 @@ def read(source: SourceFile) -> tuple[list[Record], list[Skipped]]:
     Returns the articles read and what was skipped; warnings about articles that were read
     (a legacy encoding, a bad metadata date) are in each ``record.article.warnings``.
     """
-    where = str(source.path)
+    where = source.shown
     limit = MAX_JSONL_BYTES if source.is_jsonl else MAX_ARTICLE_BYTES
     if source.size > limit:
-        return [], [
-            Skipped(where, f"file is {source.size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit")
-        ]
+        return [], [Skipped(where, too_big(source.size, limit))]
     try:
-        data = source.path.read_bytes()
-    except FileNotFoundError:
-        return [], [Skipped(where, "file disappeared while indexing")]
-    except IsADirectoryError:
-        return [], [Skipped(where, "is a folder, not a file")]
-    except OSError as exc:
-        reason = "symbolic link loop" if exc.errno == 40 else f"cannot read ({exc.strerror})"
-        return [], [Skipped(where, reason)]
-    if len(data) > limit:
-        return [], [Skipped(where, f"file is {len(data) / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit")]
+        data = read_regular(str(source.path), limit)
+    except ArticleError as exc:
+        return [], [Skipped(where, exc.reason)]
     if source.is_jsonl:
         return _read_jsonl(source, data)
     try:
         article = parse_bytes(data)
     except ArticleError as exc:
         return [], [Skipped(where, str(exc))]
-    _apply_meta(article, source.meta)
+    apply_meta(article, source.meta)
     return [Record(source.rel, _hash(data, source.meta), article)], []
 
 
-def _article_from_row(row: Any) -> Article:
-    if not isinstance(row, dict):
-        raise ArticleError("not a JSON object")
-    title = row.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise ArticleError("no title")
-    paragraphs: list[str]
-    if isinstance(row.get("paragraphs"), list):
-        paragraphs = [" ".join(str(p).split()) for p in row["paragraphs"] if str(p).strip()]
-    elif isinstance(row.get("text"), str):
-        paragraphs = split_paragraphs(row["text"].replace("\r\n", "\n"))
-    else:
-        raise ArticleError('no "text" or "paragraphs"')
-    if not paragraphs:
-        raise ArticleError("title but no body")
-    date: dt.date | None = None
-    raw_date = row.get("date")
-    if isinstance(raw_date, str) and raw_date.strip():
-        date = parse_date(raw_date.strip()[:10])
-    # a JSON escape can make a lone surrogate, which SQLite refuses
-    paragraphs = [utf8(p) for p in paragraphs]
-    article = Article(title=utf8(" ".join(title.split())), date=date, paragraphs=paragraphs)
-    _apply_meta(article, {k: row.get(k) for k in ("source", "url")})
-    return article
-
-
 def _read_jsonl(source: SourceFile, data: bytes) -> tuple[list[Record], list[Skipped]]:
+    """One record a line; each line that is not an article is reported with its number."""
     records: list[Record] = []
     problems: list[Skipped] = []
     try:
         text, warning = decode(data)
     except ArticleError as exc:
-        return [], [Skipped(str(source.path), str(exc))]
-    for number, line in enumerate(text.splitlines(), start=1):
+        return [], [Skipped(source.shown, str(exc))]
+    for number, line in enumerate(lines(text), start=1):
         if not line.strip():
             continue
-        rel = f"{source.rel}#{number}"
         try:
-            article = _article_from_row(json.loads(line))
-        except json.JSONDecodeError as exc:
-            problems.append(Skipped(f"{source.path}#{number}", f"not valid JSON ({exc.msg})"))
-            continue
+            article = article_from_row(loads(line))
         except ArticleError as exc:
-            problems.append(Skipped(f"{source.path}#{number}", str(exc)))
+            problems.append(Skipped(f"{source.shown}#{number}", exc.reason))
             continue
-        records.append(Record(rel, _hash(line.encode(), None), article))
+        records.append(Record(f"{source.rel}#{number}", _hash(line.encode(), None), article))
     if warning and records:
         records[0].article.warnings.append(warning)
     if not records and not problems:
-        problems.append(Skipped(str(source.path), "no articles in the file"))
+        problems.append(Skipped(source.shown, "no articles in the file"))
     return records, problems

@@ -4,13 +4,20 @@ Tokenizing a large archive is most of the work of indexing it, and the tokenizer
 large run reads, parses and tokenizes in worker processes, one per core, which send back each
 article's terms ready to be given ids. The processes are spawned, never forked (the parent runs
 threads); when they cannot start (a script without a main guard) the rest is read on threads.
+Workers end when the process that started them dies, even by ``kill -9``: on Linux the kernel sends
+them SIGKILL (``PR_SET_PDEATHSIG``), and everywhere a watchdog thread in each notices it is orphaned.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Generator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,9 +32,29 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total); may be calle
 PROCESS_THRESHOLD = 2000  # files to read before worker processes pay for their start-up
 PROCESS_CHUNK = 250
 THREADS = 4  # reading a few files is waiting for the disk
+ORPHAN_CHECK_SECONDS = 0.5  # how often a worker's watchdog looks whether its parent is alive
+_PR_SET_PDEATHSIG = 1
 _worker_tokenizer: Tokenizer | None = None
 
 Read = tuple[list[Record], list[Skipped]]  # one file's articles and what was skipped in it
+
+
+def end_with_parent(parent: int) -> None:
+    """In a worker process, first thing (the pool's initializer): end when ``parent`` dies."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the kernel was told
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="orphan-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """A worker's watchdog: once orphaned (adopted by another process), exit at once."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)
 
 
 def read_and_tokenize(sources: list[SourceFile], spec: TokenizerSpec) -> list[Read]:
@@ -94,7 +121,9 @@ def _in_processes(
     done = 0
     try:
         context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
-        with ProcessPoolExecutor(max_workers=n_cores, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=n_cores, mp_context=context, initializer=end_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             for chunk in pool.map(read_and_tokenize, chunks, [spec] * len(chunks)):
                 for item in chunk:
                     yield item
