@@ -16,7 +16,7 @@ from newsbot.index.errors import IndexingError
 from newsbot.index.generation import gens_dir, numbers_on_disk
 from newsbot.index.ingest.indexer import disk_full
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 
 def to_dev_full(monkeypatch: pytest.MonkeyPatch) -> None:

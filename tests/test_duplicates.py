@@ -23,7 +23,7 @@ from newsbot.index.ingest.indexer import reindex
 from newsbot.index.ranking.bm25 import BM25Params
 from newsbot.index.tokenizer import TokenizerSpec
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 CITATIONS = """
     SELECT a.title, a.date, a.source, a.url,

@@ -30,7 +30,7 @@ from newsbot.index.ingest.sources import read, scan
 from newsbot.index.ingest.watch import FolderWatch, fingerprint
 from newsbot.index.model import IndexReport
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 STRICT = {"PYTHONIOENCODING": "utf-8:strict", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
 
