@@ -233,6 +233,7 @@ def test_every_setting_the_docs_name_is_real() -> None:
     bad = [
         f"{rel(path)}: {name}"
         for path in DOCS
+        if path.name != "CHANGELOG.md"  # it names settings as they were, too
         for name in named.findall(path.read_text(encoding="utf-8"))
         if name not in real and not re.search(r"\.(py|md|toml|jsonl?|txt|db)$", name)  # files
     ]
