@@ -5,7 +5,8 @@ Each non-blank line of the file is a JSON object ``{"id": ..., "question": "..."
 (with the line's ``id``), or, for a line that is not a usable question, an error row
 ``{"line": N, "id": ..., "error": "bad input line: ..."}``, so that rows and questions stay aligned and
 one bad line stops nothing. A count of the bad lines and their numbers goes to stderr at the end.
-A file that cannot be read, or is not UTF-8 text, is one error (``NewsbotError``) and nothing is asked.
+A file that cannot be read, is larger than ``MAX_BATCH_BYTES`` or is not UTF-8 text is one error
+(``NewsbotError``), and nothing is asked.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.errors import NewsbotError
 
 MAX_LINES_LISTED = 10  # bad line numbers named on stderr
+MAX_BATCH_BYTES = 64 * 1024 * 1024  # a batch file's size, at most (an endless file is refused, not read on)
 
 
 class BadLine(ValueError):
@@ -38,11 +40,18 @@ class Question:
 
 
 def read_lines(name: str) -> list[str]:
-    """The lines of the batch file ``name`` ("-": stdin), which must be UTF-8 text."""
+    """The lines of the batch file ``name`` ("-": stdin), which must be UTF-8 text of at most
+    ``MAX_BATCH_BYTES``."""
     try:
-        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        if name == "-":
+            data = sys.stdin.buffer.read(MAX_BATCH_BYTES + 1)
+        else:
+            with Path(name).open("rb") as file:
+                data = file.read(MAX_BATCH_BYTES + 1)
     except OSError as exc:
         raise NewsbotError(f"cannot read the batch file {name}: {exc.strerror or exc}") from None
+    if len(data) > MAX_BATCH_BYTES:
+        raise NewsbotError(f"the batch file {name} is larger than {MAX_BATCH_BYTES >> 20} MiB: split it")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -190,6 +190,7 @@ def _cases() -> dict[str, Case]:
         "batch-a-folder": Case((*GOOD, "ask", "--batch", "{dir}"), "cannot read the batch"),
         "batch-binary": Case((*GOOD, "ask", "--batch", "{root}/binary.jsonl"), "not utf-8 text (line 2)"),
         "batch-binary-stdin": Case((*GOOD, "ask", "--batch", "-"), "not utf-8", stdin="\udcff\udcfe"),
+        "batch-endless": Case((*GOOD, "ask", "--batch", "/dev/zero"), "larger than 64 mib"),
         "batch-empty": Case((*GOOD, "ask", "--batch", "{root}/empty.jsonl"), "", code=0),
         "batch-nested": Case((*GOOD, "ask", "--batch", "{root}/nested.jsonl"), "2 bad lines in", code=0),
         "batch-bad-lines": Case(
@@ -541,3 +542,27 @@ def test_start_failures_are_one_line() -> None:
     assert "message content intent" in (said["intents"] or "")
     assert all("\n" not in s for s in said.values() if s)
     assert start_failure(RuntimeError("a bug")) is None  # bugs keep their traceback
+
+
+def test_discord_reconnect_logs_are_one_line_and_bugs_keep_their_traceback() -> None:
+    import logging
+
+    import aiohttp
+
+    from newsbot.bot.run import REDACTED, RedactingFormatter
+
+    formatter = RedactingFormatter(logging.Formatter("%(name)s %(message)s"), "sekrit")
+
+    def record(name: str, error: BaseException) -> logging.LogRecord:
+        try:
+            raise error
+        except BaseException:
+            info = sys.exc_info()
+        return logging.LogRecord(
+            name, logging.ERROR, __file__, 1, "Attempting a reconnect in %.2fs", (1.5,), info
+        )
+
+    line = formatter.format(record("discord.client", aiohttp.ClientConnectionError("lost sekrit")))
+    assert line == f"discord.client Attempting a reconnect in 1.50s (ClientConnectionError: lost {REDACTED})"
+    bug = formatter.format(record("discord.client", RuntimeError("a bug with sekrit")))
+    assert "Traceback" in bug and "sekrit" not in bug
