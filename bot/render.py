@@ -226,14 +226,23 @@ def pack(embeds: Iterable[discord.Embed]) -> list[list[discord.Embed]]:
     return messages
 
 
+FULL_TEXT_CHARS = 12_000  # characters of a paragraph shown by "Full paragraph", at most
+
+
 def paragraph_messages(hits: Sequence[Hit]) -> list[MessageParts]:
-    """The whole paragraph of each hit, split over embeds and messages as the limits require."""
+    """The whole paragraph of each hit (its first ``FULL_TEXT_CHARS`` when longer, the footer saying
+    so), split over embeds and messages as the limits require."""
     embeds: list[discord.Embed] = []
     for hit in hits:
         title = fit(hit.title or hit.path, TITLE_LIMIT)
-        footer = clip(plain(f"{day(hit.date)} · {hit.path} {hit.place}"), FOOTER_LIMIT)
+        text, where = hit.text, f"{day(hit.date)} · {hit.path} {hit.place}"
+        if len(text) > FULL_TEXT_CHARS:
+            space = text.rfind(" ", FULL_TEXT_CHARS // 2, FULL_TEXT_CHARS)
+            text = text[: space if space > 0 else FULL_TEXT_CHARS].rstrip() + ELLIPSIS
+            where += f" · its first {len(text) - 1:,} of {len(hit.text):,} characters"
+        footer = clip(plain(where), FOOTER_LIMIT)
         room = EMBED_TOTAL_LIMIT - len(title) - len(footer)
-        chunks = _split(hit.text, min(DESCRIPTION_LIMIT, room)) or [""]
+        chunks = _split(text, min(DESCRIPTION_LIMIT, room)) or [""]
         for i, chunk in enumerate(chunks):
             embed = discord.Embed(
                 title=title if i == 0 else None,

@@ -7,18 +7,37 @@ import contextlib
 import logging
 from typing import Any
 
+import aiohttp
 import discord
 
 from newsbot.bot.app import NewsBot
 from newsbot.bot.errors import REDACTED
 from newsbot.index.api import NewsIndex
 from newsbot.index.config import Settings
+from newsbot.index.errors import NewsbotError
 
 log = logging.getLogger(__name__)
 
 
+def network_trouble(error: BaseException) -> bool:
+    """Whether ``error`` says Discord could not be reached (or the connection to it was lost)."""
+    return isinstance(
+        error, aiohttp.ClientError | discord.GatewayNotFound | discord.ConnectionClosed | TimeoutError
+    )
+
+
+def describe(error: BaseException) -> str:
+    """``error`` in one line."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 class RedactingFormatter(logging.Formatter):
-    """Wraps a formatter and removes the token from everything it formats (messages and tracebacks)."""
+    """Wraps a formatter and removes the token from everything it formats (messages and tracebacks).
+
+    discord.py logs each lost connection it retries with a traceback; those are shortened to one
+    line (the error), since they are Discord's or the network's trouble and say nothing of the code.
+    """
 
     def __init__(self, inner: logging.Formatter | None, secret: str) -> None:
         super().__init__()
@@ -26,6 +45,12 @@ class RedactingFormatter(logging.Formatter):
         self.secret = secret
 
     def format(self, record: logging.LogRecord) -> str:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and record.name.startswith("discord.") and network_trouble(error):
+            line = f"{record.getMessage()} ({describe(error)})"
+            record = logging.makeLogRecord(
+                {**record.__dict__, "msg": line, "args": None, "exc_info": None, "exc_text": None}
+            )
         text = self.inner.format(record)
         return text.replace(self.secret, REDACTED) if self.secret else text
 
@@ -80,7 +105,34 @@ async def serve(settings: Settings, token: str) -> None:
 
 
 def run_bot(settings: Settings, token: str) -> None:
-    """Run the bot in the foreground (used by ``newsbot run``)."""
+    """Run the bot in the foreground (used by ``newsbot run``) until Ctrl+C.
+
+    Raises NewsbotError, in one line, when Discord cannot be reached or refuses the bot.
+    """
     configure_logging(settings.logging.level, token)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, token))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings, token))
+    except NewsbotError:
+        raise
+    except Exception as exc:
+        message = start_failure(exc)
+        if message is None:
+            raise
+        raise NewsbotError(message.replace(token.strip(), REDACTED) if token.strip() else message) from None
+
+
+def start_failure(error: BaseException) -> str | None:
+    """What to tell the operator when the bot could not start because of ``error`` (None: a bug)."""
+    if isinstance(error, discord.LoginFailure):
+        return "Discord refused the token: check DISCORD_TOKEN (the bot's token from the Developer Portal)"
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        return (
+            "Discord refused the message content intent: enable it for the bot in the Developer Portal, "
+            "or set discord.message_content_intent = false"
+        )
+    if isinstance(error, discord.HTTPException):
+        return f"Discord refused the bot's start-up request: {describe(error)}"
+    if network_trouble(error):
+        return f"cannot reach Discord: {describe(error)}"
+    return None

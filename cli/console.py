@@ -12,6 +12,8 @@ from newsbot.cli.render import escape
 from newsbot.index.api import NewsIndex
 from newsbot.index.errors import NewsbotError
 
+MAX_UNDECODABLE = 3  # lines in a row that are not UTF-8 text before the console gives up
+
 HELP = """Type a question and press Enter. Commands:
   latest [topic]   the newest stories (about a topic)
   more             the next passages for the last question
@@ -25,12 +27,22 @@ async def run_console(index: NewsIndex, out: Console, as_of: dt.date | None = No
     out.print("[bold]newsbot[/bold] — ask about the news. Type [cyan]help[/cyan] for commands.")
     last: tuple[str, int] | None = None
     suggested: str | None = None  # the respelt question the last answer offered
+    undecodable = 0  # lines in a row that were not UTF-8 text
     while True:
         try:
             line = (await asyncio.to_thread(input, "? ")).strip()
+            undecodable = 0
         except EOFError:
             out.print()
             return
+        except RuntimeError:  # input(): lost sys.stdin (it was closed): as at the end of the input
+            return
+        except UnicodeDecodeError:
+            undecodable += 1
+            if undecodable >= MAX_UNDECODABLE:
+                raise NewsbotError("the console's input is not UTF-8 text") from None
+            out.print("[red]That line is not UTF-8 text; type it again.[/red]")
+            continue
         if not line:
             continue
         word, _, rest = line.partition(" ")

@@ -10,23 +10,32 @@ import argparse
 import asyncio
 import dataclasses
 import datetime as dt
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 
 from newsbot.cli import render
+from newsbot.cli.batch import ask_batch
 from newsbot.index.api import NewsIndex
 from newsbot.index.config import Settings, load_settings
 from newsbot.index.errors import NewsbotError
 from newsbot.index.model import IndexReport
 from newsbot.index.ranking import compiled
 
-out = Console(highlight=False, soft_wrap=True)
+MAX_INTERVAL = 7 * 24 * 3600  # seconds between checks of --watch, at most (a week)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """Stdout's reader went away: main() ends quietly (rich would exit with status 1 here)."""
+        raise BrokenPipeError("stdout was closed")
+
+
+out = _Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -42,23 +51,36 @@ def _seconds(value: str) -> float:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError("the interval must be above 0 seconds")
+    if not 0 < seconds <= MAX_INTERVAL:  # (not NaN, not infinite)
+        raise argparse.ArgumentTypeError(f"the interval must be above 0 and at most {MAX_INTERVAL:,} seconds")
     return seconds
 
 
-def _k(value: str) -> int:
+def _whole(value: str, low: int, high: int, what: str) -> int:
     try:
-        k = int(value)
+        number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not 1 <= k <= 10:
-        raise argparse.ArgumentTypeError("choose between 1 and 10 passages")
-    return k
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"choose between {low} and {high} {what}")
+    return number
+
+
+def _k(value: str) -> int:
+    return _whole(value, 1, 10, "passages")
+
+
+def _n(value: str) -> int:
+    return _whole(value, 1, 25, "stories")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(Path(args.config) if args.config else None)
+    named = Path(args.config) if args.config else None
+    try:
+        settings = load_settings(named)
+    except UnicodeDecodeError:
+        shown = named or os.environ.get("NEWSBOT_CONFIG") or "newsbot.toml"
+        raise NewsbotError(f"config: {shown}: not UTF-8 text") from None
     if getattr(args, "db", None):
         settings = dataclasses.replace(settings, store=dataclasses.replace(settings.store, database=args.db))
     return settings
@@ -160,7 +182,14 @@ async def cmd_ask(args: argparse.Namespace) -> int:
     async with await NewsIndex.open(settings, compiled=None if args.batch else False) as index:
         await _ensure_indexed(index, quiet=args.json)
         if args.batch:
-            return await _ask_batch(index, args)
+            return await ask_batch(
+                index,
+                args.batch,
+                k=args.k,
+                as_of=args.as_of,
+                emit=lambda row: print(render.to_json(row), flush=False),
+                warn=lambda text: err.print(f"[yellow]newsbot:[/yellow] {render.escape(text)}"),
+            )
         if not args.question:
             raise NewsbotError("give a question, e.g. newsbot ask 'who won the marathon?'")
         answer = await index.ask(" ".join(args.question), k=args.k, as_of=args.as_of)
@@ -168,33 +197,6 @@ async def cmd_ask(args: argparse.Namespace) -> int:
         print(render.to_json(answer.to_json()))
     else:
         out.print(render.answer(answer))
-    return 0
-
-
-async def _ask_batch(index: NewsIndex, args: argparse.Namespace) -> int:
-    path = Path(args.batch)
-    try:
-        text = (
-            sys.stdin.read()
-            if args.batch == "-"
-            else await asyncio.to_thread(path.read_text, encoding="utf-8")
-        )
-        lines = text.splitlines()
-    except OSError as exc:
-        raise NewsbotError(f"cannot read {path}: {exc.strerror}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            question = str(item["question"])
-            as_of = dt.date.fromisoformat(item["as_of"]) if item.get("as_of") else args.as_of
-        except (ValueError, KeyError, TypeError) as exc:
-            row: dict[str, Any] = {"line": number, "error": f"bad input line: {exc}"}
-        else:
-            row = {"id": item.get("id"), **(await index.ask(question, k=args.k, as_of=as_of)).to_json()}
-        print(render.to_json(row), flush=False)
-    sys.stdout.flush()
     return 0
 
 
@@ -250,8 +252,15 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 # --- the parser -----------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """Mistakes on the command line are one line (the usage is one --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {render.safe(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="newsbot",
         description="Answer questions about stored news with cited excerpts, from a terminal or Discord.",
     )
@@ -306,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("latest", "List the newest stories, optionally about a topic.")
     db(p)
-    p.add_argument("--n", type=int, default=5, metavar="N", help="how many stories (default 5, at most 25)")
+    p.add_argument("--n", type=_n, default=5, metavar="N", help="how many stories (1-25, default 5)")
     p.add_argument("--topic", metavar="WORDS", help="only stories about these words")
     p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only stories from this day on")
     p.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="only stories up to this day")
@@ -340,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         result = args.func(args)
         if isinstance(result, Awaitable):
             result = asyncio.run(result)  # type: ignore[arg-type]
+        sys.stdout.flush()  # a reader that went away is found here, not as the interpreter exits
         return int(result)
     except NewsbotError as exc:
         err.print(f"[red]newsbot:[/red] {render.escape(str(exc))}", markup=True, highlight=False)
@@ -347,3 +357,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    except BrokenPipeError:  # stdout's reader went away (`newsbot latest --json | head -1`): stop quietly
+        _stdout_to_devnull()
+        return 141  # as a process stopped by SIGPIPE: 128 + 13
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so that flushing what is left at exit raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor (captured output): nothing is left to flush
+        pass

@@ -18,11 +18,21 @@ from newsbot.index.model import Answer, Hit, IndexReport, Stats, Story
 # C0 controls but tab and newline (ESC, BEL, CR, backspace …), DEL and C1 controls (8-bit CSI, OSC …),
 # and the invisible bidirectional marks, embeddings, overrides and isolates
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# lone surrogates: the undecodable bytes of a file name or command line (U+DC80-U+DCFF), or a JSON
+# escape; no terminal encoding can carry them
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED = re.compile(f"{_UNSAFE.pattern[:-1]}\ud800-\udfff]")
+
+
+def _shown(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "\ufffd"
 
 
 def safe(text: str) -> str:
-    """``text`` without anything a terminal would act on rather than show."""
-    return _UNSAFE.sub("", text)
+    """``text`` without anything a terminal would act on rather than show, and printable in UTF-8
+    (an undecodable byte of a file name is shown as ``\\xff``)."""
+    return _SURROGATE.sub(_shown, _UNSAFE.sub("", text))
 
 
 def escape(text: str) -> str:
@@ -31,8 +41,10 @@ def escape(text: str) -> str:
 
 
 def to_json(value: object) -> str:
-    """One line of JSON, readable (non-ASCII kept) but with every unsafe character as a \\u escape."""
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
+    """One line of JSON, readable (non-ASCII kept) but with every unsafe character and every lone
+    surrogate as a \\u escape (so it prints in UTF-8 and reads back the same)."""
+    line = json.dumps(value, ensure_ascii=False)
+    return _ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 def _cite(title: str, date: object, source: str | None) -> str:

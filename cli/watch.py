@@ -36,16 +36,28 @@ async def watch_folders(
 ) -> int:
     """Check every ``interval`` seconds (the first time at once); returns 0 when stopped (Ctrl-C)."""
 
+    closed = False  # stdout's reader went away: stop watching (main() exits quietly)
+    watcher = asyncio.current_task()
+
     async def show(report: IndexReport) -> None:
-        if as_json:
-            print(render.to_json(report.to_json()), flush=True)
-        else:
-            out.print(escape(report_line(report)))
+        nonlocal closed
+        try:
+            if as_json:
+                print(render.to_json(report.to_json()), flush=True)
+            else:
+                out.print(escape(report_line(report)))
+                out.file.flush()
+        except BrokenPipeError:
+            closed = True
+            if watcher is not None:
+                watcher.cancel()
 
     names = ", ".join(str(f) for f in folders)
     err.print(f"[dim]Watching {escape(names)} every {interval:g} s; Ctrl-C to stop.[/dim]")
     try:
         await FolderWatch(index, folders).run(interval, show)
     except asyncio.CancelledError:
+        if closed:
+            raise BrokenPipeError("stdout was closed") from None
         err.print("[dim]Stopped watching.[/dim]")
     return 0

@@ -7,19 +7,27 @@ page: its first paragraph is flagged as the headline) stands for the whole page,
 
 Everything here reads the store only through :class:`~newsbot.index.store.queries.Lookups`, so a
 page can be composed from rows held in memory.
+
+The work on a paragraph's text is bounded: a paragraph longer than
+:data:`~newsbot.index.answer.excerpt.LONG_PARAGRAPH` characters is compared by the words of its first
+chunk, and excerpted from one chunk of it. Rows longer than :data:`INLINE_CHARS` are read in a
+worker thread, so that the event loop is never held for long.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from newsbot.index.answer.dates import DateQuery
 from newsbot.index.answer.diversity import Pick, Picker
-from newsbot.index.answer.excerpt import make_excerpt
+from newsbot.index.answer.excerpt import head, make_excerpt
 from newsbot.index.config import AnswerSettings
 from newsbot.index.generation import Generation
 from newsbot.index.layout import FLAG_HEADLINE
@@ -30,6 +38,10 @@ from newsbot.index.tokenizer import Tokenizer
 
 Ranked = list[tuple[int, float]]
 """A ranking: (paragraph number in the generation, score), best first."""
+
+_T = TypeVar("_T")
+
+INLINE_CHARS = 20_000  # rows of a batch are read on the event loop when none is longer than this
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,26 +120,54 @@ async def compose(
             c for c in _candidates(gen, ranked[lo : lo + batch], video_pages) if picker.room_for(c.article_id)
         ]
         rows = await lookups.paragraph_rows([(c.article_id, c.position) for c in part])
-        for c in part:
-            row = rows.get((c.article_id, c.position))
-            if row is None:  # removed by a reindex since this generation was built
-                continue
+        found = [(c, row) for c in part if (row := rows.get((c.article_id, c.position))) is not None]
+        # (a row missing was removed by a reindex since this generation was built)
+        for c, row, words in await _read(found, terms, tokenizer):
             if picker.full:
                 break
             if not picker.room_for(c.article_id):  # its article filled up earlier in this batch
                 continue
-            if c.headline:
-                row = headline(row, terms, tokenizer)
-            words = set(tokenizer.tokens(row.text))
             picker.offer(Pick(row.article_id, row, c.score, words))
     chosen = picker.finish(everything, cut=ranked[-1][1])
     if not picker.full and not everything:
         return Page([], more=False, complete=False)
-    hits = []
-    for rank_no, pick in enumerate(chosen[offset : offset + k], start=offset + 1):
-        excerpt = make_excerpt(pick.row.text, terms, tokenizer, settings.excerpt_chars)
-        hits.append(to_hit(rank_no, pick.score, pick.row, excerpt))
+    shown = chosen[offset : offset + k]
+    excerpts = await _off_loop(
+        [p.row.text for p in shown],
+        lambda: [make_excerpt(p.row.text, terms, tokenizer, settings.excerpt_chars) for p in shown],
+    )
+    hits = [
+        to_hit(rank_no, pick.score, pick.row, excerpt)
+        for rank_no, (pick, excerpt) in enumerate(zip(shown, excerpts, strict=True), start=offset + 1)
+    ]
     return Page(hits, more=len(chosen) > offset + k, complete=True)
+
+
+async def _read(
+    found: list[tuple[_Candidate, ParagraphRow]], terms: set[str], tokenizer: Tokenizer
+) -> list[tuple[_Candidate, ParagraphRow, set[str]]]:
+    """Each row as shown (a video page's as its headline) with the words it is compared by."""
+
+    def read() -> list[tuple[_Candidate, ParagraphRow, set[str]]]:
+        out = []
+        for c, row in found:
+            shown = headline(row, terms, tokenizer) if c.headline else row
+            out.append((c, shown, word_set(shown.text, tokenizer)))
+        return out
+
+    return await _off_loop([row.text for _, row in found], read)
+
+
+async def _off_loop(texts: Sequence[str], work: Callable[[], _T]) -> _T:
+    """``work()``, in a worker thread when any of ``texts`` is long (else at once, on the loop)."""
+    if any(len(t) > INLINE_CHARS for t in texts):
+        return await asyncio.to_thread(work)
+    return work()
+
+
+def word_set(text: str, tokenizer: Tokenizer) -> set[str]:
+    """The terms of ``text`` (of its beginning, if it is long) that passages are compared by."""
+    return set(tokenizer.tokens(head(text)))
 
 
 def _candidates(gen: Generation, window: Ranked, video_pages: set[int]) -> list[_Candidate]:
@@ -152,7 +192,7 @@ def _candidates(gen: Generation, window: Ranked, video_pages: set[int]) -> list[
 def headline(row: ParagraphRow, terms: set[str], tokenizer: Tokenizer) -> ParagraphRow:
     """The first paragraph of an article with nothing but junk (a video page) is shown as the
     article's headline, unless only the paragraph's own words match the question."""
-    if not set(tokenizer.tokens(row.title)) & terms and set(tokenizer.tokens(row.text)) & terms:
+    if not word_set(row.title, tokenizer) & terms and word_set(row.text, tokenizer) & terms:
         return row
     return dataclasses.replace(row, text=row.title, position=None)
 

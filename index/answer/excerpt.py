@@ -3,6 +3,11 @@
 The paragraph's whitespace runs are collapsed to single spaces first, and everything (sentences,
 matched words, cuts, marks) is measured in that collapsed text, so marks always point at the words.
 The tokenizer reads the paragraph once; everything else is linear or bounded by ``max_chars``.
+
+A paragraph longer than :data:`LONG_PARAGRAPH` characters (a whole book as one paragraph) is excerpted
+from one chunk of it, so that the tokenizer reads a bounded part whatever its size: the chunk that a
+cheap search of the normalised text (see :func:`richest_chunks`) finds richest in the question's
+terms, or its first chunk when none is confirmed.
 """
 
 from __future__ import annotations
@@ -12,9 +17,14 @@ import unicodedata
 from bisect import bisect_left
 
 from newsbot.index.model import Excerpt
-from newsbot.index.tokenizer import Tokenizer
+from newsbot.index.tokenizer import Tokenizer, normalise
 
-__all__ = ["make_excerpt", "sentences"]
+__all__ = ["LONG_PARAGRAPH", "head", "make_excerpt", "richest_chunks", "sentences"]
+
+LONG_PARAGRAPH = 200_000  # characters: a longer paragraph is excerpted from a chunk of it
+_CHUNK = 65_536  # characters of a chunk, at most
+_TOKENIZED_CHUNKS = 3  # chunks of a long paragraph excerpted, at most (the cheap search can be wrong)
+_SEARCHED = 32 * 1024 * 1024  # characters of a long paragraph searched, at most
 
 _SPACES = re.compile(r"\s+")
 _TITLES = "Mr Mrs Ms Dr Prof St Sr Jr Gen Gov Sen Rep Lt Col Sgt Capt Rev Hon No vs"
@@ -45,6 +55,14 @@ def make_excerpt(
     """
     if max_chars < 1:
         raise ValueError("max_chars must be at least 1")
+    if len(text) > LONG_PARAGRAPH:
+        return _long_excerpt(text, query_terms, tokenizer, max_chars)
+    return _excerpt(text, query_terms, tokenizer, max_chars)
+
+
+def _excerpt(
+    text: str, query_terms: set[str] | frozenset[str], tokenizer: Tokenizer, max_chars: int
+) -> Excerpt:
     flat = _SPACES.sub(" ", text).strip(" ")
     if not flat:
         return Excerpt("")
@@ -62,6 +80,60 @@ def make_excerpt(
             start += 1
     marks = _marks(flat, [w for w in words if start <= w[0] and w[1] <= end], start)
     return Excerpt(flat[start:end], marks, start > 0, end < len(flat))
+
+
+def _long_excerpt(
+    text: str, query_terms: set[str] | frozenset[str], tokenizer: Tokenizer, max_chars: int
+) -> Excerpt:
+    """The excerpt of the chunk of ``text`` richest in ``query_terms`` (its first chunk without one)."""
+    for lo, hi in richest_chunks(text, query_terms, tokenizer.spec.stem)[:_TOKENIZED_CHUNKS]:
+        ex = _excerpt(text[lo:hi], query_terms, tokenizer, max_chars)
+        if ex.marks:  # (the cheap search may be wrong: a term's letters inside another word)
+            return _within(text, lo, hi, ex)
+    hi = _chunk_end(text, 0)
+    return _within(text, 0, hi, _excerpt(text[:hi], query_terms, tokenizer, max_chars))
+
+
+def _within(text: str, lo: int, hi: int, ex: Excerpt) -> Excerpt:
+    """``ex``, an excerpt of ``text[lo:hi]``, as an excerpt of ``text``."""
+    before = lo > 0 and (not text[0].isspace() or bool(text[:lo].strip()))
+    after = hi < len(text) and (not text[-1].isspace() or bool(text[hi:].strip()))
+    return Excerpt(ex.text, ex.marks, ex.cut_start or before, ex.cut_end or after)
+
+
+def _chunk_end(text: str, lo: int) -> int:
+    """Where the chunk of ``text`` that starts at ``lo`` ends: at a space when there is one."""
+    if len(text) - lo <= _CHUNK:
+        return len(text)
+    space = text.rfind(" ", lo + _CHUNK // 2, lo + _CHUNK)
+    return space if space > lo else lo + _CHUNK
+
+
+def head(text: str) -> str:
+    """``text``, or its first chunk when it is longer than :data:`LONG_PARAGRAPH`."""
+    return text if len(text) <= LONG_PARAGRAPH else text[: _chunk_end(text, 0)]
+
+
+def richest_chunks(text: str, query_terms: set[str] | frozenset[str], stem: bool) -> list[tuple[int, int]]:
+    """``(start, end)`` of the chunks of ``text`` (cut at spaces) that seem to hold query terms, those
+    that seem to hold the most distinct ones first, then in order; only the first ``_SEARCHED``
+    characters are read.
+
+    The search is cheap and approximate: a chunk's text is normalised as the tokenizer normalises
+    words (case, accents, apostrophes) and searched for each term, or with stemming (``stem``) for its
+    first letters. It can be wrong both ways: a term's letters inside another word, or a stem that
+    is not a prefix of its words ("die" of "dying").
+    """
+    keys = {t[: max(3, len(t) - 2)] if stem else t for t in query_terms if t}
+    found: list[tuple[int, int, int]] = []
+    lo = 0
+    while lo < min(len(text), _SEARCHED) and keys:
+        hi = _chunk_end(text, lo)
+        flat = " ".join(normalise([text[lo:hi]]))
+        if held := sum(key in flat for key in keys):
+            found.append((-held, lo, hi))
+        lo = hi
+    return [(lo, hi) for _, lo, hi in sorted(found)]
 
 
 def sentences(flat: str) -> list[tuple[int, int]]:
