@@ -26,7 +26,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.config import Settings
 from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
-from .conftest import make_settings, write_article
+from .helpers import make_settings, write_article
 
 BIG_CHARS = 9_500_000  # characters of the big paragraph: under the 10 MiB file limit
 DEEP = 6_000_000  # where the big paragraph's one rare sentence is

@@ -21,7 +21,7 @@ import pytest
 
 from newsbot.cli.main import main
 
-from .conftest import write_article
+from .helpers import write_article
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -386,11 +386,6 @@ def test_names_that_are_not_utf8_are_printed_escaped_under_a_strict_locale() -> 
     assert line.encode("utf-8") and "caf\\udce9" in line and "\x1b" not in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outside rel-edges (class 3, rel-ingest): a file name that is not UTF-8 reaches SQLite as a "
-    "surrogate (index/ingest/indexer.py) and the reindex ends in a traceback",
-)
 def test_a_file_name_that_is_not_utf8_is_indexed_and_printed_under_a_strict_locale(
     ws: Place, tmp_path: Path
 ) -> None:

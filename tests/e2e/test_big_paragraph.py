@@ -14,7 +14,7 @@ import pytest
 from newsbot.bot.app import NewsBot
 from newsbot.bot.render import FULL_TEXT_CHARS
 
-from ..conftest import write_article
+from ..helpers import write_article
 from ..test_big_paragraphs import BIG_CHARS, STALL_LIMIT, LagProbe, big_paragraph
 from .corpus import write_corpus
 from .fake_discord import FakeDiscord
