@@ -147,6 +147,7 @@ def tokenizer_newer(db: Path) -> None:
 DAMAGE: dict[str, Callable[[Path], None]] = {
     "generation folder missing": lambda db: shutil.rmtree(current(db)),
     "<db>.gens deleted": lambda db: shutil.rmtree(gens_dir(db)),
+    "<db>.gens a file": lambda db: (shutil.rmtree(gens_dir(db)), gens_dir(db).write_text("x")),
     "array truncated": lambda db: truncate(current(db) / "w_data.npy", 100),
     "array cut in its data": lambda db: truncate(current(db) / "w_indices.npy", 130),
     "array emptied": lambda db: truncate(current(db) / "para_ids.npy", 0),
@@ -198,6 +199,8 @@ def test_a_damaged_index_is_one_line_and_newsbot_index_repairs_it(
     again = json.loads(out)
     assert code == 0 and again["warnings"] == [] and again["generation"] == report["generation"]
     assert [p.name for p in gens_dir(db).iterdir() if not p.name.isdigit()] == []  # the damaged one is gone
+    if damage == "<db>.gens a file":
+        assert gens_dir(db).with_name(f"{gens_dir(db).name}-not-a-folder-{os.getpid()}").read_text() == "x"
 
 
 def test_reindex_through_the_api_repairs_while_the_loaded_index_keeps_serving(

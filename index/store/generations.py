@@ -134,11 +134,13 @@ async def load(database: Path, number: int) -> Generation:
 def _move_aside(database: Path, number: int) -> bool:
     """Rename a damaged generation's folder to a name the next reindex deletes as debris (so that
     nothing reads it again); False if it cannot be moved."""
-    folder = gens_dir(database) / f"{number:08d}"
-    if not os.path.lexists(folder):
-        return True
+    root = gens_dir(database)
+    folder = root / f"{number:08d}"
     try:
-        os.rename(folder, folder.with_name(f"tmp-damaged-{number:08d}-{os.getpid()}"))
+        if os.path.lexists(root) and not root.is_dir():  # kept, but out of the way of a new one
+            os.rename(root, root.with_name(f"{root.name}-not-a-folder-{os.getpid()}"))
+        elif os.path.lexists(folder):
+            os.rename(folder, folder.with_name(f"tmp-damaged-{number:08d}-{os.getpid()}"))
     except OSError:
         return False
     return True
