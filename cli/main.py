@@ -21,7 +21,7 @@ from rich.console import Console
 from newsbot.cli import render
 from newsbot.cli.batch import ask_batch
 from newsbot.index.api import NewsIndex
-from newsbot.index.config import Settings, load_settings
+from newsbot.index.config import Settings, StoreSettings, load_settings
 from newsbot.index.errors import NewsbotError
 from newsbot.index.model import IndexReport
 from newsbot.index.ranking import compiled
@@ -115,16 +115,29 @@ def _progress_bar(enabled: bool) -> tuple[Callable[[str, int, int], None] | None
     return update, bar.stop
 
 
-async def _ensure_indexed(index: NewsIndex, quiet: bool) -> None:
-    """The embedded default: index the configured folders the first time, so a newcomer can ask at once."""
-    if not index.is_empty:
+# --- the first start ------------------------------------------------------------------------
+# Only `newsbot start` on the default database, fresh, indexes the configured folders (the bundled
+# sample news unless news.folders names others): so a newcomer can ask at once, and the sample never
+# reaches a database someone chose (--db, store.database) or one that held anything before.
+def _default_database(args: argparse.Namespace, settings: Settings) -> bool:
+    """Whether the database is the default one: no --db, and no store.database in the settings file."""
+    if getattr(args, "db", None):
+        return False
+    named = args.config or os.environ.get("NEWSBOT_CONFIG") or "newsbot.toml"
+    default = Path(StoreSettings().database)
+    if Path(named).is_file():  # settings_from_dict puts a relative database beside the settings file
+        default = Path(named).resolve().parent / default
+    return settings.database == default
+
+
+async def _first_start(index: NewsIndex, args: argparse.Namespace, settings: Settings) -> None:
+    """On a first start, index the configured folders into the default database."""
+    if not (_default_database(args, settings) and await index.may_index_sample()):
         return
-    if not quiet:
-        folders = ", ".join(str(f) for f in index.settings.folders)
-        err.print(f"[dim]First run: indexing {folders} …[/dim]")
+    folders = ", ".join(str(f) for f in index.settings.folders)
+    err.print(f"[dim]First start: indexing {render.escape(folders)} …[/dim]")
     report = await index.reindex()
-    if not quiet:
-        err.print(f"[dim]Indexed {report.articles} articles ({report.paragraphs} paragraphs).[/dim]")
+    err.print(f"[dim]Indexed {report.articles} articles ({report.paragraphs} paragraphs).[/dim]")
 
 
 # --- subcommands ----------------------------------------------------------------------------
@@ -148,7 +161,7 @@ async def cmd_index(args: argparse.Namespace) -> int:
 async def cmd_forget(args: argparse.Namespace) -> int:
     settings = _settings(args)
     folders = [Path(p) for p in args.paths]
-    async with await NewsIndex.open(settings, compiled=False) as index:
+    async with await NewsIndex.open(settings, compiled=False, create=False) as index:
         report = await index.reindex(forget=folders)
     _print_report(report, args.json)
     configured = {f.expanduser().resolve() for f in settings.folders}
@@ -179,8 +192,7 @@ def _print_report(report: IndexReport, as_json: bool) -> None:
 async def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     # one question is answered by numpy before the compiled ranking could load; a batch uses it
-    async with await NewsIndex.open(settings, compiled=None if args.batch else False) as index:
-        await _ensure_indexed(index, quiet=args.json)
+    async with await NewsIndex.open(settings, compiled=None if args.batch else False, reading=True) as index:
         if args.batch:
             return await ask_batch(
                 index,
@@ -202,8 +214,7 @@ async def cmd_ask(args: argparse.Namespace) -> int:
 
 async def cmd_latest(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    async with await NewsIndex.open(settings, compiled=False) as index:
-        await _ensure_indexed(index, quiet=args.json)
+    async with await NewsIndex.open(settings, compiled=False, reading=True) as index:
         items = await index.latest(args.n, topic=args.topic, since=args.since, until=args.until)
     if args.json:
         print(render.to_json([s.to_json() for s in items]))
@@ -214,18 +225,20 @@ async def cmd_latest(args: argparse.Namespace) -> int:
 
 async def cmd_stats(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    async with await NewsIndex.open(settings, compiled=False) as index:
+    async with await NewsIndex.open(settings, compiled=False, reading=True) as index:
         stats = await index.stats()
     out.print(render.stats(stats))
     return 0
 
 
-async def cmd_console(args: argparse.Namespace) -> int:
+async def cmd_console(args: argparse.Namespace, *, start: bool = False) -> int:
     from newsbot.cli.console import run_console
 
     settings = _settings(args)
-    async with await NewsIndex.open(settings) as index:
-        await _ensure_indexed(index, quiet=False)
+    async with await NewsIndex.open(settings, create=start, reading=not start) as index:
+        if start:
+            await _first_start(index, args, settings)
+        await index.current_generation()  # nothing indexed, or damaged: one line, before the prompt
         await run_console(index, out, as_of=args.as_of)
     if compiled.loading():  # the process waits for it rather than stop LLVM half-way
         err.print("[dim]Finishing a one-time compile of the fast ranking (a few seconds)…[/dim]")
@@ -248,7 +261,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     if os.environ.get("DISCORD_TOKEN", "").strip():
         return cmd_run(args)
     err.print("[dim]No DISCORD_TOKEN set: starting the terminal console (Ctrl-D to quit).[/dim]")
-    return asyncio.run(cmd_console(args))
+    return asyncio.run(cmd_console(args, start=True))
 
 
 # --- the parser -----------------------------------------------------------------------------

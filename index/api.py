@@ -13,8 +13,10 @@ This class only holds the connections and the current generation and hands work 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from newsbot.index.generation import Generation
 from newsbot.index.ingest import indexer
 from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.parse import utf8
-from newsbot.index.model import Announcement, Answer, Follow, IndexReport, Stats, Story
+from newsbot.index.model import Announcement, Answer, Follow, IndexReport, Skipped, Stats, Story
 from newsbot.index.ranking import compiled as compiled_ranking
 from newsbot.index.ranking.bm25 import BM25Params
 from newsbot.index.ranking.search import RankParams
@@ -46,6 +48,28 @@ ProgressCallback = Callable[[str, int, int], None]
 "store" or "build"; total may be 0."""
 
 MAX_TOPIC_CHARS = 200
+FIRST_START = "first_start"  # meta: "sample" while a first start indexes the bundled sample news here
+
+
+def _real_database(settings: Settings) -> Settings:
+    """``settings`` naming the file a symlinked database points to: its index folder, lock and -wal
+    files are beside the file itself, whichever link it is opened through."""
+    path = settings.database
+    try:
+        if not path.is_symlink():
+            return settings
+        real = os.path.realpath(path)
+    except (OSError, ValueError):
+        return settings  # Store.open names the problem
+    return dataclasses.replace(settings, store=dataclasses.replace(settings.store, database=real))
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` holds something (a file that is not empty, or anything else)."""
+    try:
+        return os.lstat(path).st_size > 0 or not path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def ranking_for(settings: Settings) -> RankParams:
@@ -63,6 +87,7 @@ class NewsIndex:
         self.queries = Queries(store)
         self.log_store: Store | None = None  # the question log's own connection (see open())
         self.database = settings.database
+        self.created = False  # the database did not exist (or was an empty file) before open()
         self._serving = generations.Serving(store, Tokenizer(self.tokenizer_spec()))
         self._reindex_task: asyncio.Task[IndexReport] | None = None
         self._follows = FollowBook(self.database)  # connects on first use
@@ -70,20 +95,33 @@ class NewsIndex:
     # --- opening and closing ---------------------------------------------------------------
     @classmethod
     async def open(
-        cls, settings: Settings, rank_params: RankParams | None = None, *, compiled: bool | None = None
+        cls,
+        settings: Settings,
+        rank_params: RankParams | None = None,
+        *,
+        compiled: bool | None = None,
+        create: bool = True,
+        reading: bool = False,
     ) -> NewsIndex:
-        """Open (creating if needed) the database named in ``settings.store.database``.
+        """Open the database named in ``settings.store.database`` (creating it if needed, unless
+        not ``create``).
 
         ``rank_params`` overrides the ranking features (for evaluation and tuning). ``compiled``
         (default: ``settings.index.compiled``) starts loading the compiled ranking in the
-        background; one-shot commands pass False rather than wait for it at exit. A database that
-        cannot be opened raises StoreError.
+        background; one-shot commands pass False rather than wait for it at exit. ``reading``: the
+        caller only reads (ask, latest, stats): a database that does not exist is an error, and one
+        that cannot be written (a read-only folder, a full disk) is opened read-only. A database
+        that cannot be opened, or is not newsbot's, raises StoreError; an index that cannot be read
+        does not (see :attr:`damage`).
         """
+        settings = _real_database(settings)
         if settings.index.compiled if compiled is None else compiled:
             compiled_ranking.start()
-        store = await Store.open(settings.database)
+        created = not _exists(settings.database)
+        store = await Store.open(settings.database, create=create, reading=reading)
         try:
             index = cls(settings, store, rank_params)
+            index.created = created
         except BaseException:
             await store.close()
             raise
@@ -91,11 +129,12 @@ class NewsIndex:
             # Writes to the question log get a connection of their own: on the reading connection an
             # insert that overlaps a read while a reindex holds the write lock fails at once (SQLite
             # refuses to upgrade a read transaction rather than deadlock), and waits would stall reads.
-            index.log_store = await Store.open(settings.database, migrate=False)
+            if not reading:
+                index.log_store = await Store.open(settings.database, migrate=False)
             try:
                 await index.refresh(force=True)
             except GenerationError as exc:  # questions say so; a reindex writes the index anew
-                log.warning("%s", exc)
+                log.info("%s", exc)
             await index._sweep()
         except BaseException:
             await index.close()
@@ -109,10 +148,10 @@ class NewsIndex:
         """
         try:
             with writer_lock(self.database):
-                current = int(await self.store.get_meta("generation") or 0)
+                current = generations.number_of(await self.store.get_meta("generation"))
                 await asyncio.to_thread(generation.cleanup, self.database, current)
         except (NewsbotError, OSError):
-            pass  # a reindex is running, or the folder is read-only: the next reindex cleans up
+            pass  # a reindex is running, the folder is read-only or meta is damaged: a reindex cleans up
 
     async def close(self) -> None:
         if self._reindex_task is not None and not self._reindex_task.done():
@@ -159,7 +198,26 @@ class NewsIndex:
     @property
     def is_empty(self) -> bool:
         """True until a first reindex has published something."""
-        return self.generation is None and self._serving.published == 0
+        serving = self._serving
+        return serving.generation is None and serving.published == 0 and serving.error is None
+
+    @property
+    def damage(self) -> str | None:
+        """Why the published index cannot be served, as last seen (None: it can, or none is published);
+        the next reindex builds it anew from the store."""
+        error = self._serving.error
+        return None if error is None else str(error)
+
+    async def may_index_sample(self) -> bool:
+        """Whether a first start may index the bundled sample news into this database: nothing was
+        ever published in it, and it was just created or a first start into it was interrupted.
+        Marks the database so (an interrupted first start is taken up again, nothing else ever is)."""
+        if not self.is_empty:
+            return False
+        if not self.created and await self.store.get_meta(FIRST_START) != "sample":
+            return False
+        await self.store.set_meta(FIRST_START, "sample")
+        return True
 
     @property
     def reindexing(self) -> bool:
@@ -219,9 +277,7 @@ class NewsIndex:
         if self.reindexing:
             raise IndexBusyError("a reindex is already running; try again when it has finished")
         scan = [] if forget else (folders or self.settings.folders)
-        task = asyncio.ensure_future(
-            indexer.reindex(self.database, scan, self.tokenizer_spec(), self._bm25(), progress, forget)
-        )
+        task = asyncio.ensure_future(self._reindex(scan, progress, forget))
         self._reindex_task = task
         try:
             report = await asyncio.shield(task)
@@ -229,6 +285,20 @@ class NewsIndex:
             if task.done():
                 self._reindex_task = None
         await self.refresh(force=True)
+        return report
+
+    async def _reindex(
+        self, scan: list[Path], progress: ProgressCallback | None, forget: list[Path] | None
+    ) -> IndexReport:
+        """Set a damaged index aside (the reindex then builds it anew from the store), and reindex."""
+        with writer_lock(self.database):
+            damage = await generations.set_aside_damaged(self.store, self.database)
+        for problem in damage:
+            log.info("Rebuilding the index from the database: %s", problem)
+        spec, params = self.tokenizer_spec(), self._bm25()
+        report = await indexer.reindex(self.database, scan, spec, params, progress, forget)
+        where = str(generation.gens_dir(self.database))
+        report.warnings[:0] = [Skipped(where, f"{p}: rebuilt from the database") for p in damage]
         return report
 
     async def cancel_reindex(self) -> None:

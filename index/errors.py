@@ -38,7 +38,13 @@ class StoreError(NewsbotError):
 
 
 class GenerationError(StoreError):
-    """The published index's files beside the database cannot be read (deleted, unreadable, damaged)."""
+    """The published index cannot be served: its files beside the database cannot be read (deleted,
+    unreadable, damaged), or ``meta`` names no usable generation or tokenizer. The store holds all it
+    is built from, so the message says that ``newsbot index`` builds it anew."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}; `newsbot index` rebuilds it from the database")
 
 
 class ArticleError(NewsbotError):

@@ -72,12 +72,16 @@ def test_index_exit_codes_and_skips(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 2 and "folder not found" in err and "previous index is still serving" in err
 
 
-def test_ask_before_anything_is_indexed_indexes_the_configured_news(
+def test_ask_before_anything_is_indexed_indexes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = str(tmp_path / "fresh.db")
-    code, out, _ = run(capsys, "ask", "Harbor Line tram", "--db", db, "--json")
-    assert code == 0 and json.loads(out)["hits"], "the bundled sample news answers on a first run"
+    """Only a first start indexes the bundled sample news, into the default database (test_first_start.py)."""
+    db = tmp_path / "fresh.db"
+    code, _, err = run(capsys, "ask", "Harbor Line tram", "--db", str(db), "--json")
+    assert code == 2 and "does not exist" in err and not db.exists()
+    assert run(capsys, "index", str(tmp_path / "nowhere"), "--db", str(db))[0] == 2  # made, left empty
+    code, _, err = run(capsys, "ask", "Harbor Line tram", "--db", str(db), "--json")
+    assert code == 2 and "nothing is indexed yet" in err
 
 
 def test_forget_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
+import shutil
 import sqlite3
+import urllib.parse
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -111,8 +114,22 @@ SCHEMA_VERSION = len(MIGRATIONS)
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's write lock before "locked"
 
 
+# the tables of schema 1: a database holding other tables and not these is someone else's
+NEWSBOT_TABLES = frozenset({"meta", "terms", "articles", "paragraphs", "files", "questions", "feedback"})
+# SQLite's primary result codes for "this connection cannot write": read-only, I/O error (the -shm file
+# cannot be made or grown), disk full, cannot open (the -wal or -shm file cannot be created)
+_UNWRITABLE = frozenset({8, 10, 13, 14})
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free == 0
+    except OSError:
+        return False
 
 
 def _translate(exc: Exception, path: Path) -> StoreError:
@@ -121,21 +138,30 @@ def _translate(exc: Exception, path: Path) -> StoreError:
         where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
         return StoreError(f"cannot open the database {path}: {exc.strerror or exc}{where}")
     text = str(exc).lower()
+    if ("disk" in text and "full" in text) or ("i/o error" in text and _disk_full(path)):
+        return StoreError(f"the disk holding {path} is full")
     if "readonly" in text or "read-only" in text:
         return StoreError(f"the database {path} is read-only: cannot write to it")
     if "locked" in text or "busy" in text:
         return StoreError(f"the database {path} is locked by another process; try again shortly")
-    if "disk" in text and "full" in text:
-        return StoreError(f"the disk holding {path} is full")
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{path} is not a newsbot database, or it is damaged")
     if "unable to open" in text:
+        if path.exists() and not os.access(path.parent, os.W_OK):  # (root too, on a read-only mount)
+            return StoreError(f"cannot write the database {path}: its folder is read-only")
         return StoreError(f"cannot open the database {path}: can it and its folder be read and written?")
     return StoreError(f"database error on {path}: {exc}")
 
 
-def _usable(path: Path) -> None:
-    """Raise a StoreError for a path SQLite cannot open as a database file; create its folder.
+def _unwritable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be opened for writing (it may still be read)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in _UNWRITABLE
+
+
+def _usable(path: Path, create: bool) -> None:
+    """Raise a StoreError for a path SQLite cannot open as a database file; create its folder (if
+    ``create``, else a database that does not exist is an error).
 
     SQLite's own errors for these say little ("unable to open database file"), and a path with a
     NUL is refused by the OS layer before SQLite sees it.
@@ -148,26 +174,66 @@ def _usable(path: Path) -> None:
         for folder in reversed(path.parents):  # from the top down
             if folder.exists() and not folder.is_dir():
                 raise StoreError(f"cannot open the database {path}: {folder} is a file, not a folder")
+        if not create and not os.path.lexists(path):
+            raise StoreError(
+                f"the database {path} does not exist: check the path (`newsbot index FOLDER` creates it)"
+            )
         if not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _translate(exc, path) from None
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
-    pending = aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None)
+def _read_only_uris(path: Path) -> list[str]:
+    """How to open ``path`` for reading when it cannot be opened for writing: read-only (which works
+    when the -wal and -shm files exist), then immutable, if no -wal file holds writes not yet in the
+    database file (then nobody is writing it)."""
+    base = "file:" + urllib.parse.quote(os.fsencode(path.absolute()))
+    wal = path.with_name(path.name + "-wal")
+    try:
+        pending = wal.stat().st_size > 0
+    except OSError:
+        pending = False
+    return [base + "?mode=ro", *([] if pending else [base + "?immutable=1"])]
+
+
+async def _connect(target: str, *, uri: bool = False) -> aiosqlite.Connection:
+    """A connection to ``target`` (a path, or a ``file:`` URI); raises sqlite3's or the OS's errors."""
+    if uri:
+        pending = aiosqlite.connect(target, timeout=BUSY_TIMEOUT, isolation_level=None, uri=True)
+    else:  # (no uri argument at all: tests wrap aiosqlite.connect and add their own)
+        pending = aiosqlite.connect(target, timeout=BUSY_TIMEOUT, isolation_level=None)
     try:
         return await pending
-    except Exception as exc:
+    except Exception:
         # aiosqlite stops its worker thread when connecting fails, but does not wait for it: if the
         # event loop closed first (a command that ends with this error), the thread would print a
         # traceback of its own
         worker = getattr(pending, "_thread", None)
         if worker is not None and worker.is_alive():
             await asyncio.to_thread(worker.join, 5.0)
-        if isinstance(exc, sqlite3.Error | OSError):
-            raise _translate(exc, path) from None
         raise
+
+
+async def _raw_scalar(conn: aiosqlite.Connection, sql: str) -> Any:
+    rows = list(await conn.execute_fetchall(sql))
+    return rows[0][0] if rows else None
+
+
+async def _check_ours(conn: aiosqlite.Connection, path: Path) -> None:
+    """Refuse a database that holds tables and not newsbot's: someone else's file, left unchanged."""
+    names = {
+        str(name)
+        for (name,) in await conn.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        )
+    }
+    if names and not NEWSBOT_TABLES.issubset(names):
+        shown = ", ".join(sorted(names)[:5]) + (", …" if len(names) > 5 else "")
+        raise StoreError(
+            f"{path} is not a newsbot database (it holds {shown}): newsbot leaves it unchanged;"
+            " name a new file for newsbot's own database"
+        )
 
 
 class Store:
@@ -177,32 +243,65 @@ class Store:
     :class:`StoreError`: every method here raises that, never ``sqlite3.Error`` or ``OSError``.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path, *, read_only: bool = False) -> None:
         self.conn = conn
         self.path = path
+        self.read_only = read_only  # opened read-only (see open(reading=True)): every write fails
 
     @classmethod
-    async def open(cls, path: Path, *, migrate: bool = True) -> Store:
-        """Open (creating it and its folder if needed) the database at ``path``."""
-        _usable(path)
-        conn = await _connect(path)
-        store = cls(conn, path)
+    async def open(
+        cls, path: Path, *, migrate: bool = True, create: bool = True, reading: bool = False
+    ) -> Store:
+        """Open the database at ``path``, creating it and its folder if needed (unless not ``create``).
+
+        A database that is not newsbot's (other tables, none of newsbot's) is refused before anything
+        is written to it. ``reading``: the caller only reads; a database that does not exist is an
+        error, and one that cannot be opened for writing (a read-only folder, a full disk: SQLite
+        cannot make its -shm file) is opened read-only instead.
+        """
+        _usable(path, create and not reading)
+        try:
+            return await cls._open(path, str(path), migrate=migrate)
+        except (sqlite3.Error, OSError) as exc:
+            if not (reading and _unwritable(exc)):
+                raise _translate(exc, path) from None
+            first = exc
+        for uri in _read_only_uris(path):
+            with contextlib.suppress(sqlite3.Error, OSError):
+                return await cls._open(path, uri, migrate=False, read_only=True)
+        raise _translate(first, path) from None
+
+    @classmethod
+    async def _open(cls, path: Path, target: str, *, migrate: bool, read_only: bool = False) -> Store:
+        """Connect to ``target`` and set the connection up; raises sqlite3's errors as they are."""
+        conn = await _connect(target, uri=read_only)
+        store = cls(conn, path, read_only=read_only)
         try:
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute(f"PRAGMA busy_timeout = {round(BUSY_TIMEOUT * 1000)}")
-            mode = await store.scalar("PRAGMA journal_mode")
-            if mode != "wal":
+            await _check_ours(conn, path)  # before anything is written
+            if read_only:
+                await store._readable_as_is()
+                return store
+            if await _raw_scalar(conn, "PRAGMA journal_mode") != "wal":
                 await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
             if migrate:
                 await store.migrate()
-        except (sqlite3.Error, OSError) as exc:
-            await conn.close()
-            raise _translate(exc, path) from None
         except BaseException:
             await conn.close()
             raise
         return store
+
+    async def _readable_as_is(self) -> None:
+        """A database opened read-only cannot be migrated: it must be of this version already."""
+        version = int(await _raw_scalar(self.conn, "PRAGMA user_version") or 0)
+        if version != SCHEMA_VERSION:
+            raise StoreError(
+                f"the database {self.path} cannot be written here (a read-only folder or a full disk),"
+                f" and it needs setting up for this newsbot first (schema {version}, this one uses"
+                f" {SCHEMA_VERSION}): open it once where it can be written"
+            )
 
     async def close(self) -> None:
         await self.conn.close()

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from newsbot.index.errors import GenerationError
 from newsbot.index.model import Announcement, Follow, Story
 from newsbot.index.store import stories
 from newsbot.index.store.database import Store, now_iso
+from newsbot.index.store.generations import number_of
 
 NOT_YET = -1  # since_seq of a follow made before anything was indexed: the first index is not news
 CHUNK = 500  # SQL variables per query
@@ -103,7 +105,10 @@ class FollowBook:
         """Follow (or change the channel and topic of the follow) of ``guild_id``."""
         await self._connect()
         async with self.lock, self.store.transaction():
-            indexed = int(await self.store.get_meta("generation") or 0) > 0
+            try:
+                indexed = number_of(await self.store.get_meta("generation")) > 0
+            except GenerationError:  # a damaged index: its articles are stored all the same
+                indexed = True
             since = await self._high_water() if indexed else NOT_YET
             await self.store.execute(
                 "INSERT INTO follows(guild_id, channel_id, topic, created_at, since_seq)"
@@ -141,7 +146,10 @@ class FollowBook:
         return lowest is not None and int(lowest) < await self._high_water()
 
     async def _take(self, match: TopicMatcher, cap: int) -> list[Announcement]:
-        generation = int(await self.store.get_meta("generation") or 0)
+        try:
+            generation = number_of(await self.store.get_meta("generation"))
+        except GenerationError:  # damaged: nothing is taken until a reindex rebuilds the index
+            return []
         high = await self._high_water()
         follows = [f for f in await self.all() if f.since_seq < high]
         if generation == 0 or not follows:

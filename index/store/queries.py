@@ -124,7 +124,7 @@ class Queries:
             articles=int(await s.scalar("SELECT count(*) FROM articles")),
             paragraphs=int(await s.scalar("SELECT count(*) FROM paragraphs")),
             newest=dt.date.fromisoformat(newest) if newest else None,
-            built_at=dt.datetime.fromisoformat(built) if built else None,
+            built_at=_moment(built),
             generation=generation,
             questions=int(await s.scalar("SELECT count(*) FROM questions")),
             unanswered=int(await s.scalar("SELECT count(*) FROM questions WHERE hits = 0")),
@@ -132,3 +132,11 @@ class Queries:
             feedback_up=int(await s.scalar("SELECT count(*) FROM feedback WHERE value = 1")),
             feedback_down=int(await s.scalar("SELECT count(*) FROM feedback WHERE value = -1")),
         )
+
+
+def _moment(text: str | None) -> dt.datetime | None:
+    """``meta.built_at`` (None if unset, or not a time: stats still show the rest)."""
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None

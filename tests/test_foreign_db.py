@@ -1,0 +1,136 @@
+"""Someone else's file given as ``--db`` is refused in one line naming it, and left byte for byte as it was.
+
+newsbot's database is one that holds newsbot's tables; an empty file or a path where nothing is yet is
+fine (``newsbot index`` sets it up). Anything else, an SQLite database with tables of its own or a
+file that is not SQLite at all, is refused before anything is written: no tables added, no switch to
+WAL, no index folder or lock file beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from newsbot.cli.main import main
+
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+
+COMMANDS = [["ask", "tram"], ["latest"], ["stats"], ["console"], ["index", "{news}"], ["forget", "{news}"]]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_line(err: str) -> str:
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("newsbot: ")
+    return lines[0].removeprefix("newsbot: ")
+
+
+def news(tmp_path: Path) -> Path:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "tram.txt").write_text(
+        " date 2026-10-01 Tram line opens\n\nThe harbor tram opened to riders on Monday.\n", encoding="utf-8"
+    )
+    return folder
+
+
+def digest(folder: Path) -> dict[str, str]:
+    """Everything in ``folder`` by name: a file's bytes' hash (a folder or anything else is named)."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "not a file"
+        for p in sorted(folder.iterdir())
+    }
+
+
+def foreign(path: Path, journal: str = "delete") -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA journal_mode = {journal}")
+        conn.execute("CREATE TABLE recipes (id INTEGER PRIMARY KEY, name TEXT, steps TEXT)")
+        conn.execute("CREATE INDEX recipes_by_name ON recipes(name)")
+        conn.executemany(
+            "INSERT INTO recipes(name, steps) VALUES (?, ?)", [("bread", "knead"), ("soup", "stir")]
+        )
+        conn.execute("PRAGMA user_version = 3")  # as many applications keep their own
+    conn.close()
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=[c[0] for c in COMMANDS])
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_someone_elses_sqlite_database_is_refused_and_left_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], journal: str
+) -> None:
+    folder = news(tmp_path)
+    home = tmp_path / "app"
+    home.mkdir()
+    db = home / "recipes.sqlite"
+    foreign(db, journal)
+    before = digest(home)
+
+    args = [a.replace("{news}", str(folder)) for a in argv]
+    code, out, err = run(capsys, *args, "--db", str(db))
+
+    assert code == 2 and out == ""
+    assert one_line(err) == (
+        f"{db} is not a newsbot database (it holds recipes, recipes_by_name): newsbot leaves it unchanged;"
+        " name a new file for newsbot's own database"
+    )
+    assert digest(home) == before  # byte-identical, and nothing beside it (no -wal, .gens, .lock)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == journal
+        tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    conn.close()
+    assert tables == {"recipes"}
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_a_file_that_is_not_sqlite_is_refused_and_left_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    folder = news(tmp_path)
+    home = tmp_path / "docs"
+    home.mkdir()
+    db = home / "notes.txt"
+    db.write_text("shopping list: bread, soup\n" * 300, encoding="utf-8")
+    before = digest(home)
+
+    code, out, err = run(capsys, *[a.replace("{news}", str(folder)) for a in argv], "--db", str(db))
+
+    assert code == 2 and out == ""
+    assert one_line(err) == f"{db} is not a newsbot database, or it is damaged"
+    assert digest(home) == before
+
+
+def test_an_empty_file_or_a_new_path_becomes_newsbots_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = news(tmp_path)
+    empty, fresh = tmp_path / "empty.db", tmp_path / "sub" / "fresh.db"
+    empty.touch()
+    for db in (empty, fresh):
+        code, out, err = run(capsys, "index", str(folder), "--db", str(db), "--json")
+        assert code == 0 and json.loads(out)["articles"] == 1, err
+        code, out, _ = run(capsys, "ask", "harbor tram", "--db", str(db), "--json")
+        assert code == 0 and json.loads(out)["hits"][0]["title"] == "Tram line opens"
+
+
+def test_newsbots_database_with_a_table_added_by_its_owner_is_still_newsbots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder, db = news(tmp_path), tmp_path / "news.db"
+    assert run(capsys, "index", str(folder), "--db", str(db), "--json")[0] == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE my_notes (note TEXT)")
+    conn.close()
+    code, out, _ = run(capsys, "ask", "harbor tram", "--db", str(db), "--json")
+    assert code == 0 and json.loads(out)["hits"]
