@@ -44,7 +44,11 @@ def read_lines(name: str) -> list[str]:
     ``MAX_BATCH_BYTES``."""
     try:
         if name == "-":
-            data = sys.stdin.buffer.read(MAX_BATCH_BYTES + 1)
+            stdin = getattr(sys.stdin, "buffer", None)  # a text stream without bytes (embedded, tests)
+            if stdin is None:
+                data = sys.stdin.read(MAX_BATCH_BYTES + 1).encode("utf-8", "surrogateescape")
+            else:
+                data = stdin.read(MAX_BATCH_BYTES + 1)
         else:
             with Path(name).open("rb") as file:
                 data = file.read(MAX_BATCH_BYTES + 1)

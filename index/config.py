@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 import math
 import os
+import stat
 import tomllib
 import types
 import typing
@@ -212,10 +213,14 @@ def _check_value(key: str, value: Any, kind: Any) -> Any:
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(key, f"expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(key, f"expected a finite number, got {value!r}")
         return float(value)
     if kind is str:
         if not isinstance(value, str):
             raise ConfigError(key, f"expected a string, got {value!r}")
+        if "\x00" in value:
+            raise ConfigError(key, "holds a NUL character")
         return value
     raise AssertionError(f"unsupported setting type for {key}")
 
@@ -337,6 +342,21 @@ def settings_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Set
     return settings
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def _read_config(path: Path) -> bytes:
+    """A settings file's bytes: a regular file (never a FIFO or a device, which could block or never
+    end) of at most ``MAX_CONFIG_BYTES``."""
+    with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise ConfigError(str(path), "not a regular file")
+        data = file.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(str(path), f"larger than {MAX_CONFIG_BYTES >> 10} KiB: not a settings file")
+    return data
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Read settings from ``path``, ``$NEWSBOT_CONFIG`` or ``./newsbot.toml``; defaults if none exist.
 
@@ -351,9 +371,11 @@ def load_settings(path: Path | None = None) -> Settings:
         _validate(settings)
         return settings
     try:
-        raw = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        raw = tomllib.loads(_read_config(candidate).decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(candidate), f"not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(candidate), "not UTF-8 text") from None
     except OSError as exc:
         raise ConfigError(str(candidate), f"cannot read ({exc.strerror})") from None
     return settings_from_dict(raw, base_dir=candidate.resolve().parent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
 import subprocess
 import sys
 import tomllib
@@ -186,3 +187,34 @@ def test_error_text_is_not_read_as_markup(tmp_path: Path, capsys: pytest.Capture
     assert main(["index", str(folder), "--db", str(tmp_path / "x.db")]) == 2
     err = capsys.readouterr().err
     assert "[archive]" in err and "Traceback" not in err
+
+
+def test_a_settings_file_that_is_no_file_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "newsbot.toml"
+    os.mkfifo(fifo)  # nobody writes to it: reading it would block for ever
+    for path in (Path("/dev/zero"), fifo, tmp_path):
+        with pytest.raises(ConfigError) as info:
+            load_settings(path)
+        assert info.value.key == str(path)
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * (2 << 20) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="larger than"):
+        load_settings(big)
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b"[logging]\n# caf\xe9\nlevel = 'INFO'\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(latin)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+def test_settings_are_finite_numbers(value: float) -> None:
+    for section, key in (("index", "k1"), ("ranking", "recency_days"), ("discord", "cooldown_seconds")):
+        with pytest.raises(ConfigError, match="finite") as info:
+            settings_from_dict({section: {key: value}})
+        assert info.value.key == f"{section}.{key}"
+
+
+def test_a_nul_in_a_path_setting_is_refused() -> None:
+    with pytest.raises(ConfigError) as info:
+        settings_from_dict({"news": {"folders": ["news\x00/evil"]}})
+    assert info.value.key == "news.folders[0]"

@@ -132,11 +132,6 @@ CONFIG_CASES = {  # --config files and what the message says
 }
 CONFIG_COMMANDS = {**DB_COMMANDS, "run": ("run",)}
 LAZY = {"config-nul-in-database", "config-database-a-folder"}  # `run` opens the database after the token
-NUL_FOLDER = pytest.mark.xfail(
-    strict=True,
-    reason="outside rel-edges: a NUL in news.folders reaches Path.resolve() in index/ingest/sources.scan "
-    "(ValueError: embedded null byte); index/config.py should refuse it like a NUL in store.database",
-)
 
 
 def _cases() -> dict[str, Case]:
@@ -148,12 +143,8 @@ def _cases() -> dict[str, Case]:
         for name, argv in CONFIG_COMMANDS.items():
             if not (name == "run" and bad in LAZY):
                 cases[f"{name}-{bad}"] = Case(("--config", config, *argv), says)
-    cases["index-nul-in-news-folders"] = Case(
-        ("--config", "{root}/nulnews.toml", "index"), "nul", marks=(NUL_FOLDER,)
-    )
-    cases["ask-nul-in-news-folders"] = Case(
-        ("--config", "{root}/nulnews.toml", "ask", "x"), "nul", marks=(NUL_FOLDER,)
-    )
+    cases["index-nul-in-news-folders"] = Case(("--config", "{root}/nulnews.toml", "index"), "nul")
+    cases["ask-nul-in-news-folders"] = Case(("--config", "{root}/nulnews.toml", "ask", "x"), "nul")
     cases |= {
         # arguments
         "no-command": Case((), "required: command"),
