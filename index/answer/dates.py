@@ -8,44 +8,26 @@ never raised. Nothing here reads the clock: "today" is always passed in.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
 
+from newsbot.index.answer.date_resolve import (
+    MONTHS,
+    NUMBERS,
+    WEEKDAYS,
+    Range,
+    explicit_year,
+    kind_of,
+    resolve,
+    yearless,
+)
+
 __all__ = ["DateQuery", "parse_date_range", "strip_phrases"]
 
-MIN_YEAR = 1800
-MAX_YEAR = 2199
-
-_MONTH_NAMES: tuple[str, ...] = ("january", "february", "march", "april", "may", "june", "july", "august")
-_MONTH_NAMES += ("september", "october", "november", "december")
-_MONTHS = {name: n for n, name in enumerate(_MONTH_NAMES, start=1)}
-_MONTHS.update({name[:3]: n for n, name in enumerate(_MONTH_NAMES, start=1)})
-_MONTHS["sept"] = 9
-_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WEEKDAYS = {name: n for n, name in enumerate(_DAY_NAMES)}
-
-_NUMBERS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
-
-_MONTH = "(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")(?:\.(?=\s*[0-9]))?"
-_WEEKDAY = "(?:" + "|".join(_WEEKDAYS) + ")"
-_N = r"[0-9]{1,4}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True))
+_MONTH = "(?:" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")(?:\.(?=\s*[0-9]))?"
+_WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
+_N = r"[0-9]{1,4}|" + "|".join(sorted(NUMBERS, key=len, reverse=True))
 _UNIT = r"hour|day|week|month|year"
 _ORD = r"(?:st|nd|rd|th)?"
 
@@ -70,7 +52,6 @@ _EXPR = re.compile(
     )(?!\w|[-/.][0-9])""",
     re.IGNORECASE | re.VERBOSE,
 )
-_KINDS = ("iso", "dmy", "mdy", "my", "mon", "year", "wd", "roll", "rel", "ago")
 _RELATIVE = frozenset({"roll", "rel", "ago"})
 _DAYS = frozenset({"iso", "dmy", "mdy", "wd"})
 
@@ -86,8 +67,6 @@ _ONWARDS = re.compile(r"\s+(?:onwards?|forwards?|on(?=\s*(?:$|[?!.,;])))", re.IG
 _RANGE_PREPS = frozenset({"in", "during", "throughout", "on", "from", "over", "within", "for"})
 _UNTIL_PREPS = frozenset({"until", "till", "til", "up to", "up until", "through", "thru"})
 _LIMIT_PREPS = _UNTIL_PREPS | {"since", "after", "before"}  # prepositions that set a search range
-
-Range = tuple[dt.date, dt.date]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +121,7 @@ def parse_date_range(question: str, today: dt.date) -> DateQuery:
             prep, end = "since", onwards.end()
         item = _bound(m, prep, today)
         if item is not None:
-            ranged = prep in _LIMIT_PREPS or _kind(m) == "roll"
+            ranged = prep in _LIMIT_PREPS or kind_of(m) == "roll"
             found.append((start, end, item[0], item[1], ranged))
     return _combine(question, found)
 
@@ -193,7 +172,7 @@ def _bound(
     m: re.Match[str], prep: str | None, today: dt.date
 ) -> tuple[dt.date | None, dt.date | None] | None:
     """The since/until that one expression sets, given the preposition before it (if any)."""
-    kind = _kind(m)
+    kind = kind_of(m)
     if prep is None:
         standalone = kind in _RELATIVE or (kind == "wd" and m.group("wd_last") is not None)
         prep = "in" if standalone else None
@@ -203,7 +182,7 @@ def _bound(
         return None
     if prep == "on" and kind not in _DAYS and kind not in _RELATIVE:
         return None
-    rng = _resolve(m, today)
+    rng = resolve(m, today)
     if rng is None:
         return None
     try:
@@ -222,193 +201,19 @@ def _bound(
 
 def _pair(first: re.Match[str], second: re.Match[str], today: dt.date) -> Range | None:
     """The range "between X and Y" / "from X to Y"; a year given on one side serves the other."""
-    y1, y2 = _explicit_year(first), _explicit_year(second)
-    if y1 is None and y2 is not None and _yearless(first):
-        a, b = _resolve(first, today, y2), _resolve(second, today)
+    y1, y2 = explicit_year(first), explicit_year(second)
+    if y1 is None and y2 is not None and yearless(first):
+        a, b = resolve(first, today, y2), resolve(second, today)
         if a is not None and b is not None and a[0] > b[1]:
-            a = _resolve(first, today, y2 - 1)
-    elif y2 is None and y1 is not None and _yearless(second):
-        a, b = _resolve(first, today), _resolve(second, today, y1)
+            a = resolve(first, today, y2 - 1)
+    elif y2 is None and y1 is not None and yearless(second):
+        a, b = resolve(first, today), resolve(second, today, y1)
         if a is not None and b is not None and b[1] < a[0]:
-            b = _resolve(second, today, y1 + 1)
+            b = resolve(second, today, y1 + 1)
     else:
-        a, b = _resolve(first, today), _resolve(second, today)
-        if a is not None and b is not None and a[0] > b[1] and _yearless(first) and _yearless(second):
-            a = _resolve(first, today, a[0].year - 1)
+        a, b = resolve(first, today), resolve(second, today)
+        if a is not None and b is not None and a[0] > b[1] and yearless(first) and yearless(second):
+            a = resolve(first, today, a[0].year - 1)
     if a is None or b is None or a[0] > b[1]:
         return None
     return a[0], b[1]
-
-
-def _kind(m: re.Match[str]) -> str:
-    return next(k for k in _KINDS if m.group(k) is not None)
-
-
-def _explicit_year(m: re.Match[str]) -> int | None:
-    """The year written in the expression, if any."""
-    group = {"iso": "iso_y", "dmy": "dmy_y", "mdy": "mdy_y", "my": "my_y", "year": "year"}.get(_kind(m))
-    value = m.group(group) if group else None
-    return int(value) if value else None
-
-
-def _yearless(m: re.Match[str]) -> bool:
-    """True for a month or a day of a month written without a year."""
-    return _kind(m) in ("dmy", "mdy", "mon") and _explicit_year(m) is None
-
-
-def _resolve(m: re.Match[str], today: dt.date, year: int | None = None) -> Range | None:
-    """The first and last day an expression means, or ``None`` if it names no real date."""
-    try:
-        return _RESOLVERS[_kind(m)](m, today, year)
-    except (ValueError, OverflowError, LookupError):
-        return None
-
-
-def _check_year(year: int) -> int:
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"year {year} out of range")
-    return year
-
-
-def _month_number(text: str) -> int:
-    return _MONTHS[text.rstrip(".").casefold()]
-
-
-def _number(text: str) -> int:
-    return _NUMBERS.get(text.casefold()) or int(text)
-
-
-def _month_range(year: int, month: int) -> Range:
-    last = calendar.monthrange(year, month)[1]
-    return dt.date(year, month, 1), dt.date(year, month, last)
-
-
-def _year_range(year: int) -> Range:
-    return dt.date(year, 1, 1), dt.date(year, 12, 31)
-
-
-def _week_range(day: dt.date) -> Range:
-    monday = day - dt.timedelta(days=day.weekday())
-    return monday, monday + dt.timedelta(days=6)
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    """``day`` moved by whole months, clamped to the end of a shorter month."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
-
-
-def _recent_day(month: int, day: int, today: dt.date) -> dt.date:
-    """The latest ``month``/``day`` not after ``today`` (looking back far enough for 29 February)."""
-    for year in range(today.year, today.year - 9, -1):
-        try:
-            candidate = dt.date(year, month, day)
-        except ValueError:
-            continue
-        if candidate <= today:
-            return candidate
-    raise ValueError(f"no {month}/{day}")
-
-
-def _day(m: re.Match[str], today: dt.date, year: int | None) -> Range:
-    kind = _kind(m)
-    if kind == "iso":
-        d = dt.date(_check_year(int(m.group("iso_y"))), int(m.group("iso_m")), int(m.group("iso_d")))
-        return d, d
-    month, day = _month_number(m.group(f"{kind}_m")), int(m.group(f"{kind}_d"))
-    written = m.group(f"{kind}_y")
-    if written:
-        year = int(written)
-    d = dt.date(_check_year(year), month, day) if year is not None else _recent_day(month, day, today)
-    return d, d
-
-
-def _month_year(m: re.Match[str], today: dt.date, year: int | None) -> Range:
-    return _month_range(_check_year(int(m.group("my_y"))), _month_number(m.group("my_m")))
-
-
-def _month(m: re.Match[str], today: dt.date, year: int | None) -> Range:
-    month = _month_number(m.group("mon"))
-    if year is None:
-        year = today.year if month <= today.month else today.year - 1
-    return _month_range(_check_year(year), month)
-
-
-def _year(m: re.Match[str], today: dt.date, year: int | None) -> Range:
-    return _year_range(_check_year(int(m.group("year"))))
-
-
-def _weekday(m: re.Match[str], today: dt.date, year: int | None) -> Range:
-    """The latest such weekday not after today ("last Monday": strictly before today)."""
-    back = (today.weekday() - _WEEKDAYS[m.group("wd_d").casefold()]) % 7
-    if back == 0 and m.group("wd_last"):
-        back = 7
-    d = today - dt.timedelta(days=back)
-    return d, d
-
-
-def _rolling(m: re.Match[str], today: dt.date, year: int | None) -> Range:
-    """The last N hours/days/weeks/months/years up to and including today (hours round up to days)."""
-    n = _number(m.group("roll_n")) if m.group("roll_n") else 1
-    unit = (m.group("roll_u") or m.group("roll_u1") or m.group("roll_u2")).casefold()
-    if unit == "hour":
-        return today - dt.timedelta(days=-(-n // 24)), today
-    if unit == "day":
-        return today - dt.timedelta(days=n), today
-    if unit == "week":
-        return today - dt.timedelta(weeks=n), today
-    return _add_months(today, -n * (12 if unit == "year" else 1)), today
-
-
-def _relative(m: re.Match[str], today: dt.date, year: int | None) -> Range:
-    word = " ".join(m.group("rel").casefold().replace("’", "'").removesuffix("'s").split())
-    if word.endswith("day before yesterday"):
-        d = today - dt.timedelta(days=2)
-        return d, d
-    if word == "yesterday":
-        d = today - dt.timedelta(days=1)
-        return d, d
-    if m.group("rel_u") is None:  # today, tonight, this morning...
-        return today, today
-    back = 1 if m.group("rel_w").casefold() in ("last", "previous") else 0
-    return _calendar_back(m.group("rel_u").casefold(), today, back)
-
-
-def _calendar_back(unit: str, today: dt.date, n: int) -> Range:
-    """The calendar week, month or year ``n`` of them before the one holding ``today``."""
-    if unit == "week":
-        return _week_range(today - dt.timedelta(weeks=n))
-    if unit == "month":
-        first = _add_months(today.replace(day=1), -n)
-        return _month_range(first.year, first.month)
-    return _year_range(today.year - n)
-
-
-def _ago(m: re.Match[str], today: dt.date, year: int | None) -> Range:
-    """ "N days ago" is that day; weeks, months and years ago are the calendar week/month/year.
-
-    "N hours ago" is today or yesterday when it may have been either.
-    """
-    n = _number(m.group("ago_n"))
-    unit = m.group("ago_u").casefold()
-    if unit == "hour":
-        return today - dt.timedelta(days=-(-n // 24)), today - dt.timedelta(days=n // 24)
-    if unit == "day":
-        d = today - dt.timedelta(days=n)
-        return d, d
-    return _calendar_back(unit, today, n)
-
-
-_RESOLVERS = {
-    "iso": _day,
-    "dmy": _day,
-    "mdy": _day,
-    "my": _month_year,
-    "mon": _month,
-    "year": _year,
-    "wd": _weekday,
-    "roll": _rolling,
-    "rel": _relative,
-    "ago": _ago,
-}
