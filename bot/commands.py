@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from newsbot.bot import render
+from newsbot.bot import render, reports
 from newsbot.bot.checks import admin_only, question_cooldown
 from newsbot.bot.follow import follow, unfollow
 from newsbot.bot.reindex import BUSY
@@ -73,7 +73,7 @@ async def reindex(interaction: discord.Interaction[NewsBot]) -> None:
 @admin_only()
 async def stats(interaction: discord.Interaction[NewsBot]) -> None:
     await interaction.response.defer(thinking=True, ephemeral=True)
-    parts = render.stats_message(await interaction.client.index.stats())
+    parts = reports.stats_message(await interaction.client.index.stats())
     await interaction.edit_original_response(
         content=parts.content, embeds=parts.embeds, allowed_mentions=render.NO_PINGS
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from newsbot.bot import errors, render
+from newsbot.bot import errors, render, reports
 from newsbot.index.api import ProgressCallback
 from newsbot.index.errors import IndexBusyError, NewsbotError
 
@@ -58,7 +58,7 @@ class ReindexJob:
             if self.progress.latest is not None:
                 try:
                     await self.interaction.edit_original_response(
-                        content=render.progress_text(*self.progress.latest), allowed_mentions=render.NO_PINGS
+                        content=reports.progress_text(*self.progress.latest), allowed_mentions=render.NO_PINGS
                     )
                 except discord.HTTPException:
                     log.debug("Could not show reindex progress", exc_info=True)
@@ -76,7 +76,7 @@ class ReindexJob:
         except Exception as exc:
             parts = render.MessageParts(content=errors.user_message(exc, "reindex"))
         else:
-            parts = render.report_message(report)
+            parts = reports.report_message(report)
         finally:
             reporter.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -9,24 +9,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import datetime as dt
 import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from rich.console import Console
 
-from newsbot.cli import render
+from newsbot.cli import parser, render
 from newsbot.cli.batch import ask_batch
 from newsbot.index.api import NewsIndex
 from newsbot.index.config import Settings, StoreSettings, load_settings
 from newsbot.index.errors import NewsbotError
 from newsbot.index.model import IndexReport
 from newsbot.index.ranking import compiled
-
-MAX_INTERVAL = 7 * 24 * 3600  # seconds between checks of --watch, at most (a week)
 
 
 class _Console(Console):
@@ -37,41 +34,6 @@ class _Console(Console):
 
 out = _Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2024-03-01") from None
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not 0 < seconds <= MAX_INTERVAL:  # (not NaN, not infinite)
-        raise argparse.ArgumentTypeError(f"the interval must be above 0 and at most {MAX_INTERVAL:,} seconds")
-    return seconds
-
-
-def _whole(value: str, low: int, high: int, what: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if not low <= number <= high:
-        raise argparse.ArgumentTypeError(f"choose between {low} and {high} {what}")
-    return number
-
-
-def _k(value: str) -> int:
-    return _whole(value, 1, 10, "passages")
-
-
-def _n(value: str) -> int:
-    return _whole(value, 1, 25, "stories")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -264,96 +226,20 @@ def cmd_start(args: argparse.Namespace) -> int:
     return asyncio.run(cmd_console(args, start=True))
 
 
-# --- the parser -----------------------------------------------------------------------------
-class _Parser(argparse.ArgumentParser):
-    """Mistakes on the command line are one line (the usage is one --help away)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {render.safe(message)} (see {self.prog} --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="newsbot",
-        description="Answer questions about stored news with cited excerpts, from a terminal or Discord.",
+    """The ``newsbot`` command line, each command bound to its handler here."""
+    return parser.build(
+        {
+            "index": cmd_index,
+            "forget": cmd_forget,
+            "ask": cmd_ask,
+            "latest": cmd_latest,
+            "stats": cmd_stats,
+            "console": cmd_console,
+            "run": cmd_run,
+            "start": cmd_start,
+        }
     )
-    parser.add_argument(
-        "--config", metavar="FILE", help="settings file (default: $NEWSBOT_CONFIG or ./newsbot.toml)"
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="settings file")
-        return p
-
-    def db(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--db", metavar="FILE", help="database file (default: store.database from the settings)"
-        )
-
-    p = add("index", "Index news folders (incrementally) and publish the new index atomically.")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="folders to index (default: news.folders)")
-    db(p)
-    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    p.add_argument(
-        "--watch", action="store_true", help="keep watching: reindex whenever files change (Ctrl-C stops)"
-    )
-    p.add_argument(
-        "--interval",
-        type=_seconds,
-        metavar="SECONDS",
-        help="with --watch: seconds between checks (default: watch.interval_seconds)",
-    )
-    p.set_defaults(func=cmd_index)
-
-    p = add("forget", "Remove every article of these folders from the index (other folders stay).")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="folders indexed before")
-    db(p)
-    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
-    p.set_defaults(func=cmd_forget)
-
-    p = add("ask", "Answer a question with cited passages.")
-    p.add_argument("question", nargs="*", metavar="QUESTION", help="the question (quote it or not)")
-    db(p)
-    p.add_argument("--k", type=_k, default=None, metavar="K", help="how many passages (1-10, default 3)")
-    p.add_argument(
-        "--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="answer as if today were this day"
-    )
-    p.add_argument(
-        "--batch", metavar="FILE", help="JSON Lines of {id, question, as_of?}; one JSON answer per line"
-    )
-    p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    p.set_defaults(func=cmd_ask)
-
-    p = add("latest", "List the newest stories, optionally about a topic.")
-    db(p)
-    p.add_argument("--n", type=_n, default=5, metavar="N", help="how many stories (1-25, default 5)")
-    p.add_argument("--topic", metavar="WORDS", help="only stories about these words")
-    p.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only stories from this day on")
-    p.add_argument("--until", type=_date, metavar="YYYY-MM-DD", help="only stories up to this day")
-    p.add_argument("--json", action="store_true", help="print the stories as JSON")
-    p.set_defaults(func=cmd_latest)
-
-    p = add("stats", "Show what is indexed and how questions went.")
-    db(p)
-    p.set_defaults(func=cmd_stats)
-
-    p = add("console", "Ask questions interactively in the terminal.")
-    db(p)
-    p.add_argument(
-        "--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="answer as if today were this day"
-    )
-    p.set_defaults(func=cmd_console)
-
-    p = add("run", "Run the Discord bot (needs DISCORD_TOKEN in the environment).")
-    p.set_defaults(func=cmd_run)
-
-    p = add("start", "Run the Discord bot if DISCORD_TOKEN is set, else the terminal console.")
-    db(p)
-    p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help=argparse.SUPPRESS)
-    p.set_defaults(func=cmd_start)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

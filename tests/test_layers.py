@@ -181,3 +181,29 @@ KNOWN_CYCLES: list[list[str]] = []
 @pytest.mark.parametrize("typing_only", [False])
 def test_no_import_cycles(typing_only: bool) -> None:
     assert cycles(_package_edges(graph(typing_only=typing_only))) == KNOWN_CYCLES
+
+
+# --------------------------------------------------------------------------- sizes
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+LONGER = {
+    # numba compiles a kernel as one function: splitting its posting loop into helpers costs a call per
+    # posting, and its helpers must live in the same file to be recompiled when it changes
+    "newsbot.index.ranking.kernels": 430,
+    "newsbot.index.ranking.kernels.rank": 140,
+}
+
+
+def test_modules_and_functions_stay_small() -> None:
+    too_long = []
+    for name, path in modules().items():
+        source = path.read_text(encoding="utf-8")
+        lines = source.count("\n")
+        if lines > LONGER.get(name, MAX_MODULE_LINES):
+            too_long.append(f"{name}: {lines} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > LONGER.get(f"{name}.{node.name}", MAX_FUNCTION_LINES):
+                    too_long.append(f"{name}.{node.name}: {length} lines")
+    assert too_long == []
