@@ -122,12 +122,14 @@ async def compose(
         rows = await lookups.paragraph_rows([(c.article_id, c.position) for c in part])
         found = [(c, row) for c in part if (row := rows.get((c.article_id, c.position))) is not None]
         # (a row missing was removed by a reindex since this generation was built)
-        for c, row, words in await _read(found, terms, tokenizer):
+        for c, row in found:
             if picker.full:
                 break
             if not picker.room_for(c.article_id):  # its article filled up earlier in this batch
                 continue
-            picker.offer(Pick(row.article_id, row, c.score, words))
+            # read only the rows offered: most answers fill their page from the first few
+            shown, words = await _off_loop([row.text], lambda c=c, row=row: _read(c, row, terms, tokenizer))
+            picker.offer(Pick(shown.article_id, shown, c.score, words))
     chosen = picker.finish(everything, cut=ranked[-1][1])
     if not picker.full and not everything:
         return Page([], more=False, complete=False)
@@ -143,19 +145,12 @@ async def compose(
     return Page(hits, more=len(chosen) > offset + k, complete=True)
 
 
-async def _read(
-    found: list[tuple[_Candidate, ParagraphRow]], terms: set[str], tokenizer: Tokenizer
-) -> list[tuple[_Candidate, ParagraphRow, set[str]]]:
-    """Each row as shown (a video page's as its headline) with the words it is compared by."""
-
-    def read() -> list[tuple[_Candidate, ParagraphRow, set[str]]]:
-        out = []
-        for c, row in found:
-            shown = headline(row, terms, tokenizer) if c.headline else row
-            out.append((c, shown, word_set(shown.text, tokenizer)))
-        return out
-
-    return await _off_loop([row.text for _, row in found], read)
+def _read(
+    c: _Candidate, row: ParagraphRow, terms: set[str], tokenizer: Tokenizer
+) -> tuple[ParagraphRow, set[str]]:
+    """The row as shown (a video page's as its headline) and the words it is compared by."""
+    shown = headline(row, terms, tokenizer) if c.headline else row
+    return shown, word_set(shown.text, tokenizer)
 
 
 async def _off_loop(texts: Sequence[str], work: Callable[[], _T]) -> _T:
