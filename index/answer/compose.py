@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -128,8 +129,8 @@ async def compose(
             if not picker.room_for(c.article_id):  # its article filled up earlier in this batch
                 continue
             # read only the rows offered: most answers fill their page from the first few
-            shown, words = await _off_loop([row.text], lambda c=c, row=row: _read(c, row, terms, tokenizer))
-            picker.offer(Pick(shown.article_id, shown, c.score, words))
+            offered, words = await _off_loop([row.text], functools.partial(_read, c, row, terms, tokenizer))
+            picker.offer(Pick(offered.article_id, offered, c.score, words))
     chosen = picker.finish(everything, cut=ranked[-1][1])
     if not picker.full and not everything:
         return Page([], more=False, complete=False)
