@@ -68,9 +68,10 @@ async def fetch_round(bot: NewsBot) -> PassReport | None:
             log.warning("Feed %s", feed.summary())
         elif feed.changed:
             log.info("Feed %s", feed.summary())
-    if report.changed:
-        await bot.folder_watch.round(_log_report)
-        await announce(bot)
+    # the watch reindexes only when the folders changed; always asked, so that what a busy round
+    # (an admin's /reindex running) left unindexed is taken up by the next pass
+    await bot.folder_watch.round(_log_report)
+    await announce(bot)
     return report
 
 

@@ -84,7 +84,8 @@ async def cmd_fetch(args: argparse.Namespace) -> int:
                 "no feeds followed: add one with newsbot feeds add URL, or [[feeds]] in the settings"
             )
         fetched = await index.feeds.fetch(force=True, on_feed=show)
-        report = await index.reindex() if fetched.changed or index.is_empty else None
+        due = fetched.changed or (index.is_empty and bool(await index.news_folders()))
+        report = await index.reindex() if due else None
     if args.json:
         result: dict[str, Any] = {
             "feeds": [_feed_json(f) for f in fetched.feeds],
