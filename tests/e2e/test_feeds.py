@@ -109,7 +109,7 @@ async def test_private_addresses_refused_and_failing_feeds_shown(
     stats = embed_text(await answer_of(fake, await fake.slash("stats", user=fake.admin)))
     assert "Failing feeds (1)" in stats and "Down Daily" in stats
     listing = await private_reply_of(fake, await fake.slash("feeds", {"list": {"type": 1}}, user=fake.admin))
-    assert "Down Daily" in listing and "failing" in listing
+    assert "Down Daily" in listing and "failing since" in listing
     remove = {"remove": {"type": 1, "options": [{"name": "url", "type": 3, "value": down}]}}
     reply = await private_reply_of(fake, await fake.slash("feeds", remove, user=fake.admin))
     assert "No longer following **Down Daily**" in reply
