@@ -75,6 +75,7 @@ class NewsBot(discord.Client):
         self.folder_watch = FolderWatch(index, claim=self.claim_reindex, release=self.release_reindex)
         self.fetcher: asyncio.Task[None] | None = None  # the feed fetch loop (bot/watch.py)
         self.fetch_rounds = 0
+        self.fetch_lock = asyncio.Lock()  # one fetch round at a time (the loop's, or one after /feeds add)
 
     async def setup_hook(self) -> None:
         """Start the watcher (when enabled); sync the commands to the configured guilds, or globally."""

@@ -14,6 +14,7 @@ from discord import app_commands
 
 from newsbot.bot import render
 from newsbot.bot.checks import admin_only
+from newsbot.bot.watch import fetch_round
 from newsbot.index.feeds import SETTINGS, FollowedFeed
 
 if TYPE_CHECKING:
@@ -55,12 +56,13 @@ async def add(
     await interaction.response.defer(thinking=True, ephemeral=True)
     who = f"discord:{interaction.user.id}"
     feed = await interaction.client.index.feeds.add(url, source=source or "", added_by=who)
-    every = interaction.client.settings.fetch.interval_minutes
+    bot = interaction.client
     text = (
-        f"Following **{render.fit(feed.name, 80)}** <{feed.spec.url}>. Its new stories are fetched every "
-        f"{every:g} minutes and indexed; `/feeds list` shows its state."
+        f"Following **{render.fit(feed.name, 80)}** <{feed.spec.url}>. Its stories are fetched now, then"
+        f" every {bot.settings.fetch.interval_minutes:g} minutes, and indexed; `/feeds list` shows its state."
     )
     await interaction.edit_original_response(content=text, allowed_mentions=render.NO_PINGS)
+    bot.spawn(fetch_round(bot), name="newsbot-fetch-now", drain=False)  # not in 15 minutes: now
 
 
 @feeds.command(name="remove", description="Stop following a feed")

@@ -52,7 +52,12 @@ async def watch(bot: NewsBot) -> None:
 
 async def fetch_round(bot: NewsBot) -> PassReport | None:
     """Fetch every followed feed once, then reindex what changed and announce it. None when no feed
-    is followed or the pass failed as a whole (logged in one line)."""
+    is followed or the pass failed as a whole (logged in one line). One round at a time."""
+    async with bot.fetch_lock:
+        return await _fetch_round(bot)
+
+
+async def _fetch_round(bot: NewsBot) -> PassReport | None:
     try:
         if not await bot.index.feeds.specs():
             return None
