@@ -14,9 +14,10 @@ from newsbot.bot import commands, errors, mentions
 from newsbot.bot.announce import announce
 from newsbot.bot.checks import QuestionCooldown
 from newsbot.bot.reindex import ReindexJob
-from newsbot.bot.watch import watch
+from newsbot.bot.watch import fetch_loop, watch
 from newsbot.index.api import NewsIndex
 from newsbot.index.config import Settings
+from newsbot.index.ingest.watch import FolderWatch
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,17 @@ class NewsBot(discord.Client):
         self._views: set[discord.ui.View] = set()
         self.watcher: asyncio.Task[None] | None = None
         self.watch_rounds = 0  # rounds of the folder watch finished (a test waits for "one more round")
+        self.folder_watch = FolderWatch(index, claim=self.claim_reindex, release=self.release_reindex)
+        self.fetcher: asyncio.Task[None] | None = None  # the feed fetch loop (bot/watch.py)
+        self.fetch_rounds = 0
+        self.fetch_lock = asyncio.Lock()  # one fetch round at a time (the loop's, or one after /feeds add)
 
     async def setup_hook(self) -> None:
         """Start the watcher (when enabled); sync the commands to the configured guilds, or globally."""
         if self.settings.watch.enabled:
             self.watcher = self.spawn(watch(self), name="newsbot-watch", drain=False)
+        if self.settings.fetch.interval_minutes > 0:
+            self.fetcher = self.spawn(fetch_loop(self), name="newsbot-fetch", drain=False)
         guild_ids = self.settings.discord.guild_ids
         if not guild_ids:
             self.synced[None] = await self.tree.sync()
@@ -143,8 +150,8 @@ class NewsBot(discord.Client):
     async def idle(self) -> None:
         """Return once nothing the bot started is running: no event handler (see :meth:`handling`) and no
         spawned task (question log, reindex, announcements), tasks started meanwhile included. The folder
-        watch, which never ends, is not waited for (count ``watch_rounds`` instead), nor are the views'
-        timeouts.
+        watch and the feed fetch, which never end, are not waited for (count ``watch_rounds`` instead),
+        nor are the views' timeouts.
 
         An event the client has not read yet is not known here: wait for that first (the end-to-end tests'
         fake Discord has ``sync()``)."""
@@ -153,7 +160,7 @@ class NewsBot(discord.Client):
             busy = [
                 task
                 for task in (*self._handling, *self._draining, *self._cancelling)
-                if not task.done() and task is not me and task is not self.watcher
+                if not task.done() and task is not me and task not in (self.watcher, self.fetcher)
             ]
             if not busy:
                 return

@@ -9,6 +9,7 @@ from discord import app_commands
 
 from newsbot.bot import render, reports
 from newsbot.bot.checks import admin_only, question_cooldown
+from newsbot.bot.feeds import feed_line, feeds
 from newsbot.bot.follow import follow, unfollow
 from newsbot.bot.reindex import BUSY
 from newsbot.bot.views import answer_question
@@ -73,10 +74,20 @@ async def reindex(interaction: discord.Interaction[NewsBot]) -> None:
 @admin_only()
 async def stats(interaction: discord.Interaction[NewsBot]) -> None:
     await interaction.response.defer(thinking=True, ephemeral=True)
-    parts = reports.stats_message(await interaction.client.index.stats())
+    index = interaction.client.index
+    failing = [feed_line(f) for f in await index.feeds.failing()]
+    parts = reports.stats_message(await index.stats(), failing=failing)
     await interaction.edit_original_response(
         content=parts.content, embeds=parts.embeds, allowed_mentions=render.NO_PINGS
     )
 
 
-ALL: tuple[app_commands.Command[Any, Any, Any], ...] = (ask, latest, reindex, stats, follow, unfollow)
+ALL: tuple[app_commands.Command[Any, Any, Any] | app_commands.Group, ...] = (
+    ask,
+    latest,
+    reindex,
+    stats,
+    follow,
+    unfollow,
+    feeds,
+)

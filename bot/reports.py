@@ -99,7 +99,9 @@ def age(since: dt.datetime | None, now: dt.datetime | None = None) -> str:
     return f"{hours // 24} days"
 
 
-def stats_message(stats: Stats, now: dt.datetime | None = None) -> MessageParts:
+def stats_message(
+    stats: Stats, now: dt.datetime | None = None, *, failing: Sequence[str] = ()
+) -> MessageParts:
     embed = discord.Embed(title="newsbot statistics", colour=COLOUR)
     embed.add_field(name="Articles", value=str(stats.articles))
     embed.add_field(name="Paragraphs", value=str(stats.paragraphs))
@@ -114,6 +116,12 @@ def stats_message(stats: Stats, now: dt.datetime | None = None) -> MessageParts:
         embed.add_field(
             name="Most asked without a good answer",
             value=clip("\n".join(lines), FIELD_VALUE_LIMIT),
+            inline=False,
+        )
+    if failing:
+        embed.add_field(
+            name=f"Failing feeds ({len(failing)})",
+            value=clip("\n".join(failing), FIELD_VALUE_LIMIT),
             inline=False,
         )
     return MessageParts(embeds=[embed])

@@ -8,73 +8,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
 
-from rich.console import Console
-
-from newsbot.cli import parser, render
+from newsbot.cli import feeds, parser, render
 from newsbot.cli.batch import ask_batch
+from newsbot.cli.common import err, out
+from newsbot.cli.common import print_report as _print_report
+from newsbot.cli.common import progress_bar as _progress_bar
+from newsbot.cli.common import settings_of as _settings
 from newsbot.index.api import NewsIndex
-from newsbot.index.config import Settings, StoreSettings, load_settings
+from newsbot.index.config import Settings, StoreSettings
 from newsbot.index.errors import NewsbotError
-from newsbot.index.model import IndexReport
 from newsbot.index.ranking import compiled
-
-
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        """Stdout's reader went away: main() ends quietly (rich would exit with status 1 here)."""
-        raise BrokenPipeError("stdout was closed")
-
-
-out = _Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    named = Path(args.config) if args.config else None
-    try:
-        settings = load_settings(named)
-    except UnicodeDecodeError:
-        shown = named or os.environ.get("NEWSBOT_CONFIG") or "newsbot.toml"
-        raise NewsbotError(f"config: {shown}: not UTF-8 text") from None
-    if getattr(args, "db", None):
-        settings = dataclasses.replace(settings, store=dataclasses.replace(settings.store, database=args.db))
-    return settings
-
-
-def _progress_bar(enabled: bool) -> tuple[Callable[[str, int, int], None] | None, Callable[[], None]]:
-    """A rich progress bar on a terminal (files, paragraphs, rate); nothing otherwise."""
-    if not enabled or not err.is_terminal:
-        return None, lambda: None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("{task.description:<8}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-    bar.start()
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total or None, rate="")
-        task = tasks[stage]
-        elapsed = bar.tasks[task].elapsed or 0.0
-        rate = f"{done / elapsed:,.0f}/s" if elapsed > 0.2 and done else ""
-        bar.update(task, completed=done, total=total or None, rate=rate)
-
-    return update, bar.stop
 
 
 # --- the first start ------------------------------------------------------------------------
@@ -105,7 +53,7 @@ async def _first_start(index: NewsIndex, args: argparse.Namespace, settings: Set
 # --- subcommands ----------------------------------------------------------------------------
 async def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    folders = [Path(p) for p in args.paths] or settings.folders
+    folders = [Path(p) for p in args.paths]
     if args.watch:
         return await _watch(settings, folders, args)
     if args.interval is not None:
@@ -113,7 +61,7 @@ async def cmd_index(args: argparse.Namespace) -> int:
     progress, stop = _progress_bar(not args.json)
     async with await NewsIndex.open(settings, compiled=False) as index:
         try:
-            report = await index.reindex(folders, progress)
+            report = await index.reindex(folders or None, progress)
         finally:
             stop()
     _print_report(report, args.json)
@@ -137,18 +85,13 @@ async def cmd_forget(args: argparse.Namespace) -> int:
 
 
 async def _watch(settings: Settings, folders: list[Path], args: argparse.Namespace) -> int:
+    """``index --watch``: the folders named, else news.folders and the feeds' folders."""
     from newsbot.cli.watch import watch_folders
 
     interval = args.interval or settings.watch.interval_seconds
     async with await NewsIndex.open(settings, compiled=False) as index:
+        folders = folders or await index.news_folders()
         return await watch_folders(index, folders, interval, out, err, as_json=args.json)
-
-
-def _print_report(report: IndexReport, as_json: bool) -> None:
-    if as_json:
-        print(render.to_json(report.to_json()))
-    else:
-        out.print(render.report(report))
 
 
 async def cmd_ask(args: argparse.Namespace) -> int:
@@ -238,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
             "console": cmd_console,
             "run": cmd_run,
             "start": cmd_start,
+            **feeds.HANDLERS,
         }
     )
 

@@ -72,6 +72,7 @@ def build(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
     commands = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True), handlers)
     _indexing(commands)
     _asking(commands)
+    _feeds(commands)
     _running(commands)
     return parser
 
@@ -79,9 +80,10 @@ def build(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
 class _Commands:
     """Adds commands that share the ``--config`` and ``--db`` options."""
 
-    def __init__(self, sub: Any, handlers: Mapping[str, Handler]) -> None:
+    def __init__(self, sub: Any, handlers: Mapping[str, Handler], prefix: str = "") -> None:
         self.sub = sub
         self.handlers = handlers
+        self.prefix = prefix
 
     def add(self, name: str, help_text: str, *, db: bool = True) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = self.sub.add_parser(name, help=help_text, description=help_text)
@@ -90,7 +92,7 @@ class _Commands:
             p.add_argument(
                 "--db", metavar="FILE", help="database file (default: store.database from the settings)"
             )
-        p.set_defaults(func=self.handlers[name])
+        p.set_defaults(func=self.handlers[self.prefix + name])
         return p
 
 
@@ -134,6 +136,40 @@ def _asking(commands: _Commands) -> None:
     p.add_argument(
         "--as-of", type=_date, default=None, metavar="YYYY-MM-DD", help="answer as if today were this day"
     )
+
+
+def _feeds(commands: _Commands) -> None:
+    group = commands.sub.add_parser(
+        "feeds", help="Follow news feeds (RSS, Atom, JSON Feed).", description="Follow news feeds."
+    )
+    feeds = _Commands(
+        group.add_subparsers(
+            dest="feeds_command", metavar="COMMAND", required=True, help="add, list or remove"
+        ),
+        commands.handlers,
+        "feeds ",
+    )
+    p = feeds.add("add", "Check a feed once and follow it (kept in the database).")
+    p.add_argument("url", metavar="URL", help="the feed's address (http or https)")
+    p.add_argument(
+        "--source", metavar="NAME", help="the source name shown with answers (default: the feed's title)"
+    )
+    p.add_argument(
+        "--no-full-text",
+        action="store_true",
+        help="store the feed's own text; don't fetch each article's page",
+    )
+    p = feeds.add("list", "List the followed feeds and each one's state.")
+    p.add_argument("--json", action="store_true", help="print the feeds as JSON")
+    p = feeds.add("remove", "Stop following a feed added from the terminal or Discord.")
+    p.add_argument("url", metavar="URL", help="the feed's address, as listed")
+    p = commands.add("fetch", "Fetch every followed feed now, then reindex what changed.")
+    p.add_argument("--json", action="store_true", help="print the feeds' and the reindex's reports as JSON")
+    p = commands.add("import", "Import the article pages of web archives (WARC) into a folder.", db=False)
+    p.add_argument("files", nargs="+", metavar="FILE", help="WARC files (.warc or .warc.gz)")
+    p.add_argument("--into", required=True, metavar="FOLDER", help="where the articles are written")
+    p.add_argument("--source", metavar="NAME", help="the source name shown with answers")
+    p.add_argument("--json", action="store_true", help="print the reports as JSON")
 
 
 def _running(commands: _Commands) -> None:

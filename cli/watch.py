@@ -52,7 +52,7 @@ async def watch_folders(
             if watcher is not None:
                 watcher.cancel()
 
-    names = ", ".join(str(f) for f in folders)
+    names = ", ".join(str(f) for f in folders) or "news.folders and the feeds' folders"
     err.print(f"[dim]Watching {escape(names)} every {interval:g} s; Ctrl-C to stop.[/dim]")
     try:
         await FolderWatch(index, folders).run(interval, show)

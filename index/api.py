@@ -25,6 +25,7 @@ from newsbot.index.answer import answering
 from newsbot.index.answer.answering import MAX_QUESTION_CHARS
 from newsbot.index.config import Settings
 from newsbot.index.errors import GenerationError, IndexBusyError, NewsbotError, StoreError
+from newsbot.index.feeds import Feeds
 from newsbot.index.generation import Generation
 from newsbot.index.ingest import indexer
 from newsbot.index.ingest.lock import writer_lock
@@ -91,6 +92,7 @@ class NewsIndex:
         self._serving = generations.Serving(store, Tokenizer(self.tokenizer_spec()))
         self._reindex_task: asyncio.Task[IndexReport] | None = None
         self._follows = FollowBook(self.database)  # connects on first use
+        self.feeds = Feeds(settings, self.database)  # the followed feeds (index/feeds.py)
 
     # --- opening and closing ---------------------------------------------------------------
     @classmethod
@@ -159,6 +161,7 @@ class NewsIndex:
         if self.log_store is not None:
             await self.log_store.close()
         await self._follows.close()
+        await self.feeds.close()
         await self.store.close()
 
     async def __aenter__(self) -> NewsIndex:
@@ -276,7 +279,12 @@ class NewsIndex:
         """
         if self.reindexing:
             raise IndexBusyError("a reindex is already running; try again when it has finished")
-        scan = [] if forget else (folders or self.settings.folders)
+        scan = [] if forget else (folders or await self.news_folders())
+        if not scan and not forget:
+            raise NewsbotError(
+                "nothing to index: news.folders is empty and no followed feed has stored anything yet"
+                " (name a folder: newsbot index PATH, or follow a feed: newsbot feeds add URL)"
+            )
         task = asyncio.ensure_future(self._reindex(scan, progress, forget))
         self._reindex_task = task
         try:
@@ -286,6 +294,11 @@ class NewsIndex:
                 self._reindex_task = None
         await self.refresh(force=True)
         return report
+
+    async def news_folders(self) -> list[Path]:
+        """What a reindex scans by default: ``news.folders`` and the followed feeds' folders."""
+        folders = list(self.settings.folders)
+        return folders + [f for f in await self.feeds.folders() if f not in folders]
 
     async def _reindex(
         self, scan: list[Path], progress: ProgressCallback | None, forget: list[Path] | None

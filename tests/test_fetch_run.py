@@ -218,7 +218,8 @@ async def test_atom_and_json_feed_while_bad_feeds_fail_and_back_off(
         and gone.next_try is not None
         and gone.next_try - result.started >= dt.timedelta(hours=6)
     )
-    assert "failing (1 in a row)" in home.describe(result.started)
+    since = result.started.isoformat(timespec="minutes")
+    assert f"failing since {since} (1 in a row)" in home.describe(result.started)
 
     again = await fetch_feeds(specs[:4], settings, feeds_root=tmp_path)
     assert {r.url.rsplit("/", 1)[1]: r.status for r in again.feeds}["home"] == "waiting"
@@ -228,6 +229,7 @@ async def test_atom_and_json_feed_while_bad_feeds_fail_and_back_off(
     assert (
         home is not None and home.failures == 2 and home.next_try - forced.started == dt.timedelta(minutes=20)
     )
+    assert home.failing_since == result.started  # the first failure of the row
     assert backoff_delay(settings, 30) == dt.timedelta(hours=24), "capped"
 
 

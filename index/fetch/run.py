@@ -245,6 +245,7 @@ async def _fetch_one(
         _failed(exc, spec, settings, state, report, now)
     else:
         state.failures = 0
+        state.failing_since = None
         state.last_error = None
         state.next_try = None
         state.last_success = now
@@ -267,6 +268,8 @@ def _failed(
         log.exception("fetching feed %s failed", spec.url)
     report.status = "failed"
     report.error = str(exc) if isinstance(exc, NewsbotError) else f"internal error ({exc!r})"
+    if not state.failures:
+        state.failing_since = now
     state.failures += 1
     state.last_error = report.error
     delay = backoff_delay(settings, state.failures)

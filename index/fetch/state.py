@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from newsbot.index.fetch.errors import ArchiveError
 
-_TIMES = ("last_attempt", "last_success", "next_try")
+_TIMES = ("last_attempt", "last_success", "next_try", "failing_since")
 
 
 @dataclass(slots=True)
@@ -35,6 +35,7 @@ class FeedState:
     next_try: dt.datetime | None = None  # set while backing off: not fetched before this
     moved_to: str | None = None  # where a permanent redirect says the feed now lives
     stored: int = 0  # articles stored from this feed, all passes together
+    failing_since: dt.datetime | None = None  # the first failure of the failures in a row
 
     @property
     def failing(self) -> bool:
@@ -48,7 +49,8 @@ class FeedState:
         """One line for ``feeds list`` and ``/feeds list``."""
         now = now or dt.datetime.now(dt.UTC)
         if self.failures:
-            text = f"failing ({self.failures} in a row): {self.last_error or 'unknown error'}"
+            since = f" since {self.failing_since.isoformat(timespec='minutes')}" if self.failing_since else ""
+            text = f"failing{since} ({self.failures} in a row): {self.last_error or 'unknown error'}"
             if self.next_try and self.next_try > now:
                 text += f"; next try {self.next_try.isoformat(timespec='minutes')}"
             return text

@@ -40,6 +40,10 @@ class Reindexable(Protocol):
         """Cancel this process's running reindex, if any, and wait until it stopped."""
         ...
 
+    async def news_folders(self) -> list[Path]:
+        """What a reindex scans by default (the configured folders and the feeds' folders)."""
+        ...
+
 
 def fingerprint(folders: list[Path]) -> str:
     """A digest of every article file's path and stamp under ``folders`` (and of what could not be read)."""
@@ -53,7 +57,8 @@ def fingerprint(folders: list[Path]) -> str:
 
 
 class FolderWatch:
-    """Reindexes ``index`` from ``folders`` (default: the configured ones) when they change.
+    """Reindexes ``index`` from ``folders`` (default: the index's news folders, feeds' included, as
+    they are at each round) when they change.
 
     ``claim``/``release`` let an adapter share its own reindex slot (the bot's, so that a watch
     round and an admin's /reindex never run together); ``claim`` returns False when it is taken.
@@ -68,18 +73,21 @@ class FolderWatch:
         release: Callable[[], None] = lambda: None,
     ) -> None:
         self.index = index
-        self.folders = folders or index.settings.folders
+        self.folders = folders
         self.claim = claim
         self.release = release
         self.indexed: str | None = None  # the fingerprint last indexed
 
     async def check(self) -> IndexReport | None:
         """One round: the reindex's report, or None when nothing changed or a reindex was running."""
-        current = await asyncio.to_thread(fingerprint, self.folders)
+        folders = self.folders or await self.index.news_folders()
+        if not folders:  # nothing configured and no feed stored anything yet
+            return None
+        current = await asyncio.to_thread(fingerprint, folders)
         if current == self.indexed or not self.claim():
             return None
         try:
-            report = await self.index.reindex(self.folders)
+            report = await self.index.reindex(folders)
         except IndexBusyError:
             return None
         except asyncio.CancelledError:  # the watcher is stopping: leave no reindex running behind it

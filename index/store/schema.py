@@ -95,6 +95,20 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE paragraphs ADD COLUMN flags INTEGER;
     """,
+    # 4: followed feeds (index/store/feedbook.py). ``feeds`` holds those added from the terminal or
+    # Discord (the settings file's [[feeds]] are read from there); ``feed_states`` every followed feed's
+    # fetch state (validators, failures, back-off) as FeedState JSON, settings-file feeds included.
+    """
+    CREATE TABLE feeds (
+        url TEXT PRIMARY KEY,
+        source TEXT NOT NULL DEFAULT '',
+        folder TEXT NOT NULL DEFAULT '',
+        full_text INTEGER NOT NULL DEFAULT 1,
+        added_at TEXT NOT NULL,
+        added_by TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE feed_states (url TEXT PRIMARY KEY, state TEXT NOT NULL, saved_at TEXT NOT NULL);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -47,7 +47,7 @@ async def test_the_token_is_never_logged(
 
     text = log_output.getvalue()
     assert "logging in using static token" in text  # discord.py's own DEBUG/INFO lines were captured
-    assert "Synced 6 commands to guild" in text
+    assert "Synced 7 commands to guild" in text
     assert fake.token not in text
     assert text.count(REDACTED) == 2
 

@@ -17,7 +17,7 @@ async def test_commands_synced_once_to_the_configured_guild(fake: FakeDiscord, n
     syncs = [r for r in fake.requests if r.method == "PUT" and "/commands" in r.path]
     assert [r.path for r in syncs] == [f"/applications/{fake.app_id}/guilds/{fake.guild_id}/commands"]
     commands = {c["name"]: c for c in syncs[0].json}
-    assert set(commands) == {"ask", "latest", "reindex", "stats", "follow", "unfollow"}
+    assert set(commands) == {"ask", "latest", "reindex", "stats", "follow", "unfollow", "feeds"}
     manage_guild = 1 << 5  # discord.py sends the permission bits as a number
     assert int(commands["reindex"]["default_member_permissions"]) == manage_guild
     assert int(commands["stats"]["default_member_permissions"]) == manage_guild
