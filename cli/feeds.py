@@ -9,14 +9,17 @@ import getpass
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsbot.cli import render
 from newsbot.cli.common import err, out, print_report, progress_bar, settings_of
 from newsbot.index.api import NewsIndex
 from newsbot.index.errors import NewsbotError
 from newsbot.index.feeds import SETTINGS, FollowedFeed
-from newsbot.index.fetch import FeedReport, WarcProgress, import_warc
+
+if TYPE_CHECKING:
+    from newsbot.index.fetch.run import FeedReport
+    from newsbot.index.fetch.warc import WarcProgress
 
 
 def _line(feed: FollowedFeed) -> str:
@@ -109,6 +112,8 @@ def _feed_json(report: FeedReport) -> dict[str, Any]:
 
 async def cmd_import(args: argparse.Namespace) -> int:
     """Web archives into a folder (resumable: a second run adds nothing)."""
+    from newsbot.index.fetch.warc import import_warc  # loaded only by this command
+
     folder = Path(args.into)
     update, stop = progress_bar(not args.json)
     progress = None

@@ -11,20 +11,16 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from newsbot.index.config import FeedSpec, Settings
 from newsbot.index.errors import NewsbotError
-from newsbot.index.fetch import (
-    FeedReport,
-    FeedState,
-    NotAFeedError,
-    PassReport,
-    check_feed,
-    default_feeds_root,
-    feed_folder,
-    fetch_feeds,
-)
+from newsbot.index.fetch.errors import NotAFeedError
+from newsbot.index.fetch.settings import default_feeds_root, feed_folder
+from newsbot.index.fetch.state import FeedState
+
+if TYPE_CHECKING:
+    from newsbot.index.fetch.run import FeedReport, PassReport
 from newsbot.index.store.feedbook import FeedBook
 
 SETTINGS = "settings"  # a feed's origin: the settings file ([[feeds]])
@@ -149,6 +145,8 @@ class Feeds:
         if await self.book.get(url) is not None:
             raise NewsbotError(f"{url} is already followed")
         try:
+            from newsbot.index.fetch.run import check_feed  # the fetcher loads only when used
+
             parsed = await check_feed(url, self.settings.fetch)
         except NotAFeedError as exc:
             if exc.links:
@@ -180,6 +178,8 @@ class Feeds:
         self, *, force: bool = False, on_feed: Callable[[FeedReport], None] | None = None
     ) -> PassReport:
         """One pass over every followed feed (``force``: those backing off too)."""
+        from newsbot.index.fetch.run import fetch_feeds  # the fetcher loads only when used
+
         return await fetch_feeds(
             await self.specs(),
             self.settings.fetch,

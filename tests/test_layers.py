@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -207,3 +209,17 @@ def test_modules_and_functions_stay_small() -> None:
                 if length > LONGER.get(f"{name}.{node.name}", MAX_FUNCTION_LINES):
                     too_long.append(f"{name}.{node.name}: {length} lines")
     assert too_long == []
+
+
+# --------------------------------------------------------------------------- what a question loads
+HEAVY = ("discord", "aiohttp", "feedparser", "trafilatura", "lxml", "warcio", "scipy.sparse")
+
+
+def test_asking_from_the_terminal_loads_neither_discord_nor_the_fetcher() -> None:
+    # `newsbot ask` starts cold every time: the bot's and the fetcher's libraries stay unloaded until used
+    code = (
+        "import sys; import newsbot.cli.main, newsbot.index.api, newsbot.index.feeds; "
+        f"print(sorted({{m for m in sys.modules for h in {HEAVY!r} if m == h or m.startswith(h + '.')}}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
