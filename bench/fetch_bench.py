@@ -10,8 +10,9 @@ about 60 KB), a robots.txt, and a feed listing every page. This process then mea
    checks on) and its article extracted by trafilatura (threads, or ``--workers`` processes);
 2. pass: one full fetch pass of the feed into an empty folder (feed, pages, files and metadata
    written), as ``newsbot fetch`` does;
-3. new item: the same feed with one new item added, fetched again: the time from a new story in
-   a feed to its file on disk (before the reindex and the announcement).
+3. new item: the pass's articles indexed and a channel following, the same feed with one new item
+   added: the time from that new story in a feed to its file on disk, and on to its announcement
+   (the incremental reindex and the follow's new stories, what ``newsbot run`` posts to Discord).
 
 Printed: pages/s for 1 and 2, seconds for 3, and the peak resident memory of this process (the
 server runs in its own process, so its pages are not counted). Nothing leaves the machine.
@@ -33,6 +34,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from newsbot.index.api import NewsIndex  # noqa: E402
+from newsbot.index.config import settings_from_dict  # noqa: E402
 from newsbot.index.fetch import FeedSpec, Fetcher, fetch_feeds, fetch_page  # noqa: E402
 from tests.fetch_server import LoopbackServer, article_html, fast_settings, make_story, rss  # noqa: E402
 
@@ -130,6 +133,28 @@ async def bench_pass(port: int, folder: Path, executor: Executor | None, feed: s
     return elapsed, feed_report.new
 
 
+async def bench_announcement(
+    port: int, pages: int, folder: Path, executor: Executor | None
+) -> tuple[float, float]:
+    """(seconds to the new item's file, seconds to its announcement) after the first pass."""
+    database = folder.parent.parent / "bench.db"
+    settings = settings_from_dict(
+        {"news": {"folders": []}, "store": {"database": str(database)}, "index": {"compiled": False}}
+    )
+    extra = make_story(pages + 1)  # the story feed-plus-one.xml adds
+    async with await NewsIndex.open(settings, compiled=False) as index:
+        await index.reindex([folder.parent])  # the first pass's articles, then a channel follows
+        await index.follow(1, 2)
+        started = time.perf_counter()
+        stored, new = await bench_pass(port, folder, executor, "feed-plus-one.xml")
+        await index.reindex([folder.parent])
+        (announcement,) = await index.take_announcements()
+        announced = time.perf_counter() - started
+    assert new == 1 and len(announcement.stories) == 1, (new, announcement)
+    assert announcement.stories[0].title == extra.title, announcement.stories[0].title
+    return stored, announced
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -159,9 +184,9 @@ def main() -> None:
             print(
                 f"2. one fetch pass (feed, {new} pages, files written): {new / elapsed:.1f} pages/s ({elapsed:.1f} s)"
             )
-            elapsed, new = asyncio.run(bench_pass(port, folder, executor, "feed-plus-one.xml"))
-            print(f"3. a new item in the feed to its file on disk: {elapsed:.2f} s ({new} new, "
-                  f"{args.pages} unchanged items skipped without fetching their pages)")  # fmt: skip
+            stored, announced = asyncio.run(bench_announcement(port, args.pages, folder, executor))
+            print(f"3. a new item in the feed to its file on disk: {stored:.2f} s ({args.pages} unchanged "
+                  f"items skipped without fetching their pages); to its announcement: {announced:.2f} s")  # fmt: skip
         print(f"peak memory of this process: {peak_rss_mb():.0f} MB (after imports: {base_rss:.0f} MB)")
     finally:
         if executor is not None:
