@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from types import ModuleType
 
 import numpy as np
@@ -59,6 +60,22 @@ def wait(timeout: float | None = None) -> bool:
     if thread is not None:
         thread.join(timeout)
     return ready()
+
+
+def started() -> bool:
+    """True once :func:`start` was called in this process (one-shot commands never call it)."""
+    return _thread is not None
+
+
+@contextlib.contextmanager
+def numpy_only() -> Iterator[None]:
+    """Rank with numpy inside this block even where the kernels are loaded (to compare the two)."""
+    global _kernels
+    kept, _kernels = _kernels, None
+    try:
+        yield
+    finally:
+        _kernels = kept
 
 
 def ready() -> bool:
