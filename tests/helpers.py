@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from newsbot.cli.main import main
 from newsbot.index.config import SAMPLE_NEWS, Settings, settings_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,3 +34,19 @@ def write_article(
     head = f" date {date} {title}" if date else title
     path.write_text(head + "\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
     return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``newsbot ARGV`` in-process: its exit code, stdout and stderr."""
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_line(err: str) -> str:
+    """The one line of an error on stderr (no traceback), without its ``newsbot:`` prefix."""
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("newsbot: ")
+    return lines[0].removeprefix("newsbot: ")

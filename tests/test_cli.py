@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.cli.main import main
 from newsbot.index.config import SAMPLE_NEWS
 
-from .helpers import write_article
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from .helpers import run, write_article
 
 
 def test_index_ask_latest_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

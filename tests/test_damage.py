@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from newsbot.cli.main import main
 from newsbot.index.api import NewsIndex
 from newsbot.index.config import Settings, settings_from_dict
 from newsbot.index.generation import gens_dir
 from newsbot.index.tokenizer import TOKENIZER_VERSION
+
+from .helpers import one_line, run
 
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 
@@ -41,20 +42,6 @@ ARTICLES = {
     "storm.txt": ("2026-10-03", "Storm warning", ["A red storm warning was issued for the bay area."]),
     "vote.txt": ("2026-10-02", "Council vote", ["The council voted on the budget for the harbor."]),
 }
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("newsbot: ")
-    return lines[0].removeprefix("newsbot: ")
 
 
 def write_news(tmp_path: Path) -> Path:

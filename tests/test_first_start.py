@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.cli.main import main
 from newsbot.index.api import NewsIndex
 from newsbot.index.errors import IndexingError
+
+from .helpers import run
 
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 
@@ -35,12 +36,6 @@ def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # the console ends at once (end of input)
     return home
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def one_line(err: str) -> str:

@@ -15,25 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from newsbot.cli.main import main
+from .helpers import one_line, run
 
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 
 COMMANDS = [["ask", "tram"], ["latest"], ["stats"], ["console"], ["index", "{news}"], ["forget", "{news}"]]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("newsbot: ")
-    return lines[0].removeprefix("newsbot: ")
 
 
 def news(tmp_path: Path) -> Path:

@@ -18,22 +18,10 @@ from newsbot.index.config import settings_from_dict
 from newsbot.index.errors import GenerationError, StoreError
 from newsbot.index.generation import gens_dir
 
+from .helpers import one_line, run
+
 # a thread's traceback (aiosqlite's worker, say) counts as one printed
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("newsbot: ")
-    return lines[0].removeprefix("newsbot: ")
 
 
 def news(tmp_path: Path) -> Path:

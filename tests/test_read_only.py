@@ -23,26 +23,13 @@ from typing import Any
 
 import pytest
 
-from newsbot.cli.main import main
 from newsbot.index.store import database
+
+from .helpers import one_line, run
 
 pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 
 QUESTION = ["ask", "harbor tram riders", "--as-of", "2026-11-01", "--json"]
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def one_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("newsbot: ")
-    return lines[0].removeprefix("newsbot: ")
 
 
 def indexed(tmp_path: Path, capsys: pytest.CaptureFixture[str], where: Path) -> tuple[Path, Path, list[Any]]:
