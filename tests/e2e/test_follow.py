@@ -204,7 +204,10 @@ async def test_a_restart_does_not_repeat_announcements(
 async def test_a_burst_is_capped_with_and_n_more(fake: FakeDiscord, newsbot: NewsBot, news_dir: Path) -> None:
     quiet = fake.quiet_channel_id
     await followed(fake, await follow(fake, quiet))
-    write_filler(news_dir, 500, prefix="burst")
+    # the burst arrives at once: written aside, then moved in (a watch round must not see half of it)
+    staging = news_dir.parent / "burst-staging"
+    write_filler(staging, 500, prefix="burst")
+    staging.rename(news_dir / "burst")
 
     first = await nth_post(fake, quiet, 1, within=10)
     assert first["content"] == "**500 new stories**"
