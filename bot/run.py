@@ -18,6 +18,10 @@ from newsbot.index.errors import NewsbotError
 
 log = logging.getLogger(__name__)
 
+# Gateway close codes (https://discord.com/developers/docs/topics/opcodes-and-status-codes)
+INVALID_SHARD = 4010
+SHARDING_REQUIRED = 4011
+
 
 def network_trouble(error: BaseException) -> bool:
     """Whether ``error`` says Discord could not be reached (or the connection to it was lost)."""
@@ -131,6 +135,13 @@ def start_failure(error: BaseException) -> str | None:
             "Discord refused the message content intent: enable it for the bot in the Developer Portal, "
             "or set discord.message_content_intent = false"
         )
+    if isinstance(error, discord.ConnectionClosed) and error.code == SHARDING_REQUIRED:
+        return (
+            "Discord requires more gateway shards for this many servers: "
+            'set discord.shard_count = "auto" (or a larger number)'
+        )
+    if isinstance(error, discord.ConnectionClosed) and error.code == INVALID_SHARD:
+        return "Discord refused a gateway shard: check discord.shard_count and discord.shard_ids"
     if isinstance(error, discord.HTTPException):
         return f"Discord refused the bot's start-up request: {describe(error)}"
     if network_trouble(error):

@@ -18,13 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from newsbot.index.errors import ConfigError
 from newsbot.index.config_rules import validate
+from newsbot.index.errors import ConfigError
 from newsbot.index.ranking.bm25 import BM25Params
 from newsbot.index.ranking.params import RankParams
 
 SAMPLE_NEWS = Path(__file__).parent / "sample_news"
-
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ def _validate_discord(d: DiscordSettings, need: Need) -> None:
 
 def validate(s: Settings) -> None:
     """Raise :class:`ConfigError` for the first setting out of its range (settings are typed already)."""
+
     def need(ok: bool, key: str, problem: str) -> None:
         if not ok:
             raise ConfigError(key, problem)
