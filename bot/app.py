@@ -130,14 +130,8 @@ class NewsBot(discord.AutoShardedClient):
         log.info("Shard %d of %s ready", shard_id, self.shard_count)
 
     async def on_ready(self) -> None:
-        shards = len(self.shards)
-        log.info(
-            "Ready as %s in %d guild(s), %d of %s shard(s)",
-            self.user,
-            len(self.guilds),
-            shards,
-            self.shard_count,
-        )
+        guilds, shards = len(self.guilds), len(self.shards)
+        log.info("Ready as %s in %d guild(s), %d of %s shard(s)", self.user, guilds, shards, self.shard_count)
 
     async def on_message(self, message: discord.Message) -> None:
         self.handling()

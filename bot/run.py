@@ -18,8 +18,7 @@ from newsbot.index.errors import NewsbotError
 
 log = logging.getLogger(__name__)
 
-# Gateway close codes (https://discord.com/developers/docs/topics/opcodes-and-status-codes)
-INVALID_SHARD = 4010
+# The gateway's close code for a bot in more servers than its shards may carry (Discord's "sharding required")
 SHARDING_REQUIRED = 4011
 
 
@@ -140,8 +139,6 @@ def start_failure(error: BaseException) -> str | None:
             "Discord requires more gateway shards for this many servers: "
             'set discord.shard_count = "auto" (or a larger number)'
         )
-    if isinstance(error, discord.ConnectionClosed) and error.code == INVALID_SHARD:
-        return "Discord refused a gateway shard: check discord.shard_count and discord.shard_ids"
     if isinstance(error, discord.HTTPException):
         return f"Discord refused the bot's start-up request: {describe(error)}"
     if network_trouble(error):
