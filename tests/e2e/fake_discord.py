@@ -1,29 +1,31 @@
 """A fake Discord (REST + gateway) served on 127.0.0.1 for end-to-end tests of the real discord.py client.
 
 It answers the REST routes the bot uses, records every request (method, path, query, JSON body, also the
-``payload_json`` part of multipart bodies) and runs the gateway (``fake_gateway.py``): HELLO, heartbeat ACKs,
-IDENTIFY → READY + GUILD_CREATE, one session per shard (``shards`` is what GET /gateway/bot recommends; one by
-default). Tests inject INTERACTION_CREATE / MESSAGE_CREATE through :meth:`FakeDiscord.slash`,
-:meth:`FakeDiscord.click` and :meth:`FakeDiscord.post_message`, then wait for what the bot sent with
-:meth:`FakeDiscord.wait_for`.
+``payload_json`` part of multipart bodies) and runs the gateway (``fake_gateway.py``): HELLO, heartbeat
+ACKs, IDENTIFY → READY + GUILD_CREATE, one session per shard (``shards`` is what GET /gateway/bot
+recommends; one by default). Tests inject INTERACTION_CREATE / MESSAGE_CREATE through
+:meth:`FakeDiscord.slash`, :meth:`FakeDiscord.click` and :meth:`FakeDiscord.post_message`, then wait for
+what the bot sent with :meth:`FakeDiscord.wait_for`.
 
 Guilds: one by default (``guild_id``, with ``channel_id`` and ``quiet_channel_id``); ``guilds=N`` or
-:meth:`FakeDiscord.add_guild` (before the client connects) adds more, each with its own two channels and the
-same people and roles. The k-th guild (0 is the first) is carried by shard ``k % shard_count``, and each event
-goes out on its guild's shard.
+:meth:`FakeDiscord.add_guild` (before the client connects) adds more, each with its own two channels and
+the same people and roles. The k-th guild (0 is the first) is carried by shard ``k % shard_count``, and
+each event goes out on its guild's shard.
 
 Gateway frames are sent as text, so the client's zlib/zstd stream decompression is never used (discord.py
 only decompresses binary frames).
 
 Faults on demand: :meth:`FakeDiscord.drop` closes a shard's gateway websocket (the client resumes; events
 dispatched meanwhile are replayed, as Discord does; set ``invalidate_resume`` to answer the RESUME with
-INVALID_SESSION instead), :meth:`FakeDiscord.fail` answers matching REST requests with a 429 (``retry_after`` and the
-X-RateLimit headers) or a 5xx. Each request records when it arrived and each injected interaction when it was
-sent (``time.perf_counter``), and ``heartbeats`` when each heartbeat arrived, for latency figures.
+INVALID_SESSION instead), :meth:`FakeDiscord.fail` answers matching REST requests with a 429
+(``retry_after`` and the X-RateLimit headers) or a 5xx. Each request records when it arrived and each
+injected interaction when it was sent (``time.perf_counter``), and ``heartbeats`` when each heartbeat
+arrived, for latency figures.
 
-Asserting that something did *not* happen: :meth:`FakeDiscord.sync` returns once the client has read every event
-sent so far (on every shard), :meth:`FakeDiscord.idle` once every request received has been answered; in between, wait for the
-bot to finish what those events started (``NewsBot.idle``). ``helpers.settled`` does the three.
+Asserting that something did *not* happen: :meth:`FakeDiscord.sync` returns once the client has read every
+event sent so far (on every shard), :meth:`FakeDiscord.idle` once every request received has been answered;
+in between, wait for the bot to finish what those events started (``NewsBot.idle``). ``helpers.settled``
+does the three.
 """
 
 from __future__ import annotations
@@ -530,8 +532,8 @@ class FakeDiscord(FakeGateway):
     # ----------------------------------------------------------------- injecting
 
     def _where(self, channel_id: int | None, guild_id: int | None = None) -> tuple[int, FakeGuild]:
-        """(channel, guild) of an event: ``guild_id``'s news channel, or ``channel_id``'s guild (the first guild
-        for a channel of none), or the first guild's news channel."""
+        """(channel, guild) of an event: ``guild_id``'s news channel, or ``channel_id``'s guild (the first
+        guild for a channel of none), or the first guild's news channel."""
         if guild_id is not None:
             guild = self.guild(guild_id)
             return channel_id or guild.channel_id, guild
@@ -669,8 +671,8 @@ class FakeDiscord(FakeGateway):
         guild_id: int | None = None,
         mention_bot: bool = True,
     ) -> Json:
-        """A member posts ``content`` in a guild channel (mentioning the bot when ``mention_bot``): ``channel_id``,
-        or the news channel of ``guild_id`` (or of the first guild)."""
+        """A member posts ``content`` in a guild channel (mentioning the bot when ``mention_bot``):
+        ``channel_id``, or the news channel of ``guild_id`` (or of the first guild)."""
         user = user or self.user
         message = self._message(self._where(channel_id, guild_id)[0], {"content": content}, author=user)
         message["member"] = {k: v for k, v in user.member().items() if k != "user"}
@@ -870,7 +872,7 @@ class FakeDiscord(FakeGateway):
         )
 
     def _response_channel(self, sent: Sent | None) -> int:
-        """Where an interaction's responses go: its guild channel (the first guild's news channel for a DM)."""
+        """Where an interaction's responses go: its channel (the first guild's news channel for a DM)."""
         return sent.channel_id if sent is not None and sent.guild_id is not None else self.channel_id
 
     def _webhook_message(self, token: str, mid: str) -> Json | None:

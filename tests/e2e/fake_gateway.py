@@ -5,9 +5,9 @@ Discord splits a large bot's gateway into shards. The client asks ``GET /gateway
 arrive only on the shard ``(guild_id >> 22) % count`` (DMs on shard 0), and each shard's READY is followed by
 the GUILD_CREATEs of the guilds it owns. A client that sends no ``shard`` is shard ``[0, 1]``.
 
-Each :class:`ShardSession` has its own sequence numbers and history: when its websocket drops, events meant for
-it are kept and replayed on RESUME (as Discord does), while the other shards go on. An IDENTIFY whose shard is
-out of range is closed with 4010 (invalid shard), and one whose shard would hold more than
+Each :class:`ShardSession` has its own sequence numbers and history: when its websocket drops, events meant
+for it are kept and replayed on RESUME (as Discord does), while the other shards go on. An IDENTIFY whose
+shard is out of range is closed with 4010 (invalid shard), and one whose shard would hold more than
 ``max_guilds_per_shard`` guilds with 4011 (sharding required), Discord's close codes.
 
 Guild ids: :func:`guild_snowflake` makes the k-th guild's id so that it lands on shard ``k % count`` for
@@ -46,8 +46,8 @@ def shard_of(guild_id: int, count: int) -> int:
 
 @dataclass(eq=False)
 class ShardSession:
-    """One shard's gateway session: from its IDENTIFY until Discord (the fake) invalidates it. Its websocket may
-    drop and be resumed meanwhile."""
+    """One shard's gateway session: from its IDENTIFY until Discord (the fake) invalidates it. Its websocket
+    may drop and be resumed meanwhile."""
 
     shard_id: int
     shard_count: int
@@ -90,7 +90,7 @@ class ShardSession:
 
 
 class FakeGateway:
-    """The gateway websocket of :class:`FakeDiscord`, which tells it who the bot is and which guilds it is in."""
+    """The gateway of :class:`FakeDiscord`, which tells it who the bot is and which guilds it is in."""
 
     def __init__(self, *, heartbeat_interval: float, shards: int, max_guilds_per_shard: int | None) -> None:
         self.heartbeat_interval = heartbeat_interval  # seconds, sent in HELLO
@@ -238,10 +238,12 @@ class FakeGateway:
         await session.send(event, data, keep=True)
 
     async def sync(self, *, within: float = 5.0) -> None:
-        """Until the client has read every event sent so far, on every shard (and so has started handling each).
+        """Until the client has read every event sent so far, on every shard (and so has started handling
+        each).
 
-        The fake asks each shard for a heartbeat (op 1, as Discord may); the client sends one at once, with the
-        sequence number of the last event it read on that shard, and it reads each shard's events in order."""
+        The fake asks each shard for a heartbeat (op 1, as Discord may); the client sends one at once, with
+        the sequence number of the last event it read on that shard, and it reads each shard's events in
+        order."""
         assert self.sessions, "the client is not connected"
         for session in list(self.sessions.values()):
             ws = session.ws
