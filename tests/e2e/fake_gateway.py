@@ -129,9 +129,9 @@ class FakeGateway:
         return self.identify_payloads[-1] if self.identify_payloads else None
 
     @property
-    def identified_shards(self) -> list[tuple[int, int]]:
+    def identified_shards(self) -> list[tuple[int, ...]]:
         """``[id, count]`` of every IDENTIFY, in order (``[0, 1]`` for one without ``shard``)."""
-        return [tuple(p.get("shard") or (0, 1)) for p in self.identify_payloads]  # type: ignore[misc]
+        return [tuple(p.get("shard") or (0, 1)) for p in self.identify_payloads]
 
     def session_of(self, guild_id: int | None) -> ShardSession:
         """The session carrying ``guild_id``'s events (shard 0's for DMs)."""
