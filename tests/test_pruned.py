@@ -99,6 +99,8 @@ async def test_every_posting_is_under_its_blocks_bound(tmp_path: Path) -> None:
     start = np.asarray(gen.art_start)
     for block in (1, 3, 16, 256):
         b = block_bounds(gen.body(), articles, start, block)
+        in_chunks = block_bounds(gen.body(), articles, start, block, chunk=5)  # a few words at a time
+        assert all(np.array_equal(b[name], in_chunks[name]) for name in b)
         entries: dict[tuple[int, int], int] = {}
         for t in range(len(b["e_indptr"]) - 1):
             for e in range(b["e_indptr"][t], b["e_indptr"][t + 1]):

@@ -20,6 +20,8 @@ import numpy as np
 from newsbot.index.ranking.bm25 import CountWeights, Weights
 
 BLOCK = 256  # paragraphs per block (docs/benchmarks.md: the pruned ranking's block size)
+CHUNK = 1 << 23  # postings whose entries are computed at a time
+DTYPES = {"e_bcount": np.uint16, "e_acount": np.uint32, "e_bmax": np.float32, "e_amax": np.float32}
 Arrays = dict[str, np.ndarray]
 
 
@@ -38,40 +40,41 @@ def _runs(keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
 
 
-def _body(body: Weights, n_blocks: int, block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(key, postings, highest weight) per (word, block) holding paragraph postings; key =
-    word * n_blocks + block, sorted (postings come by word, then paragraph)."""
-    words = np.repeat(np.arange(body.n_terms, dtype=np.int64), np.diff(body.indptr))
-    keys = words * n_blocks + body.indices.astype(np.int64) // block
+def _body(body: Weights, lo: int, hi: int, n_blocks: int, block: int) -> tuple[np.ndarray, ...]:
+    """(key, postings, highest weight) per (word, block) holding paragraph postings of the words
+    ``lo:hi``; key = word * n_blocks + block, sorted (postings come by word, then paragraph)."""
+    start, end = int(body.indptr[lo]), int(body.indptr[hi])
+    words = np.repeat(np.arange(lo, hi, dtype=np.int64), np.diff(body.indptr[lo : hi + 1]))
+    keys = words * n_blocks + body.indices[start:end].astype(np.int64) // block
     del words
     starts = _runs(keys)
     counts = np.diff(np.append(starts, len(keys)))
-    highest = np.maximum.reduceat(body.data, starts) if len(starts) else np.zeros(0)
+    highest = np.maximum.reduceat(body.data[start:end], starts) if len(starts) else np.zeros(0)
     return keys[starts], counts, highest
 
 
-def _article_postings(articles: CountWeights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(word, article, weight) of every whole-article posting, in the matrix's order; the weight is
+def _article_postings(articles: CountWeights, lo: int, hi: int) -> tuple[np.ndarray, ...]:
+    """(word, article, weight) of the whole-article postings of the words ``lo:hi``; the weight is
     computed with ``CountWeights.row``'s float operations."""
-    n_blocks, n_terms = articles.indptr.shape[0], articles.n_terms
-    words, arts = [], []
-    for b in range(n_blocks):
+    words, arts, tfs = [], [], []
+    for b in range(articles.indptr.shape[0]):
         row = articles.indptr[b]
-        words.append(np.repeat(np.arange(n_terms, dtype=np.int64), np.diff(row)))
-        arts.append(articles.indices[row[0] : row[-1]].astype(np.int64) + b * articles.block)
-    word = np.concatenate(words)
-    art = np.concatenate(arts)
-    tf = articles.tf.astype(np.float64)
+        start, end = int(row[lo]), int(row[hi])
+        words.append(np.repeat(np.arange(lo, hi, dtype=np.int64), np.diff(row[lo : hi + 1])))
+        arts.append(articles.indices[start:end].astype(np.int64) + b * articles.block)
+        tfs.append(articles.tf[start:end])
+    word, art = np.concatenate(words), np.concatenate(arts)
+    tf = np.concatenate(tfs).astype(np.float64)
     weight = tf * (articles.k1 + 1) / (articles.k1_norm[art] + tf) * articles.idf[word]
     return word, art, weight
 
 
 def _articles(
-    articles: CountWeights, art_start: np.ndarray, n_blocks: int, block: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(key, postings owned) per (word, owner block), and (key, highest weight) per (word, block
-    overlapped), both sorted by key."""
-    word, art, weight = _article_postings(articles)
+    articles: CountWeights, lo: int, hi: int, art_start: np.ndarray, n_blocks: int, block: int
+) -> tuple[np.ndarray, ...]:
+    """For the words ``lo:hi``: (key, postings owned) per (word, owner block), and (key, highest
+    weight) per (word, block overlapped), both sorted by key."""
+    word, art, weight = _article_postings(articles, lo, hi)
     first = art_start[:-1] // block
     last = np.maximum(art_start[1:] - 1, art_start[:-1]) // block  # an empty article: its start's block
     owner_keys = word * n_blocks + first[art]
@@ -96,14 +99,13 @@ def _articles(
     return owner_keys[starts], owned, all_keys[runs], peak
 
 
-def block_bounds(body: Weights, articles: CountWeights, art_start: np.ndarray, block: int = BLOCK) -> Arrays:
-    """The ``e_*`` arrays of a generation (see ``layout.PRUNE_ARRAYS``)."""
-    if not 0 < block <= np.iinfo(np.uint16).max:
-        raise ValueError("a block holds 1 to 65535 paragraphs")
-    n_par = body.n_docs
-    n_blocks = max(1, -(-n_par // block))
-    b_keys, b_count, b_high = _body(body, n_blocks, block)
-    o_keys, o_count, a_keys, a_high = _articles(articles, art_start, n_blocks, block)
+def _entries(
+    body: Weights, articles: CountWeights, art_start: np.ndarray, lo: int, hi: int, n_blocks: int, block: int
+) -> tuple[np.ndarray, ...]:
+    """The entries of the words ``lo:hi``: (key, paragraph postings, owned article postings, highest
+    paragraph weight, highest article weight), sorted by key."""
+    b_keys, b_count, b_high = _body(body, lo, hi, n_blocks, block)
+    o_keys, o_count, a_keys, a_high = _articles(articles, lo, hi, art_start, n_blocks, block)
     keys = np.union1d(np.union1d(b_keys, o_keys), a_keys)
     n = len(keys)
     bcount = np.zeros(n, dtype=np.uint16)
@@ -114,14 +116,39 @@ def block_bounds(body: Weights, articles: CountWeights, art_start: np.ndarray, b
     bhigh[np.searchsorted(keys, b_keys)] = b_high
     ahigh = np.zeros(n, dtype=np.float64)
     ahigh[np.searchsorted(keys, a_keys)] = a_high
-    words = keys // n_blocks
+    return keys, bcount, acount, round_up(bhigh), round_up(ahigh)
+
+
+def _word_chunks(body: Weights, articles: CountWeights, size: int) -> list[tuple[int, int]]:
+    """Ranges of words whose postings (paragraphs and articles) add up to about ``size`` each."""
+    per_word = np.diff(body.indptr) + np.diff(articles.indptr, axis=1).sum(axis=0)
+    ends = np.searchsorted(np.cumsum(per_word), np.arange(size, int(per_word.sum()) + size, size), "right")
+    out, lo = [], 0
+    for hi in [*ends.tolist(), body.n_terms]:
+        hi = min(max(hi, lo + 1), body.n_terms)
+        if hi > lo:
+            out.append((lo, hi))
+            lo = hi
+    return out
+
+
+def block_bounds(
+    body: Weights, articles: CountWeights, art_start: np.ndarray, block: int = BLOCK, chunk: int = CHUNK
+) -> Arrays:
+    """The ``e_*`` arrays of a generation (see ``layout.BOUNDS``), computed ``chunk`` postings at a
+    time so that the memory they take beside the matrices stays small."""
+    if not 0 < block <= np.iinfo(np.uint16).max:
+        raise ValueError("a block holds 1 to 65535 paragraphs")
+    n_blocks = max(1, -(-body.n_docs // block))
+    parts = [
+        _entries(body, articles, art_start, lo, hi, n_blocks, block)
+        for lo, hi in _word_chunks(body, articles, chunk)
+    ]
+    keys = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
     indptr = np.zeros(body.n_terms + 1, dtype=np.int64)
-    np.cumsum(np.bincount(words, minlength=body.n_terms), out=indptr[1:])
-    return {
-        "e_indptr": indptr,
-        "e_block": (keys % n_blocks).astype(np.int32),
-        "e_bcount": bcount,
-        "e_acount": acount,
-        "e_bmax": round_up(bhigh),
-        "e_amax": round_up(ahigh),
-    }
+    np.cumsum(np.bincount(keys // n_blocks, minlength=body.n_terms), out=indptr[1:])
+    out = {"e_indptr": indptr, "e_block": (keys % n_blocks).astype(np.int32)}
+    del keys
+    for i, name in enumerate(("e_bcount", "e_acount", "e_bmax", "e_amax"), start=1):
+        out[name] = np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=DTYPES[name])
+    return out
