@@ -86,10 +86,15 @@ def _articles(
     del order
     # an article that runs on into later blocks bounds those blocks too
     spans = last[art] - first[art]
-    for extra in range(1, int(spans.max(initial=0)) + 1):
-        more = spans >= extra
-        keys.append(word[more] * n_blocks + first[art[more]] + extra)
-        highest.append(weight[more])
+    longer = np.flatnonzero(spans > 0)
+    word, start, weight, spans = word[longer], first[art[longer]], weight[longer], spans[longer]
+    extra = 1
+    while len(spans):
+        keys.append(word * n_blocks + start + extra)
+        highest.append(weight)
+        more = spans > extra
+        word, start, weight, spans = word[more], start[more], weight[more], spans[more]
+        extra += 1
     all_keys = np.concatenate(keys)
     all_highest = np.concatenate(highest)
     order = np.argsort(all_keys, kind="stable")
@@ -106,7 +111,9 @@ def _entries(
     paragraph weight, highest article weight), sorted by key."""
     b_keys, b_count, b_high = _body(body, lo, hi, n_blocks, block)
     o_keys, o_count, a_keys, a_high = _articles(articles, lo, hi, art_start, n_blocks, block)
-    keys = np.union1d(np.union1d(b_keys, o_keys), a_keys)
+    keys = np.concatenate((b_keys, o_keys, a_keys))
+    keys.sort(kind="stable")  # three sorted runs: merged
+    keys = keys[_runs(keys)]
     n = len(keys)
     bcount = np.zeros(n, dtype=np.uint16)
     bcount[np.searchsorted(keys, b_keys)] = b_count
