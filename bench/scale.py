@@ -130,6 +130,7 @@ def run_stage(script: Path, task: str, args: dict[str, Any], folder: Path, opts:
             break
         time.sleep(SAMPLE_SECONDS)
     watched = {"tree_peak": peak, "memory_samples": samples, "wall_s": time.time() - began}
+    # (sampled: the tree's peak may fall between samples; the stage's own process reports its VmHWM)
     if stopped or popen.returncode != 0 or not out_path.is_file():
         return {"error": stopped or f"exited with status {popen.returncode}", **watched}
     return {**read_json(out_path), **watched}
@@ -234,7 +235,7 @@ def render(label: str, r: dict[str, Any]) -> str:
         f"{label}: {fmt(serve.get('paragraphs') or build.get('paragraphs'))} paragraphs, "
         f"{fmt(serve.get('articles') or build.get('articles'))} articles",
         f"  newsbot build: {fmt(build.get('seconds'))} s, peak {fmt(build.get('peak_rss_mb'))} MB (build process), "
-        f"{fmt(get(build, 'tree_peak', 'tree_mb'))} MB (with its workers, in stage {get(build, 'tree_peak', 'stage')}); "
+        f"{fmt(get(build, 'tree_peak', 'tree_mb'))} MB sampled with its workers (in stage {get(build, 'tree_peak', 'stage')}); "
         f"stages (s) {build.get('stages_s')}; disk {fmt(nb.get('disk_mb'))} MB"
         + (f"; {build['error']}" if "error" in build else ""),
         f"  newsbot {pruned}: retrieval p50 / p99 {pair(s.get('retrieval'), 'p50_ms', 'p99_ms')} ms, "

@@ -6,7 +6,7 @@ them) are drawn with replacement until the archive holds ``factor`` times their 
 words, their frequencies and the articles' lengths stay those of real news. Every original is kept at
 its own date; each further copy is dated a random whole number of days (1 to ``--years`` years) before
 its original (before the latest real date for an undated one), never twice the same day for one
-article. Questions asked as of their real dates thus still find their recent stories, above an archive
+text (an article the corpus holds twice shares its copies' days and numbers). Questions asked as of their real dates thus still find their recent stories, above an archive
 of older ones.
 
 newsbot keeps an article told twice once (by a hash of its title and paragraphs), so a copy's title
@@ -52,6 +52,7 @@ class Source:
     """One real article, ready to be written again with another title and date."""
 
     corpus: str
+    key: str  # its text hash: articles told twice in the corpus share their copies' numbers
     title: str
     date: dt.date | None
     paragraphs: int
@@ -93,7 +94,8 @@ def load(folders: dict[str, Path]) -> list[Source]:
                 {"source": article.source, "url": article.url, "paragraphs": article.paragraphs},
                 ensure_ascii=False,
             )
-            out.append(Source(corpus, article.title, article.date, len(article.paragraphs), rest[1:]))
+            n = len(article.paragraphs)
+            out.append(Source(corpus, article.text_hash, article.title, article.date, n, rest[1:]))
     return out
 
 
@@ -115,10 +117,10 @@ def plan(sources: list[Source], factor: float, years: float, rng: random.Random)
     copies = [Copy(i, 0, s.date) for i, s in enumerate(sources)]
     target = factor * sum(s.paragraphs for s in sources)
     total = sum(s.paragraphs for s in sources)
-    made: dict[int, set[int]] = {}  # days back already given to each article's copies
+    made: dict[str, set[int]] = {}  # days back already given to the copies of each text
     while total < target:
         i = rng.randrange(len(sources))
-        used = made.setdefault(i, set())
+        used = made.setdefault(sources[i].key, set())
         back = rng.randint(1, span)
         while back in used:
             back = rng.randint(1, span)
