@@ -10,9 +10,9 @@ process while the driver watches the memory of that process and its workers, and
 their resident memory passes ``--max-rss-gb`` (or the machine runs short), saying which stage it was
 in. Then a serving process asks the 224 dev questions, each as of its quiz date, and ``--titles``
 real article titles (a seeded sample of the dated ones), each as of its article's date, so that the
-same questions are asked of every archive (a synthetic one keeps every original at its date). It
-times the ranking call alone (pruned, then exhaustive: they must give the same ranking) and the whole
-answer. tantivy indexes the same paragraphs' tokens and answers each question's searched words
+same questions are asked of every archive (a synthetic one keeps every original at its date). Each
+question is asked once untimed, then timed: the ranking call alone, pruned and exhaustive (they must
+give the same ranking), and the whole answer, back to back in a turning order. tantivy indexes the same paragraphs' tokens and answers each question's searched words
 (``workers.py``'s stages, as ``bench.py``).
 """
 
@@ -247,6 +247,11 @@ def render(label: str, r: dict[str, Any]) -> str:
         f"identical rankings {fmt(s.get('identical'))} of {fmt(s.get('checked'))} "
         f"(same up to rounding {fmt(s.get('same_up_to_rounding'))})",
     ]
+    differ = [q for q in serve.get("questions", []) if q.get("identical") is False]
+    for q in differ[:5]:
+        lines.append(
+            f"    differs from rank {q['first_difference']}: {q['kind']} {q['text'][:70]!r} as of {q['as_of']}"
+        )
     for kind in ("dev", "title"):
         k = get(serve, "summary", kind)
         if k:

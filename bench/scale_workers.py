@@ -146,23 +146,41 @@ def percentiles(values: list[int | None]) -> dict[str, float] | None:
 
 
 # --- serving -----------------------------------------------------------------------------------
-def timed_ranking(call: Any, searches: list[Search | None], exhaustive: bool) -> tuple[list[Any], ...]:
-    """Each question's ranking call, timed alone: seconds, postings visited and the ranking."""
-    times: list[float | None] = []
-    visited: list[int | None] = []
-    ranked: list[Any] = []
-    for s in searches:
-        if s is None:
-            times.append(None)
-            visited.append(None)
-            ranked.append(None)
-            continue
-        started = time.perf_counter()
-        result, seen = call(s, exhaustive)
-        times.append(time.perf_counter() - started)
-        visited.append(seen)
-        ranked.append(result)
-    return times, visited, ranked
+@dataclass(slots=True)
+class Measured:
+    """One question's timed calls: the pruned ranking, the exhaustive one, the whole answer."""
+
+    pruned_s: float | None = None
+    exhaustive_s: float | None = None
+    answer_s: float | None = None
+    visited: int | None = None
+    visited_exhaustive: int | None = None
+    pruned: Any = None
+    exhaustive: Any = None
+
+
+async def measure(
+    index: Any, call: Any, q: dict[str, Any], as_of: dt.date | None, s: Search | None, turn: int
+) -> Measured:
+    """Time the three calls back to back, in an order that turns with ``turn``, so that neither a
+    busy moment of a shared machine nor the order of the calls favours one of them."""
+    m = Measured()
+    for step in range(3):
+        which = (turn + step) % 3
+        if which == 2:
+            began = time.perf_counter()
+            await index.ask(q["text"], as_of=as_of)
+            m.answer_s = time.perf_counter() - began
+        elif s is not None:
+            exhaustive = which == 1
+            began = time.perf_counter()
+            ranked, seen = call(s, exhaustive)
+            took = time.perf_counter() - began
+            if exhaustive:
+                m.exhaustive_s, m.visited_exhaustive, m.exhaustive = took, seen, ranked
+            else:
+                m.pruned_s, m.visited, m.pruned = took, seen, ranked
+    return m
 
 
 async def scale_serve(args: dict[str, Any]) -> dict[str, Any]:
@@ -181,36 +199,32 @@ async def scale_serve(args: dict[str, Any]) -> dict[str, Any]:
         ctx = answering.Context(index.queries, index.tokenizer, index.settings.answer, index.rank_params)
         searches = [await search_inputs(ctx, gen, q["text"], d) for q, d in zip(qs, dates, strict=True)]
         call, pruned = ranker(gen, index.rank_params)
-        log(f"serve: {len(qs)} questions, warming up (answers, untimed)")
-        for q, d in zip(qs, dates, strict=True):
-            await index.ask(q["text"], as_of=d)
-        log("serve: ranking alone, pruned then exhaustive (a pass of each untimed first)")
-        for exhaustive in (False, True):
-            timed_ranking(call, searches, exhaustive)
-        t_pruned, v_pruned, r_pruned = timed_ranking(call, searches, exhaustive=False)
-        t_full, v_full, r_full = timed_ranking(call, searches, exhaustive=True)
-        log("serve: whole answers")
-        t_answer: list[float] = []
-        for q, d in zip(qs, dates, strict=True):
-            began = time.perf_counter()
-            await index.ask(q["text"], as_of=d)
-            t_answer.append(time.perf_counter() - began)
+        log(f"serve: {len(qs)} questions, once untimed (their pages into memory)")
+        for i, (q, d) in enumerate(zip(qs, dates, strict=True)):
+            await measure(index, call, q, d, searches[i], i)
+        log("serve: timed")
+        timed = [
+            await measure(index, call, q, d, searches[i], i)
+            for i, (q, d) in enumerate(zip(qs, dates, strict=True))
+        ]
         per_question = []
-        for i, s in enumerate(searches):
-            a, b = r_pruned[i], r_full[i]
+        for i, (s, m) in enumerate(zip(searches, timed, strict=True)):
+            a, b = m.pruned, m.exhaustive
             per_question.append(
                 {
                     "kind": qs[i]["kind"],
+                    "text": qs[i]["text"],
+                    "as_of": qs[i].get("as_of"),
                     "terms": s.terms if s else [],
                     "postings": term_postings(gen, s.ids) if s else None,
-                    "visited": v_pruned[i],
-                    "visited_exhaustive": v_full[i],
-                    "retrieval_s": t_pruned[i],
-                    "exhaustive_s": t_full[i],
-                    "answer_s": t_answer[i],
+                    "visited": m.visited,
+                    "visited_exhaustive": m.visited_exhaustive,
+                    "retrieval_s": m.pruned_s,
+                    "exhaustive_s": m.exhaustive_s,
+                    "answer_s": m.answer_s,
                     "identical": None if s is None or not pruned else a == b,
                     "same": None if s is None or not pruned else same(a, b),
-                    "first_difference": None if s is None or a == b else first_difference(a, b),
+                    "first_difference": None if s is None or not pruned or a == b else first_difference(a, b),
                 }
             )
         return {
