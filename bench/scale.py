@@ -228,7 +228,7 @@ def pair(d: Any, a: str, b: str) -> str:
 
 def render(label: str, r: dict[str, Any]) -> str:
     nb, tv = r.get("newsbot", {}), r.get("tantivy", {})
-    build, serve = nb.get("build", {}), nb.get("serve", {})
+    build, serve = nb.get("build") or {}, nb.get("serve") or {}
     s = get(serve, "summary", "all") or {}
     pruned = "pruned" if serve.get("pruned_ranking") else "rank (no rank_traced)"
     lines = [
@@ -237,7 +237,9 @@ def render(label: str, r: dict[str, Any]) -> str:
         f"  newsbot build: {fmt(build.get('seconds'))} s, peak {fmt(build.get('peak_rss_mb'))} MB (build process), "
         f"{fmt(get(build, 'tree_peak', 'tree_mb'))} MB sampled with its workers (in stage {get(build, 'tree_peak', 'stage')}); "
         f"stages (s) {build.get('stages_s')}; disk {fmt(nb.get('disk_mb'))} MB"
-        + (f"; {build['error']}" if "error" in build else ""),
+        + (f"; {build['error']}" if "error" in build else "")
+        if build
+        else f"  newsbot: the index built before (disk {fmt(nb.get('disk_mb'))} MB)",
         f"  newsbot {pruned}: retrieval p50 / p99 {pair(s.get('retrieval'), 'p50_ms', 'p99_ms')} ms, "
         f"exhaustive {pair(s.get('retrieval_exhaustive'), 'p50_ms', 'p99_ms')} ms, "
         f"answer {pair(s.get('answer'), 'p50_ms', 'p99_ms')} ms, serving RSS {fmt(serve.get('serving_rss_mb'))} MB"
