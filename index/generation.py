@@ -75,11 +75,7 @@ class Generation:
     a_k1_norm: F64 | None = None
     # layout.BOUNDS: None in a generation written before the pruned ranking (ingest/blocks.py)
     e_indptr: I64 | None = None
-    e_block: I32 | None = None
-    e_bcount: npt.NDArray[np.uint16] | None = None
-    e_acount: npt.NDArray[np.uint32] | None = None
-    e_bmax: npt.NDArray[np.float32] | None = None
-    e_amax: npt.NDArray[np.float32] | None = None
+    e_entries: np.ndarray | None = None  # layout.ENTRY records
 
     @classmethod
     def from_arrays(cls, number: int, info: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> Generation:

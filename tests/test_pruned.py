@@ -104,24 +104,24 @@ async def test_every_posting_is_under_its_blocks_bound(tmp_path: Path) -> None:
         entries: dict[tuple[int, int], int] = {}
         for t in range(len(b["e_indptr"]) - 1):
             for e in range(b["e_indptr"][t], b["e_indptr"][t + 1]):
-                entries[(t, int(b["e_block"][e]))] = e
+                entries[(t, int(b["e_entries"]["block"][e]))] = e
         for t in range(len(b["e_indptr"]) - 1):
             docs, weights, _ = gen.body().row(t)
             held = np.bincount(docs // block, minlength=-(-gen.n_paragraphs // block)) if len(docs) else []
             for d, w in zip(docs.tolist(), weights.tolist(), strict=True):
-                assert b["e_bmax"][entries[(t, d // block)]] >= w
+                assert b["e_entries"]["bmax"][entries[(t, d // block)]] >= w
             for blk, n in enumerate(held):
-                assert n == 0 or b["e_bcount"][entries[(t, blk)]] == n
+                assert n == 0 or b["e_entries"]["bcount"][entries[(t, blk)]] == n
             arts, aweights, _ = articles.row(t)
             owned: dict[int, int] = {}
             for a, w in zip(arts.tolist(), aweights.tolist(), strict=True):
                 first, last = start[a] // block, max(start[a + 1] - 1, start[a]) // block
                 owned[first] = owned.get(first, 0) + 1
                 for blk in range(first, last + 1):  # every block the article overlaps
-                    assert b["e_amax"][entries[(t, blk)]] >= w
+                    assert b["e_entries"]["amax"][entries[(t, blk)]] >= w
             for blk, n in owned.items():
-                assert b["e_acount"][entries[(t, blk)]] == n
-        assert b["e_bmax"].dtype == np.float32 and len(entries) == b["e_indptr"][-1]
+                assert b["e_entries"]["acount"][entries[(t, blk)]] == n
+        assert len(entries) == b["e_indptr"][-1]
 
 
 async def test_incremental_reindexes_keep_date_order_and_the_answers(

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from newsbot.index.layout import ENTRY
 from newsbot.index.ranking.bm25 import CountWeights, Weights
 
 BLOCK = 256  # paragraphs per block (docs/benchmarks.md: the pruned ranking's block size)
 CHUNK = 1 << 23  # postings whose entries are computed at a time
-DTYPES = {"e_bcount": np.uint16, "e_acount": np.uint32, "e_bmax": np.float32, "e_amax": np.float32}
 Arrays = dict[str, np.ndarray]
 
 
@@ -154,8 +154,10 @@ def block_bounds(
     keys = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
     indptr = np.zeros(body.n_terms + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys // n_blocks, minlength=body.n_terms), out=indptr[1:])
-    out = {"e_indptr": indptr, "e_block": (keys % n_blocks).astype(np.int32)}
+    entries = np.zeros(len(keys), dtype=ENTRY)
+    entries["block"] = keys % n_blocks
     del keys
-    for i, name in enumerate(("e_bcount", "e_acount", "e_bmax", "e_amax"), start=1):
-        out[name] = np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=DTYPES[name])
-    return out
+    for i, name in enumerate(("bcount", "acount", "bmax", "amax"), start=1):
+        if parts:
+            entries[name] = np.concatenate([p[i] for p in parts])
+    return {"e_indptr": indptr, "e_entries": entries}

@@ -71,7 +71,7 @@ def gather(
     postings start there. Returns (blocks found, entries found, entries read)."""
     first, last = visible_blocks(bx, s.since, s.until)
     state, bound, blocks, count = buf.state, buf.bound, buf.blocks, buf.count
-    a_indptr, e_block, e_bcount, e_acount = ix.a_indptr, bx.e_block, bx.e_bcount, bx.e_acount
+    a_indptr, entries = ix.a_indptr, bx.e_entries
     aw = s.whole_article_weight
     nb = p = read = 0
     for k in range(len(terms)):
@@ -80,7 +80,8 @@ def gather(
         body_at = ix.w_indptr[t]
         row, j = advance(a_indptr, t, 0, a_indptr[0, t], 0)
         for e in range(bx.e_indptr[t], bx.e_indptr[t + 1]):
-            b = e_block[e]
+            entry = entries[e]
+            b = entry.block
             if b > last:
                 break  # the rest are later still
             read += 1
@@ -99,13 +100,13 @@ def gather(
                 buf.found_row[p] = row
                 buf.found_art[p] = j
                 p += 1
-                u = float(bx.e_bmax[e]) * f if on_body[k] else 0.0
+                u = float(entry.bmax) * f if on_body[k] else 0.0
                 if on_art[k]:
-                    u += aw * (float(bx.e_amax[e]) * f)
+                    u += aw * (float(entry.amax) * f)
                 bound[b] += u
-            body_at += e_bcount[e]
-            if e_acount[e] > 0:
-                row, j = advance(a_indptr, t, row, j, e_acount[e])
+            body_at += entry.bcount
+            if entry.acount > 0:
+                row, j = advance(a_indptr, t, row, j, entry.acount)
     # group the entries by block too, each block's in word order (the order its sums are added in)
     at = 0
     for r in range(nb):

@@ -1,4 +1,5 @@
-"""The compiled ranking (``kernels.py``), loaded in the background; numpy ranks until it is ready.
+"""The compiled rankings (``kernels.py``, ``pruned.py``), loaded in the background; numpy ranks until
+they are ready.
 
 ``start()`` imports numba and compiles the kernels on a thread of their own. numba keeps the
 machine code in a cache (``__pycache__`` beside ``kernels.py``, or a per-user folder when that is
@@ -27,7 +28,7 @@ from types import ModuleType
 import numpy as np
 
 from newsbot.index.generation import Generation
-from newsbot.index.layout import EPOCH
+from newsbot.index.layout import ENTRY, EPOCH
 from newsbot.index.ranking import scratch
 from newsbot.index.ranking.bm25 import query_counts
 from newsbot.index.ranking.inputs import bound_arrays, rank_arrays, rank_settings
@@ -187,11 +188,7 @@ def _exercise(kernels: ModuleType) -> None:
         "a_idf": ro([1.0, 1.5], np.float64),
         "a_k1_norm": ro([1.2], np.float64),
         "e_indptr": ro([0, 1, 2], np.int64),
-        "e_block": ro([0, 0], np.int32),
-        "e_bcount": ro([2, 1], np.uint16),
-        "e_acount": ro([1, 1], np.uint32),
-        "e_bmax": ro([1.0, 2.0], np.float32),
-        "e_amax": ro([9.0, 9.0], np.float32),
+        "e_entries": np.array([(0, 2, 0, 1, 1.0, 9.0), (0, 1, 0, 1, 2.0, 9.0)], dtype=ENTRY),
     }
     info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16, "prune_block": 1024}
     gen = Generation.from_arrays(0, info, arrays)

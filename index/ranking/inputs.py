@@ -202,11 +202,7 @@ class BoundArrays(NamedTuple):
     (``ingest/blocks.py``) and each block's range of days (computed once per generation)."""
 
     e_indptr: npt.NDArray[np.int64]
-    e_block: npt.NDArray[np.int32]
-    e_bcount: npt.NDArray[np.uint16]
-    e_acount: npt.NDArray[np.uint32]
-    e_bmax: npt.NDArray[np.float32]
-    e_amax: npt.NDArray[np.float32]
+    e_entries: np.ndarray  # layout.ENTRY records
     b_lo: npt.NDArray[np.int32]  # each block's earliest day (NO_DATE when it holds an undated article)
     b_hi: npt.NDArray[np.int32]  # and latest
     block: int  # paragraphs per block
@@ -226,7 +222,7 @@ def bound_arrays(gen: Generation) -> BoundArrays | None:
         starts = np.arange(0, max(len(days), 1), block)
         lo = np.minimum.reduceat(days, starts) if len(days) else np.zeros(1, dtype=np.int32)
         hi = np.maximum.reduceat(days, starts) if len(days) else np.zeros(1, dtype=np.int32)
-        arrays = [_readonly(getattr(gen, name)) for name in BoundArrays._fields[:6]]
+        arrays = [_readonly(getattr(gen, name)) for name in BoundArrays._fields[:2]]
         bounds = BoundArrays(*arrays, _readonly(lo), _readonly(hi), block)
         _bounds[gen] = bounds
     return bounds

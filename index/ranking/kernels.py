@@ -4,16 +4,16 @@ numpy pays for every step of the ranking as a pass over arrays as long as the qu
 (hundreds of thousands at a million paragraphs): scatter-add, find the touched paragraphs, gather
 their dates, compute, select. Here one loop adds the postings and notes each paragraph the first
 time it is touched, with its date multiplier; a threshold taken from a sample cuts the candidates
-to the best few thousand; the finer features and the final top-k follow in the same call. The GIL
+to the best few hundred; the finer features and the final top-k follow in the same call. The GIL
 is released, so questions on several threads run in parallel.
 
 What a call reads comes as the named tuples of ``inputs.py`` (the generation's arrays, the numbers,
 the tables), made by the same function for numpy and for these kernels. The results equal
 ``search.rank``'s numpy path exactly (same float operations in the same order, ties to the lower
-number): tests/test_kernels.py checks it, for every weight. The finer features stay here too,
-rather than in numpy after a compiled preselection: in numpy they cost more than the rest of the
-call, and a compiled helper in another file would not be recompiled when that file changes (numba's
-cache watches only the file a kernel is defined in). So every kernel lives in this one file.
+number): tests/test_kernels.py checks it, for every weight. ``pruned.py`` gives the same results
+reading only the blocks of postings that can matter; this one, reading every posting, ranks the
+generations without block bounds and the longest questions, and is its reference in tests. The
+helpers both share are in ``parts.py``.
 
 Loading this module imports numba, so nothing imports it directly: ``compiled.py`` loads it in the
 background (see there). The work buffers (``scratch.py``) are left as they were found: zero scores,

@@ -57,7 +57,7 @@ def _body_postings(
     t, times_k = terms[k], times[k]
     factor = float(times_k)
     lo = buf.found_body[q]
-    hi = min(lo + np.int64(bx.e_bcount[buf.found_entry[q]]), ix.w_indptr[t + 1])  # never past them
+    hi = min(lo + np.int64(bx.e_entries[buf.found_entry[q]].bcount), ix.w_indptr[t + 1])  # never past them
     for j in range(lo, hi):
         d = ix.w_indices[j]
         if body[d] == 0.0:
@@ -81,7 +81,7 @@ def _article_postings(
     t, times_k = terms[k], times[k]
     factor, idf_t = float(times_k), ix.a_idf[t]
     row, j = buf.found_row[q], buf.found_art[q]
-    todo = bx.e_acount[buf.found_entry[q]]
+    todo = bx.e_entries[buf.found_entry[q]].acount
     read = 0
     while read < todo and row < rows:  # (row < rows: never past the postings)
         a = np.int64(row) * block + np.int64(a_indices[j])
