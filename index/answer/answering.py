@@ -84,7 +84,9 @@ async def _page(
 ) -> Page | None:
     """The settled page of passages for the term ``ids``; None when nothing scores above
     ``settings.min_score``."""
-    limit = max(50, (offset + k) * 8)
+    # deep enough that a page is rarely short of passages (near-duplicates collapsed, two per article):
+    # ranking deeper costs next to nothing, ranking again costs it all
+    limit = max(200, (offset + k) * 32)
     while True:
         ranked = await asyncio.to_thread(rank, gen, ids, window, ctx.ranking, limit)
         everything = len(ranked) < limit  # nothing was cut off
