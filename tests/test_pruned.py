@@ -20,6 +20,7 @@ import pytest
 from newsbot.index.api import NewsIndex
 from newsbot.index.generation import Generation
 from newsbot.index.ingest.blocks import block_bounds
+from newsbot.index.ingest.build import ArticleRow, ParagraphRow, Stored, build
 from newsbot.index.ranking import compiled, inputs, scratch, search
 from newsbot.index.ranking.params import RankParams, Window
 
@@ -204,3 +205,37 @@ async def test_the_dev_questions_get_the_same_answers(
     small = reblocked(gen, 16)
     for call in calls[:60]:
         same(small, *call)
+
+
+async def test_an_empty_newest_article_after_a_full_block(kernels_ready: None, small_cut: int) -> None:
+    # 64 articles of 4 paragraphs fill one block of 256 exactly; the newest article has a title and no
+    # paragraphs, so it starts after every paragraph: its postings still belong to the last block
+    from .test_build import PARAMS, SPEC, blob
+
+    words, rng = 200, random.Random(3)
+    articles: list[ArticleRow] = []
+    paragraphs: list[ParagraphRow] = []
+    for n in range(64):
+        articles.append((n + 1, f"2026-01-{1 + n % 28:02d}", blob([rng.randrange(words)])))
+        for position in range(4):
+            terms = [rng.randrange(words) for _ in range(3)]
+            paragraphs.append((4 * n + position + 1, n + 1, position, blob(terms), 0))
+    articles.append((99, "2026-12-31", blob([words - 1, 4])))
+    info, arrays = build(Stored(articles, paragraphs, words, []), PARAMS, SPEC, 1, "then")
+    gen = Generation.from_arrays(1, info, arrays)
+    assert gen.n_paragraphs == 256 and gen.has_bounds and not gen.info["negative_weights"]
+    last = dt.date(2026, 12, 31)
+    for g in (gen, reblocked(gen, 2), reblocked(gen, 1)):
+        assert check(g, 80, seed=small_cut) > 40
+        for terms in ([words - 1], [4, words - 1], [4]):
+            same(g, terms, Window(since=dt.date(2026, 1, 20), until=last, now=last), RankParams(), 20)
+
+
+async def test_a_negative_whole_article_weight_is_ranked_exhaustively(
+    tmp_path: Path, kernels_ready: None
+) -> None:
+    gen = await built(tmp_path)
+    params = RankParams(whole_article_weight=-0.5)  # the settings refuse it; the bounds would not hold
+    got = compiled.traced(gen, [1, 2, 3], Window(), params, 20)
+    assert got is not None and got[1] == compiled.postings(gen, np.array([1, 2, 3]))
+    assert got[0] == search.rank_numpy(gen, [1, 2, 3], Window(), params, 20)

@@ -75,8 +75,9 @@ def _articles(
     """For the words ``lo:hi``: (key, postings owned) per (word, owner block), and (key, highest
     weight) per (word, block overlapped), both sorted by key."""
     word, art, weight = _article_postings(articles, lo, hi)
-    first = art_start[:-1] // block
-    last = np.maximum(art_start[1:] - 1, art_start[:-1]) // block  # an empty article: its start's block
+    # an empty article: its start's block; the last block for one that starts after every paragraph
+    first = np.minimum(art_start[:-1] // block, n_blocks - 1)
+    last = np.minimum(np.maximum(art_start[1:] - 1, art_start[:-1]) // block, n_blocks - 1)
     owner_keys = word * n_blocks + first[art]
     order = np.argsort(owner_keys, kind="stable")
     owner_keys = owner_keys[order]

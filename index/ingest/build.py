@@ -139,6 +139,8 @@ def date_order(stored: Stored) -> Stored:
     ids = np.array([r[0] for r in arts], dtype=np.int64)
     lo, hi = np.searchsorted(owner, ids, "left"), np.searchsorted(owner, ids, "right")
     paras = stored.paragraphs
+    if int((hi - lo).sum()) != len(paras):
+        raise IndexingError("the store holds paragraphs of no article; the previous index is serving")
     moved = [paras[j] for i in order for j in range(lo[i], hi[i])]
     return dataclasses.replace(stored, articles=[arts[i] for i in order], paragraphs=moved)
 

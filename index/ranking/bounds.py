@@ -2,7 +2,7 @@
 
 ``gather`` reads the question's words' entries (``ingest/blocks.py``) in the blocks its window can
 see, sums each block's bounds, and notes where each word's postings start in each block (counting:
-no offsets are stored), both in the order found (by word, then block) and grouped by block.
+no offsets are stored), in the order found: by word, then block.
 ``queue`` orders the blocks by their bound times the best date multiplier their days allow.
 """
 
@@ -70,7 +70,7 @@ def gather(
     """Sum each visible block's bounds over the question's words, and note where each word's
     postings start there. Returns (blocks found, entries found, entries read)."""
     first, last = visible_blocks(bx, s.since, s.until)
-    state, bound, blocks, count = buf.state, buf.bound, buf.blocks, buf.count
+    state, bound, blocks = buf.state, buf.bound, buf.blocks
     a_indptr, entries = ix.a_indptr, bx.e_entries
     aw = s.whole_article_weight
     nb = p = read = 0
@@ -91,8 +91,6 @@ def gather(
                     blocks[nb] = b
                     nb += 1
                     bound[b] = 0.0
-                    count[b] = 0
-                count[b] += 1
                 buf.found_block[p] = b
                 buf.found_word[p] = k
                 buf.found_entry[p] = e
@@ -107,17 +105,6 @@ def gather(
             body_at += entry.bcount
             if entry.acount > 0:
                 row, j = advance(a_indptr, t, row, j, entry.acount)
-    # group the entries by block too, each block's in word order (the order its sums are added in)
-    at = 0
-    for r in range(nb):
-        b = blocks[r]
-        buf.first[b] = at
-        at += count[b]
-        count[b] = 0
-    for q in range(p):
-        b = buf.found_block[q]
-        buf.grouped[buf.first[b] + count[b]] = q
-        count[b] += 1
     return nb, p, read
 
 

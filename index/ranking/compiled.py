@@ -234,7 +234,9 @@ def traced(
         return [], 0
     arrays, (settings, tables) = rank_arrays(gen), rank_settings(gen, window, params, limit)
     terms, times = _query(term_ids, gen)
-    bounds = None if exhaustive or len(terms) > scratch.MAX_TERMS else bound_arrays(gen)
+    # the bounds hold for weights that only add (the date multipliers are 1 or more by RankParams)
+    prunable = not exhaustive and len(terms) <= scratch.MAX_TERMS and settings.whole_article_weight >= 0
+    bounds = bound_arrays(gen) if prunable and gen.n_paragraphs > 0 else None
     with scratch.take_for(gen) as buf:
         try:
             if bounds is not None:

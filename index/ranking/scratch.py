@@ -2,8 +2,8 @@
 
 A set holds score arrays as long as the index (10 MB each at a million paragraphs). Keeping one per
 thread would hold a set for every worker thread that ever ranked; a pool holds as many as ran at
-the same time, usually one. Every user returns the buffers as it found them: scores and marks
-zero.
+the same time, usually one. Every user returns the buffers as it found them: scores, marks and
+block states zero.
 """
 
 from __future__ import annotations
@@ -40,11 +40,7 @@ class Scratch(NamedTuple):
     state: npt.NDArray[np.uint8]  # bits: see pruned.py
     bound: npt.NDArray[np.float64]  # the sum of the words' bounds (by block)
     blocks: npt.NDArray[np.int64]  # the blocks holding the question's words, in the order found
-    # the entries found, in the order found (position p: by word, then block), and grouped by block:
-    # block b's are grouped[first[b]:first[b] + count[b]], by word
-    grouped: npt.NDArray[np.int64]
-    first: npt.NDArray[np.int64]
-    count: npt.NDArray[np.int64]
+    # the entries found, in the order found (by word, then block)
     found_block: npt.NDArray[np.int64]
     found_word: npt.NDArray[np.int64]  # the question word's position in the query
     found_entry: npt.NDArray[np.int64]  # the entry
@@ -67,9 +63,6 @@ class Scratch(NamedTuple):
             state=np.zeros(n_blocks, dtype=np.uint8),
             bound=np.empty(n_blocks, dtype=np.float64),
             blocks=np.empty(n_blocks, dtype=np.int64),
-            grouped=np.empty(slots, dtype=np.int64),
-            first=np.empty(n_blocks, dtype=np.int64),
-            count=np.empty(n_blocks, dtype=np.int64),
             found_block=np.empty(slots, dtype=np.int64),
             found_word=np.empty(slots, dtype=np.int64),
             found_entry=np.empty(slots, dtype=np.int64),

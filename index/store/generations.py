@@ -88,7 +88,12 @@ def _lengths(gen: Generation) -> dict[str, int]:
             raise ValueError(f"{m}_indptr.npy is not an index pointer")
         nnz = int(indptr[-1])
         need |= {f"{m}_indices": nnz, f"{m}_data": nnz, f"{m}_floor": len(indptr) - 1}
-    if isinstance(gen.e_indptr, np.ndarray) and gen.e_indptr.ndim == 1 and len(gen.e_indptr):
+    if gen.e_indptr is not None:
+        if not isinstance(gen.e_indptr, np.ndarray) or gen.e_indptr.ndim != 1 or len(gen.e_indptr) == 0:
+            raise ValueError("e_indptr.npy is not an index pointer")
+        block = gen.info.get("prune_block")
+        if not isinstance(block, int) or not 0 < block < 1 << 16:
+            raise ValueError("info.json has no block size for the bounds")
         entries = int(gen.e_indptr[-1])
         need |= {"e_indptr": len(gen.w_indptr), "e_entries": entries}
         if isinstance(gen.e_entries, np.ndarray) and gen.e_entries.dtype != ENTRY:
