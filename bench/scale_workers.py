@@ -96,7 +96,8 @@ async def search_inputs(ctx: Any, gen: Any, question: str, as_of: dt.date | None
 
 def term_postings(gen: Any, ids: list[int]) -> int:
     """Postings of the question's terms in the paragraph, title and whole-article matrices: what an
-    exhaustive ranking reads."""
+    exhaustive ranking reads (each word once, as it reads them)."""
+    ids = sorted(set(ids))
     total = 0
     for indptr in (gen.w_indptr, gen.t_indptr):
         n = len(indptr) - 1
