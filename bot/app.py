@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DRAIN_SECONDS = 5.0
+# Seconds between two shards' IDENTIFYs: Discord allows one per 5 s (a bot's max_concurrency is 1
+# until Discord raises it for very large bots); more at once and it refuses the session.
+IDENTIFY_INTERVAL = 5.0
 
 
 def intents_for(settings: Settings) -> discord.Intents:
@@ -32,6 +35,15 @@ def intents_for(settings: Settings) -> discord.Intents:
     intents.presences = False
     intents.message_content = settings.discord.message_content_intent
     return intents
+
+
+def shard_options(settings: Settings) -> dict[str, Any]:
+    """discord.py's shard options: no count asks Discord (GET /gateway/bot); no ids runs every shard."""
+    count = settings.discord.shard_count
+    return {
+        "shard_count": None if count == "auto" else count,
+        "shard_ids": list(settings.discord.shard_ids) or None,
+    }
 
 
 class NewsTree(app_commands.CommandTree["NewsBot"]):
@@ -46,18 +58,32 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
         await errors.report(interaction, error, f"/{name}")
 
 
-class NewsBot(discord.Client):
-    """newsbot on Discord. The index is opened and closed by whoever created the bot."""
+class NewsBot(discord.AutoShardedClient):
+    """newsbot on Discord. The index is opened and closed by whoever created the bot.
+
+    It is always auto-sharded: one gateway connection per shard (one shard for a small bot), each
+    carrying its servers' events into the same handlers, since Discord refuses an unsharded bot past
+    2,500 servers. Everything else (REST, the index, the watchers) is shared by the shards.
+    """
 
     def __init__(
-        self, settings: Settings, index: NewsIndex, *, progress_interval: float = 2.0, **options: Any
+        self,
+        settings: Settings,
+        index: NewsIndex,
+        *,
+        progress_interval: float = 2.0,
+        identify_interval: float = IDENTIFY_INTERVAL,
+        **options: Any,
     ) -> None:
         options.setdefault("intents", intents_for(settings))
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        for name, value in shard_options(settings).items():
+            options.setdefault(name, value)
         super().__init__(**options)
         self.settings = settings
         self.index = index
         self.progress_interval = progress_interval
+        self.identify_interval = identify_interval
         self.cooldown = QuestionCooldown(
             settings.discord.cooldown_questions, settings.discord.cooldown_seconds
         )
@@ -94,8 +120,18 @@ class NewsBot(discord.Client):
             self.synced[guild_id] = await self.tree.sync(guild=guild)
             log.info("Synced %d commands to guild %s", len(self.synced[guild_id]), guild_id)
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait ``identify_interval`` before each IDENTIFY but a start's first (discord.py's default waits
+        5 s; a test gateway has no such limit)."""
+        if not initial and self.identify_interval > 0:
+            await asyncio.sleep(self.identify_interval)
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        log.info("Shard %d of %s ready", shard_id, self.shard_count)
+
     async def on_ready(self) -> None:
-        log.info("Ready as %s in %d guild(s)", self.user, len(self.guilds))
+        guilds, shards = len(self.guilds), len(self.shards)
+        log.info("Ready as %s in %d guild(s), %d of %s shard(s)", self.user, guilds, shards, self.shard_count)
 
     async def on_message(self, message: discord.Message) -> None:
         self.handling()
@@ -191,8 +227,11 @@ class NewsBot(discord.Client):
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         await super().close()
-        # discord.py leaves its "wait for GUILD_CREATEs, then dispatch ready" task running on close.
-        ready_task = getattr(self._connection, "_ready_task", None)
-        if isinstance(ready_task, asyncio.Task) and not ready_task.done():
-            ready_task.cancel()
-            await asyncio.gather(ready_task, return_exceptions=True)  # let it finish cancelling
+        # discord.py leaves its "wait for GUILD_CREATEs, then dispatch ready" tasks (the bot's and each
+        # shard's) running on close.
+        state = self._connection
+        waiting = [getattr(state, "_ready_task", None), *getattr(state, "_ready_tasks", {}).values()]
+        ready_tasks = [t for t in waiting if isinstance(t, asyncio.Task) and not t.done()]
+        for task in ready_tasks:
+            task.cancel()
+        await asyncio.gather(*ready_tasks, return_exceptions=True)  # let them finish cancelling

@@ -74,9 +74,10 @@ async def reindex(interaction: discord.Interaction[NewsBot]) -> None:
 @admin_only()
 async def stats(interaction: discord.Interaction[NewsBot]) -> None:
     await interaction.response.defer(thinking=True, ephemeral=True)
-    index = interaction.client.index
-    failing = [feed_line(f) for f in await index.feeds.failing()]
-    parts = reports.stats_message(await index.stats(), failing=failing)
+    bot = interaction.client
+    failing = [feed_line(f) for f in await bot.index.feeds.failing()]
+    shards = (bot.shard_count, bot.latencies)
+    parts = reports.stats_message(await bot.index.stats(), failing=failing, shards=shards)
     await interaction.edit_original_response(
         content=parts.content, embeds=parts.embeds, allowed_mentions=render.NO_PINGS
     )

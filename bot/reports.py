@@ -4,6 +4,7 @@ within Discord's limits (the shared pieces are in :mod:`newsbot.bot.render`)."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 
 import discord
@@ -99,9 +100,26 @@ def age(since: dt.datetime | None, now: dt.datetime | None = None) -> str:
     return f"{hours // 24} days"
 
 
+def shards_field(count: int | None, latencies: Sequence[tuple[int, float]]) -> tuple[str, str]:
+    """The /stats field (name, value) on the gateway: how many shards, and each one's heartbeat latency
+    (this process's shards only, when the bot runs as several processes)."""
+    here = "" if count is None or len(latencies) == count else f", {len(latencies)} here"
+    name = f"Gateway shards ({count if count is not None else len(latencies)}{here})"
+    parts = []
+    for shard_id, latency in sorted(latencies):
+        shown = f"{latency * 1000:.0f} ms" if math.isfinite(latency) else "connecting"
+        parts.append(f"{shard_id}: {shown}")
+    return name, clip(" · ".join(parts) or "none connected", FIELD_VALUE_LIMIT)
+
+
 def stats_message(
-    stats: Stats, now: dt.datetime | None = None, *, failing: Sequence[str] = ()
+    stats: Stats,
+    now: dt.datetime | None = None,
+    *,
+    failing: Sequence[str] = (),
+    shards: tuple[int | None, Sequence[tuple[int, float]]] | None = None,
 ) -> MessageParts:
+    """The /stats embed; ``shards`` is (the shard count, each shard's (id, latency in seconds))."""
     embed = discord.Embed(title="newsbot statistics", colour=COLOUR)
     embed.add_field(name="Articles", value=str(stats.articles))
     embed.add_field(name="Paragraphs", value=str(stats.paragraphs))
@@ -111,6 +129,9 @@ def stats_message(
     embed.add_field(name="Questions asked", value=str(stats.questions))
     embed.add_field(name="No good answer", value=str(stats.unanswered))
     embed.add_field(name="Feedback", value=f"👍 {stats.feedback_up} · 👎 {stats.feedback_down}")
+    if shards is not None:
+        name, value = shards_field(*shards)
+        embed.add_field(name=name, value=value, inline=False)
     if stats.top_unanswered:
         lines = [f"{n}× {fit(q, 150)}" for q, n in stats.top_unanswered[:10]]
         embed.add_field(

@@ -18,6 +18,9 @@ from newsbot.index.errors import NewsbotError
 
 log = logging.getLogger(__name__)
 
+# The gateway's close code for a bot in more servers than its shards may carry (Discord's "sharding required")
+SHARDING_REQUIRED = 4011
+
 
 def network_trouble(error: BaseException) -> bool:
     """Whether ``error`` says Discord could not be reached (or the connection to it was lost)."""
@@ -130,6 +133,11 @@ def start_failure(error: BaseException) -> str | None:
         return (
             "Discord refused the message content intent: enable it for the bot in the Developer Portal, "
             "or set discord.message_content_intent = false"
+        )
+    if isinstance(error, discord.ConnectionClosed) and error.code == SHARDING_REQUIRED:
+        return (
+            "Discord requires more gateway shards for this many servers: "
+            'set discord.shard_count = "auto" (or a larger number)'
         )
     if isinstance(error, discord.HTTPException):
         return f"Discord refused the bot's start-up request: {describe(error)}"

@@ -8,28 +8,22 @@ program reads the configuration file. The Discord token is never a setting: it c
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import math
 import os
 import stat
 import tomllib
 import types
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import Stemmer  # type: ignore[import-not-found]  # PyStemmer ships no types
-
+from newsbot.index.config_rules import validate
 from newsbot.index.errors import ConfigError
-from newsbot.index.ranking.bm25 import VARIANTS, BM25Params
+from newsbot.index.ranking.bm25 import BM25Params
 from newsbot.index.ranking.params import RankParams
 
 SAMPLE_NEWS = Path(__file__).parent / "sample_news"
-
-
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @dataclass(frozen=True)
@@ -91,6 +85,10 @@ class DiscordSettings:
     cooldown_questions: int = 5
     cooldown_seconds: float = 60.0
     more_timeout_seconds: float = 600.0
+    # Gateway shards (Discord requires them past 2,500 servers): "auto" lets Discord choose the count.
+    shard_count: int | Literal["auto"] = "auto"
+    # The shards this process runs, when several processes share the bot; empty: all of them.
+    shard_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -193,6 +191,16 @@ MOVED = {  # settings that moved, to the name they have now
 }
 
 
+KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _kind_name(kind: Any) -> str:
+    """How an error message names a setting's type (``Literal["auto"]`` is "auto")."""
+    if typing.get_origin(kind) is Literal:
+        return " or ".join(f'"{v}"' for v in typing.get_args(kind))
+    return KIND_NAMES.get(kind, str(kind))
+
+
 def _check_value(key: str, value: Any, kind: Any) -> Any:
     origin = typing.get_origin(kind)
     if origin in (list,):
@@ -200,8 +208,18 @@ def _check_value(key: str, value: Any, kind: Any) -> Any:
         if not isinstance(value, list):
             raise ConfigError(key, f"expected a list, got {type(value).__name__}")
         return [_check_value(f"{key}[{i}]", v, inner) for i, v in enumerate(value)]
-    if origin in (typing.Union, types.UnionType):
-        raise AssertionError(f"unsupported setting type for {key}")
+    if origin in (typing.Union, types.UnionType):  # the first kind that takes the value
+        for option in typing.get_args(kind):
+            try:
+                return _check_value(key, value, option)
+            except ConfigError:
+                continue
+        kinds = " or ".join(_kind_name(option) for option in typing.get_args(kind))
+        raise ConfigError(key, f"expected {kinds}, got {value!r}")
+    if origin is Literal:
+        if not isinstance(value, str) or value not in typing.get_args(kind):
+            raise ConfigError(key, f"expected {_kind_name(kind)}, got {value!r}")
+        return value
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(key, f"expected true or false, got {value!r}")
@@ -251,70 +269,6 @@ def _feeds(raw: Any) -> list[FeedSpec]:
     return feeds
 
 
-def _validate_fetch(f: FetchSettings, feeds: list[FeedSpec], need: Callable[[bool, str, str], None]) -> None:
-    need(f.interval_minutes >= 1, "fetch.interval_minutes", "must be 1 or more")
-    need(f.user_agent.strip() != "", "fetch.user_agent", "must not be empty")
-    need(not any(c in f.user_agent + f.contact for c in "\r\n"), "fetch.user_agent", "one line only")
-    for key in ("connect_timeout_seconds", "read_timeout_seconds", "total_timeout_seconds"):
-        need(0 < getattr(f, key) < math.inf, f"fetch.{key}", "must be above 0")
-    need(f.max_feed_bytes >= 1024, "fetch.max_feed_bytes", "must be 1024 or more")
-    need(f.max_page_bytes >= 1024, "fetch.max_page_bytes", "must be 1024 or more")
-    need(0 <= f.max_redirects <= 20, "fetch.max_redirects", "must be 0 to 20")
-    need(0 <= f.per_host_delay_seconds < math.inf, "fetch.per_host_delay_seconds", "must be 0 or more")
-    need(1 <= f.concurrency <= 64, "fetch.concurrency", "must be 1 to 64")
-    need(0 <= f.max_retry_after_seconds < math.inf, "fetch.max_retry_after_seconds", "must be 0 or more")
-    need(0 < f.backoff_minutes < math.inf, "fetch.backoff_minutes", "must be above 0")
-    ok = f.backoff_minutes <= f.max_backoff_hours * 60 < math.inf
-    need(ok, "fetch.max_backoff_hours", "must be at least backoff_minutes")
-    need(f.max_items_per_feed >= 1, "fetch.max_items_per_feed", "must be 1 or more")
-    need(f.min_article_chars >= 0, "fetch.min_article_chars", "must be 0 or more")
-    for i, value in enumerate(f.allowed_networks):
-        try:
-            ipaddress.ip_network(value.strip(), strict=False)
-        except ValueError:
-            need(False, f"fetch.allowed_networks[{i}]", f"{value!r} is not an address or network (CIDR)")
-    for i, feed in enumerate(feeds):
-        need(
-            feed.url.lower().startswith(("http://", "https://")), f"feeds[{i}].url", "must be an http(s) URL"
-        )
-
-
-def _validate(s: Settings) -> None:
-    def need(ok: bool, key: str, problem: str) -> None:
-        if not ok:
-            raise ConfigError(key, problem)
-
-    need(bool(s.store.database.strip()), "store.database", "must not be empty")
-    need(s.index.variant in VARIANTS, "index.variant", f"must be one of {', '.join(VARIANTS)}")
-    need(s.index.k1 >= 0, "index.k1", "must be 0 or more")
-    need(0 <= s.index.b <= 1, "index.b", "must be between 0 and 1")
-    need(0 <= s.index.article_b <= 1, "index.article_b", "must be between 0 and 1")
-    need(s.index.epsilon >= 0, "index.epsilon", "must be 0 or more")
-    need(s.index.delta >= 0, "index.delta", "must be 0 or more")
-    languages = Stemmer.algorithms()
-    need(s.index.language in languages, "index.language", f"must be one of {', '.join(languages)}")
-    need(1 <= s.answer.max_passages <= 10, "answer.max_passages", "must be between 1 and 10")
-    need(
-        1 <= s.answer.passages <= s.answer.max_passages,
-        "answer.passages",
-        "must be between 1 and answer.max_passages",
-    )
-    need(s.answer.per_article >= 1, "answer.per_article", "must be 1 or more")
-    need(0 < s.answer.repeat_factor <= 1, "answer.repeat_factor", "must be above 0 and at most 1")
-    need(40 <= s.answer.excerpt_chars <= 1000, "answer.excerpt_chars", "must be 40 to 1000")
-    need(s.answer.min_score >= 0, "answer.min_score", "must be 0 (off) or more")
-    need(s.ranking.recency_days >= 0, "ranking.recency_days", "must be 0 (off) or more")
-    weight = s.ranking.whole_article_weight
-    need(0 <= weight < math.inf, "ranking.whole_article_weight", "must be 0 (off) or more")
-    need(s.discord.cooldown_questions >= 1, "discord.cooldown_questions", "must be 1 or more")
-    need(s.discord.cooldown_seconds >= 0, "discord.cooldown_seconds", "must be 0 or more")
-    need(s.discord.more_timeout_seconds > 0, "discord.more_timeout_seconds", "must be above 0")
-    need(s.watch.interval_seconds >= 1, "watch.interval_seconds", "must be 1 or more")
-    need(s.watch.announce_cap >= 1, "watch.announce_cap", "must be 1 or more")
-    need(s.logging.level.upper() in LOG_LEVELS, "logging.level", f"must be one of {', '.join(LOG_LEVELS)}")
-    _validate_fetch(s.fetch, s.feeds, need)
-
-
 def settings_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Settings:
     """Build settings from parsed TOML; relative paths are taken from ``base_dir``."""
     sections = {f.name: f for f in dataclasses.fields(Settings)}
@@ -338,7 +292,7 @@ def settings_from_dict(raw: dict[str, Any], base_dir: Path | None = None) -> Set
             news=dataclasses.replace(settings.news, folders=folders),
             store=dataclasses.replace(settings.store, database=db),
         )
-    _validate(settings)
+    validate(settings)
     return settings
 
 
@@ -368,7 +322,7 @@ def load_settings(path: Path | None = None) -> Settings:
         if explicit is not None:
             raise ConfigError(str(candidate), "config file not found")
         settings = Settings()
-        _validate(settings)
+        validate(settings)
         return settings
     try:
         raw = tomllib.loads(_read_config(candidate).decode("utf-8"))

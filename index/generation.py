@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from newsbot.index.layout import ARRAYS, DERIVED, LAYOUT, MAX_WORDS, OPTIONAL
+from newsbot.index.layout import ARRAYS, BOUNDS, DERIVED, LAYOUT, MAX_WORDS, OPTIONAL, WHOLE_ARTICLES
 from newsbot.index.ranking.bm25 import CountWeights, Weights
 
 
@@ -67,12 +67,15 @@ class Generation:
     t_indices: I32
     t_data: F64
     t_floor: F64
-    # layout.OPTIONAL: None in a generation written before whole articles were scored
+    # layout.WHOLE_ARTICLES: None in a generation written before whole articles were scored
     a_indptr: I64 | None = None  # 2-D: (blocks, terms + 1)
     a_indices: npt.NDArray[np.uint16] | None = None
     a_tf: U8 | None = None
     a_idf: F64 | None = None
     a_k1_norm: F64 | None = None
+    # layout.BOUNDS: None in a generation written before the pruned ranking (ingest/blocks.py)
+    e_indptr: I64 | None = None
+    e_entries: np.ndarray | None = None  # layout.ENTRY records
 
     @classmethod
     def from_arrays(cls, number: int, info: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> Generation:
@@ -121,7 +124,17 @@ class Generation:
 
     @property
     def has_articles(self) -> bool:
-        return all(getattr(self, name) is not None for name in OPTIONAL) and "article_block" in self.info
+        present = all(getattr(self, name) is not None for name in WHOLE_ARTICLES)
+        return present and "article_block" in self.info
+
+    @property
+    def has_bounds(self) -> bool:
+        """Whether the pruned ranking can rank it (its articles in date order, with block bounds)."""
+        return (
+            self.has_articles
+            and "prune_block" in self.info
+            and all(getattr(self, name) is not None for name in BOUNDS)
+        )
 
     def articles(self) -> CountWeights | None:
         """Whole articles as BM25Okapi documents; None for a generation written before they were."""

@@ -45,10 +45,23 @@ ARRAYS = (
     "a_tf",
     "a_idf",
     "a_k1_norm",
+    "e_indptr",
+    "e_entries",
 )
 
 
 DERIVED = ("para_days", "para_words")  # arrays that older generations lack and loading can compute
 MAX_WORDS = 255  # para_words: a paragraph's length in indexed words, capped to fit a byte
-OPTIONAL = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # arrays that older generations lack
-LAYOUT = 10  # 10: FLAG_HEADLINE; 9: FLAG_NUMBER; 8: whole-article BM25 in blocks; any other is rebuilt
+# the pruned ranking's bounds per (word, block of paragraphs): ingest/blocks.py
+BOUNDS = ("e_indptr", "e_entries")
+# one entry: its block, the postings the block owns (paragraph, whole-article), the highest weights
+# (float32 rounded up); one record, so that a word's entries are one run of pages
+ENTRY = np.dtype(
+    [("block", "<i4"), ("bcount", "<u2"), ("pad", "<u2"), ("acount", "<u4"), ("bmax", "<f4"), ("amax", "<f4")]
+)
+WHOLE_ARTICLES = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # the whole-article matrix
+OPTIONAL = (*WHOLE_ARTICLES, *BOUNDS)  # arrays that older generations lack
+# 11: articles in date order, with block bounds; 10: FLAG_HEADLINE; 9: FLAG_NUMBER; 8: whole-article
+# BM25 in blocks. A generation of an older layout is served as it is (ranked exhaustively) and
+# rebuilt by the next reindex
+LAYOUT = 11

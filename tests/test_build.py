@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
 from newsbot.index.errors import IndexingError
+from newsbot.index.ingest.blocks import BLOCK
 from newsbot.index.ingest.build import ArticleRow, ParagraphRow, Stored, build, days
 from newsbot.index.layout import ARRAYS, EPOCH, FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER, LAYOUT, NO_DATE
 from newsbot.index.ranking.bm25 import BM25Params, CountWeights, Weights
@@ -55,16 +56,17 @@ def test_a_small_generation() -> None:
     )
     info, arrays = build(stored, PARAMS, SPEC, number=7, built_at="then")
     assert set(arrays) == set(ARRAYS)
-    assert arrays["art_ids"].tolist() == [2, 5, 8]
+    # articles in date order, the undated first
+    assert arrays["art_ids"].tolist() == [5, 2, 8]
     assert arrays["art_start"].tolist() == [0, 2, 4, 4]
-    assert arrays["para_ids"].tolist() == [1, 2, 11, 12]
+    assert arrays["para_ids"].tolist() == [11, 12, 1, 2]
     assert arrays["para_article"].tolist() == [0, 0, 1, 1]
     day = (dt.date(2026, 10, 2) - EPOCH).days
-    assert arrays["art_days"].tolist() == [day, NO_DATE, day + 1]
-    assert arrays["para_days"].tolist() == [day, day, NO_DATE, NO_DATE]
+    assert arrays["art_days"].tolist() == [NO_DATE, day, day + 1]
+    assert arrays["para_days"].tolist() == [NO_DATE, NO_DATE, day, day]
     # the headline's first paragraph holds the title's terms first (and its number: term 1)
-    assert arrays["para_len"].tolist() == [4, 2, 4, 1]
-    assert arrays["para_flags"].tolist() == [0, FLAG_JUNK, FLAG_HEADLINE | FLAG_NUMBER, FLAG_JUNK]
+    assert arrays["para_len"].tolist() == [4, 1, 4, 2]
+    assert arrays["para_flags"].tolist() == [FLAG_HEADLINE | FLAG_NUMBER, FLAG_JUNK, 0, FLAG_JUNK]
     assert info == {
         "generation": 7,
         "paragraphs": 4,
@@ -73,6 +75,7 @@ def test_a_small_generation() -> None:
         "negative_weights": False,  # BM25Okapi with epsilon > 0 has no negative idf
         "article_k1": PARAMS.k1,
         "article_block": 1 << 16,
+        "prune_block": BLOCK,
         "layout": LAYOUT,
         "bm25": dataclasses.asdict(PARAMS),
         "tokenizer": SPEC.to_json(),
@@ -103,6 +106,7 @@ def test_the_arrays_are_what_the_slow_way_gives(
     articles: list[tuple[str | None, list[int], list[tuple[list[int], int]]]],
 ) -> None:
     _, arrays = build(stored_rows(articles), PARAMS, SPEC, 1, "then")
+    articles = sorted(articles, key=lambda a: days(a[0]))  # a generation holds them in date order
     docs: list[list[int]] = []  # each paragraph's BM25 document
     wholes: list[list[int]] = []  # each article's
     flags: list[int] = []

@@ -11,7 +11,7 @@ import tomllib
 
 from .helpers import ROOT
 
-OWN = {"newsbot", "tests", "bench", "fake_discord"}  # ours (fake_discord: a child process's sys.path import)
+OWN = {"newsbot", "tests", "bench"}  # ours
 BENCH_USED_BY_TESTS = ["bench/common.py"]
 
 

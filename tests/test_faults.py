@@ -184,9 +184,9 @@ CHILD = textwrap.dedent(
         if moment == "sweeping":
             generation.shutil.rmtree = lambda *a, **k: die()
         if moment == "connecting":
-            sys.path.insert(0, os.path.join({root!r}, "tests", "e2e"))
+            sys.path.insert(0, {root!r})
             import discord.gateway, discord.http
-            from fake_discord import FakeDiscord
+            from tests.e2e.fake_discord import FakeDiscord
             from newsbot.bot.app import NewsBot
             from newsbot.bot.run import start_bot
             fake = FakeDiscord()

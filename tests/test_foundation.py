@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from newsbot.bot.app import shard_options
 from newsbot.cli.main import build_parser, main
 from newsbot.index.config import (
     IndexSettings,
@@ -79,6 +80,16 @@ def test_example_config_parses_and_covers_every_setting() -> None:
         ({"index": {"language": "English"}}, "index.language"),
         ({"discord": {"guild_ids": ["x"]}}, "discord.guild_ids[0]"),
         ({"discord": {"admin_roles": [1]}}, "discord.admin_roles"),
+        ({"discord": {"shard_count": 0}}, "discord.shard_count"),
+        ({"discord": {"shard_count": "many"}}, "discord.shard_count"),
+        ({"discord": {"shard_count": 2.5}}, "discord.shard_count"),
+        ({"discord": {"shard_count": True}}, "discord.shard_count"),
+        ({"discord": {"shard_ids": [0]}}, "discord.shard_ids"),  # needs a numeric shard_count
+        ({"discord": {"shard_count": 2, "shard_ids": [2]}}, "discord.shard_ids[0]"),
+        ({"discord": {"shard_count": 2, "shard_ids": [-1]}}, "discord.shard_ids[0]"),
+        ({"discord": {"shard_count": 3, "shard_ids": [1, 1]}}, "discord.shard_ids[1]"),
+        ({"discord": {"shard_count": 2, "shard_ids": ["1"]}}, "discord.shard_ids[0]"),
+        ({"discord": {"shard_count": 2, "shard_ids": 1}}, "discord.shard_ids"),
         ({"nonsense": {}}, "nonsense"),
         ({"logging": {"level": "LOUD"}}, "logging.level"),
         ({"watch": {"enabled": "yes"}}, "watch.enabled"),
@@ -135,6 +146,28 @@ def test_ranking_settings_keep_their_names_and_defaults() -> None:
     settings = settings_from_dict(raw)
     assert settings.rank_params() == RankParams(recency_days=3.0, whole_article_weight=0.5)
     assert settings.bm25() == BM25Params(k1=1.2, b=0.6)
+
+
+def test_shard_settings() -> None:
+    assert (Settings().discord.shard_count, Settings().discord.shard_ids) == ("auto", [])
+    settings = settings_from_dict({"discord": {"shard_count": 4, "shard_ids": [3, 0]}})
+    assert (settings.discord.shard_count, settings.discord.shard_ids) == (4, [3, 0])
+    assert settings_from_dict({"discord": {"shard_count": "auto"}}).discord.shard_count == "auto"
+    assert shard_options(Settings()) == {"shard_count": None, "shard_ids": None}  # discord.py asks Discord
+    assert shard_options(settings) == {"shard_count": 4, "shard_ids": [3, 0]}
+    for raw, message in (
+        ({"shard_count": "many"}, """discord.shard_count: expected a whole number or "auto", got 'many'"""),
+        ({"shard_count": 0}, 'discord.shard_count: must be 1 or more (or "auto")'),
+        ({"shard_ids": [1]}, 'discord.shard_ids: needs a number as discord.shard_count, not "auto"'),
+        (
+            {"shard_count": 2, "shard_ids": [5]},
+            "discord.shard_ids[0]: must be 0 to 1 (discord.shard_count is 2)",
+        ),
+        ({"shard_count": 3, "shard_ids": [2, 2]}, "discord.shard_ids[1]: shard 2 is listed twice"),
+    ):
+        with pytest.raises(ConfigError) as info:
+            settings_from_dict({"discord": raw})
+        assert str(info.value) == f"config: {message}"
 
 
 def test_load_settings_file_errors(tmp_path: Path) -> None:

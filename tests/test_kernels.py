@@ -23,7 +23,7 @@ import scipy.sparse as sp
 
 from newsbot.index.api import NewsIndex
 from newsbot.index.generation import Generation
-from newsbot.index.ranking import compiled, search
+from newsbot.index.ranking import compiled, inputs, search
 from newsbot.index.ranking.bm25 import BM25Params, CountWeights, accumulate, count_weights
 from newsbot.index.ranking.params import RankParams, Window
 
@@ -149,7 +149,7 @@ async def test_articles_in_many_blocks_same_as_numpy(tmp_path: Path, kernels_rea
 
 
 async def test_long_articles_with_short_and_long_paragraphs_same_as_numpy(
-    tmp_path: Path, kernels_ready: None
+    tmp_path: Path, kernels_ready: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the sample's articles are short; here every article has 6 to 40 paragraphs of 1 to 60 words,
     # so the lead exemption and every entry of the length table (search.short_table) are exercised
@@ -167,7 +167,8 @@ async def test_long_articles_with_short_and_long_paragraphs_same_as_numpy(
     short = [
         RankParams(short_after=a, short_words=w, short_power=p) for a, w, p in ((0, 30, 1.0), (7, 5.5, 3.0))
     ]
-    everything = list(range(n_terms))  # every paragraph is a candidate
+    monkeypatch.setattr(inputs, "PRESELECT", gen.n_paragraphs)  # every paragraph is a candidate
+    everything = list(range(n_terms))
     position = np.arange(gen.n_paragraphs) - np.asarray(gen.art_start)[np.asarray(gen.para_article)]
     for params in short:
         affected = (position >= params.short_after) & (lengths < params.short_words)
@@ -431,10 +432,10 @@ async def test_limits_of_zero_and_dirty_buffers(tmp_path: Path, kernels_ready: N
         assert compiled.rank(gen, terms, Window(), RankParams(), limit) == []
         assert compiled.bm25_top(gen, terms, limit) == []
     # a set of buffers whose user raised is not handed out again
-    with pytest.raises(RuntimeError), scratch.take(gen.n_paragraphs, gen.n_articles) as dirty:
+    with pytest.raises(RuntimeError), scratch.take_for(gen) as dirty:
         dirty.body[:5] = 1.0
         raise RuntimeError("interrupted mid-ranking")
-    with scratch.take(gen.n_paragraphs, gen.n_articles) as clean:
+    with scratch.take_for(gen) as clean:
         assert clean is not dirty and not clean.body.any()
     assert compiled.rank(gen, terms, Window(), RankParams(), 20) == search.rank_numpy(
         gen, terms, Window(), RankParams(), 20

@@ -22,6 +22,7 @@ import numpy as np
 
 from newsbot.index import generation
 from newsbot.index.errors import IndexingError
+from newsbot.index.ingest.blocks import BLOCK, block_bounds
 from newsbot.index.layout import EPOCH, FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER, LAYOUT, NO_DATE
 from newsbot.index.ranking.bm25 import (
     BM25Params,
@@ -82,6 +83,7 @@ def build(
 ) -> tuple[dict[str, Any], Arrays]:
     """Generation ``number``'s ``info.json`` and arrays. Raises IndexingError when the stored
     paragraph positions have gaps (the ranking derives a paragraph's position from its place)."""
+    stored = date_order(stored)
     arrays = _places(stored)
     n_art, n_par = len(stored.articles), len(stored.paragraphs)
     para_article, art_start, para_flags = arrays["para_article"], arrays["art_start"], arrays["para_flags"]
@@ -119,8 +121,26 @@ def build(
         "para_days": arrays["art_days"][para_article],
         "para_words": generation.words_of(para_len),
         **_weight_arrays(body, titles, articles),
+        **block_bounds(body, articles, art_start),
     }
     return _info(stored, params, spec, number, built_at, body, titles, articles), arrays
+
+
+def date_order(stored: Stored) -> Stored:
+    """``stored`` with its articles in date order (undated first; one day's by id), each followed
+    by its paragraphs: then a block of consecutive paragraphs covers a few days, which the pruned
+    ranking's bounds rely on (``blocks.py``). Every build orders anew, so incremental reindexes keep it."""
+    arts = stored.articles
+    day = [days(r[1]) for r in arts]
+    order = sorted(range(len(arts)), key=lambda i: (day[i], arts[i][0]))
+    if all(i == n for n, i in enumerate(order)):
+        return stored
+    owner = np.fromiter((r[1] for r in stored.paragraphs), dtype=np.int64, count=len(stored.paragraphs))
+    ids = np.array([r[0] for r in arts], dtype=np.int64)
+    lo, hi = np.searchsorted(owner, ids, "left"), np.searchsorted(owner, ids, "right")
+    paras = stored.paragraphs
+    moved = [paras[j] for i in order for j in range(lo[i], hi[i])]
+    return dataclasses.replace(stored, articles=[arts[i] for i in order], paragraphs=moved)
 
 
 def _places(stored: Stored) -> Arrays:
@@ -203,6 +223,7 @@ def _info(
         "negative_weights": any(len(w) and w.min() < 0 for w in (body.data, titles.data, articles.idf)),
         "article_k1": articles.k1,
         "article_block": articles.block,
+        "prune_block": BLOCK,
         "layout": LAYOUT,
         "bm25": {
             "variant": params.variant,

@@ -1,4 +1,5 @@
-"""The compiled ranking (``kernels.py``), loaded in the background; numpy ranks until it is ready.
+"""The compiled rankings (``kernels.py``, ``pruned.py``), loaded in the background; numpy ranks until
+they are ready.
 
 ``start()`` imports numba and compiles the kernels on a thread of their own. numba keeps the
 machine code in a cache (``__pycache__`` beside ``kernels.py``, or a per-user folder when that is
@@ -16,19 +17,21 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
 from newsbot.index.generation import Generation
-from newsbot.index.layout import EPOCH
+from newsbot.index.layout import ENTRY, EPOCH
 from newsbot.index.ranking import scratch
 from newsbot.index.ranking.bm25 import query_counts
-from newsbot.index.ranking.inputs import rank_arrays, rank_settings
+from newsbot.index.ranking.inputs import bound_arrays, rank_arrays, rank_settings
 from newsbot.index.ranking.params import RankParams, Window
 
 log = logging.getLogger(__name__)
@@ -96,15 +99,17 @@ def _warm_up() -> None:
     global _kernels, _failed, seconds_to_ready
     started = time.perf_counter()
     try:
-        from newsbot.index.ranking import kernels
+        from newsbot.index.ranking import bounds, kernels, parts, pruned
 
+        modules = (kernels, pruned, bounds, parts)
+        _check_cache(modules)
         try:
             _exercise(kernels)
         except Exception as exc:
             log.info("compiled ranking: starting numba's cache afresh (%s: %s)", type(exc).__name__, exc)
-            _forget_cache(kernels)
+            _forget_cache(modules)
             _exercise(kernels)
-        for fn in (kernels.rank, kernels.bm25_top):
+        for fn in (kernels.rank, kernels.bm25_top, pruned.rank):
             fn.disable_compile()
     except Exception as exc:  # numba missing or broken here: numpy serves, same answers
         _failed = f"{type(exc).__name__}: {exc}"
@@ -115,7 +120,30 @@ def _warm_up() -> None:
     log.info("compiled ranking ready in %.1f s", seconds_to_ready)
 
 
-def _forget_cache(kernels: ModuleType) -> None:
+def _check_cache(modules: tuple[ModuleType, ...]) -> None:
+    """Start numba's cache afresh when any kernel file changed since it was written.
+
+    numba checks a cached kernel against the file it is defined in only, but the kernels compile in
+    the helpers of ``parts.py`` (and the named tuples of ``inputs.py`` and ``scratch.py``): a change
+    there alone would leave stale machine code in use. A digest of all those files is kept beside
+    the cache; when it differs, every kernel's cache is emptied first.
+    """
+    from newsbot.index.ranking import inputs
+
+    sources = [Path(m.__file__ or "") for m in (*modules, inputs, scratch)]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    folder = getattr(getattr(modules[0].rank, "_cache", None), "_cache_path", None)  # numba's, no public name
+    if folder is None:
+        return
+    stamp = Path(folder) / "newsbot-kernels.digest"
+    with contextlib.suppress(OSError):
+        if stamp.is_file() and stamp.read_text(encoding="ascii") == digest:
+            return
+        _forget_cache(modules)
+        stamp.write_text(digest, encoding="ascii")
+
+
+def _forget_cache(modules: tuple[ModuleType, ...]) -> None:
     """Empty numba's cache index of every kernel.
 
     The kernels take the NamedTuples of ``inputs.py``, and numba's cache index names the classes
@@ -123,11 +151,12 @@ def _forget_cache(kernels: ModuleType) -> None:
     so an index written by another version of newsbot, naming a class this one moved or lacks,
     fails every call; starting afresh costs one compile.
     """
-    for value in vars(kernels).values():
-        cache = getattr(value, "_cache", None)  # numba's Dispatcher; no public way to do this
-        if cache is not None:
-            with contextlib.suppress(OSError):  # a read-only cache: the retry will tell
-                cache.flush()
+    for module in modules:
+        for value in vars(module).values():
+            cache = getattr(value, "_cache", None)  # numba's Dispatcher; no public way to do this
+            if cache is not None:
+                with contextlib.suppress(OSError):  # a read-only cache: the retry will tell
+                    cache.flush()
 
 
 def _exercise(kernels: ModuleType) -> None:
@@ -158,15 +187,18 @@ def _exercise(kernels: ModuleType) -> None:
         "a_tf": ro([1, 2], np.uint8),
         "a_idf": ro([1.0, 1.5], np.float64),
         "a_k1_norm": ro([1.2], np.float64),
+        "e_indptr": ro([0, 1, 2], np.int64),
+        "e_entries": np.array([(0, 2, 0, 1, 1.0, 9.0), (0, 1, 0, 1, 2.0, 9.0)], dtype=ENTRY),
     }
-    info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16}
+    info = {"paragraphs": 2, "articles": 1, "article_k1": 1.5, "article_block": 1 << 16, "prune_block": 1024}
     gen = Generation.from_arrays(0, info, arrays)
     day = EPOCH + dt.timedelta(days=19000)
     windows = (Window(), Window(since=day, until=day, now=day, prefer=(day, day), numbers=True))
     for window in windows:
-        got = rank(gen, [0, 1, 1], window, RankParams(), 5, kernels)
-        if not got:
-            raise RuntimeError("the compiled ranking returned nothing on its self-test")
+        for exhaustive in (True, False):
+            got = traced(gen, [0, 1, 1], window, RankParams(), 5, kernels, exhaustive=exhaustive)
+            if not got or not got[0]:
+                raise RuntimeError("the compiled ranking returned nothing on its self-test")
     bm25_top(gen, [0, 1], 2, kernels)
 
 
@@ -176,23 +208,61 @@ def rank(
     window: Window,
     params: RankParams,
     limit: int,
-    kernels: ModuleType | None = None,
 ) -> list[tuple[int, float]] | None:
     """``search.rank`` by the kernels, or None when they are not ready (the caller uses numpy)."""
+    got = traced(gen, term_ids, window, params, limit)
+    return None if got is None else got[0]
+
+
+def traced(
+    gen: Generation,
+    term_ids: list[int],
+    window: Window,
+    params: RankParams,
+    limit: int,
+    kernels: ModuleType | None = None,
+    *,
+    exhaustive: bool = False,
+) -> tuple[list[tuple[int, float]], int] | None:
+    """``rank``, and how many postings it read (block entries included); by the pruned ranking
+    unless ``exhaustive`` or the generation has no block bounds (``ingest/blocks.py``) or the
+    question has more than ``scratch.MAX_TERMS`` distinct words. None when not ready."""
     kernels = _usable(gen, kernels)
     if kernels is None:
         return None
     if limit <= 0:
-        return []
+        return [], 0
     arrays, (settings, tables) = rank_arrays(gen), rank_settings(gen, window, params, limit)
     terms, times = _query(term_ids, gen)
-    with scratch.take(gen.n_paragraphs, gen.n_articles) as buf:
+    bounds = None if exhaustive or len(terms) > scratch.MAX_TERMS else bound_arrays(gen)
+    with scratch.take_for(gen) as buf:
         try:
-            ids, scores = kernels.rank(arrays, settings, tables, terms, times, buf)
+            if bounds is not None:
+                ids, scores, read = _modules()[1].rank(arrays, bounds, settings, tables, terms, times, buf)
+            else:
+                ids, scores = kernels.rank(arrays, settings, tables, terms, times, buf)
+                read = postings(gen, terms)
         except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)
             _note_mismatch(exc)
             return None
-    return list(zip(ids.tolist(), scores.tolist(), strict=True))
+    return list(zip(ids.tolist(), scores.tolist(), strict=True)), int(read)
+
+
+def postings(gen: Generation, terms: np.ndarray) -> int:
+    """How many postings the exhaustive ranking reads for these words (paragraphs, titles, articles)."""
+    n = 0
+    for t in terms.tolist():
+        n += int(gen.w_indptr[t + 1] - gen.w_indptr[t]) + int(gen.t_indptr[t + 1] - gen.t_indptr[t])
+        if gen.a_indptr is not None:
+            n += int(np.sum(gen.a_indptr[:, t + 1] - gen.a_indptr[:, t]))
+    return n
+
+
+def _modules() -> tuple[ModuleType, ModuleType]:
+    """The loaded kernel modules (exhaustive, pruned); only called once the warm-up imported them."""
+    from newsbot.index.ranking import kernels, pruned
+
+    return kernels, pruned
 
 
 def bm25_top(
@@ -205,7 +275,7 @@ def bm25_top(
     if k <= 0:
         return []
     terms, times = _query(term_ids, gen)
-    with scratch.take(gen.n_paragraphs, gen.n_articles) as buf:
+    with scratch.take_for(gen) as buf:
         try:
             ids, scores = kernels.bm25_top(rank_arrays(gen), terms, times, buf, k)
         except TypeError as exc:

@@ -195,3 +195,34 @@ def rank_settings(
         short=_short(params.short_words, params.short_power) if short else _NO_TABLE,
     )
     return settings, tables
+
+
+class BoundArrays(NamedTuple):
+    """What the pruned ranking reads besides ``RankArrays``: the generation's block bounds
+    (``ingest/blocks.py``) and each block's range of days (computed once per generation)."""
+
+    e_indptr: npt.NDArray[np.int64]
+    e_entries: np.ndarray  # layout.ENTRY records
+    b_lo: npt.NDArray[np.int32]  # each block's earliest day (NO_DATE when it holds an undated article)
+    b_hi: npt.NDArray[np.int32]  # and latest
+    block: int  # paragraphs per block
+
+
+_bounds: weakref.WeakKeyDictionary[Generation, BoundArrays] = weakref.WeakKeyDictionary()
+
+
+def bound_arrays(gen: Generation) -> BoundArrays | None:
+    """``gen``'s block bounds as the pruned ranking reads them; None for a generation without them."""
+    if not gen.has_bounds:
+        return None
+    bounds = _bounds.get(gen)
+    if bounds is None:
+        block = int(gen.info["prune_block"])
+        days = np.asarray(gen.para_days)
+        starts = np.arange(0, max(len(days), 1), block)
+        lo = np.minimum.reduceat(days, starts) if len(days) else np.zeros(1, dtype=np.int32)
+        hi = np.maximum.reduceat(days, starts) if len(days) else np.zeros(1, dtype=np.int32)
+        arrays = [_readonly(getattr(gen, name)) for name in BoundArrays._fields[:2]]
+        bounds = BoundArrays(*arrays, _readonly(lo), _readonly(hi), block)
+        _bounds[gen] = bounds
+    return bounds

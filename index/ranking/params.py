@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from newsbot.index.layout import EPOCH, MAX_WORDS
 
-PRESELECT = 1500  # paragraphs kept for the finer features (more gave the same evaluation, slower)
+PRESELECT = 500  # paragraphs kept for the finer features (more gave the same evaluation, slower)
 TITLE_ARTICLES = 20  # best title matches whose paragraphs always stay in the running
 RECENCY_HORIZON = 3650  # days; older (and undated) articles get no recency favour
 LEAD_HORIZON = 4096  # positions; later paragraphs are treated as this one

@@ -16,7 +16,7 @@ import numpy as np
 
 from newsbot.index.generation import Generation
 from newsbot.index.ranking import compiled, scratch
-from newsbot.index.ranking.bm25 import accumulate
+from newsbot.index.ranking.bm25 import accumulate, query_counts
 from newsbot.index.ranking.inputs import (
     NO_LIMIT_HI,
     NO_LIMIT_LO,
@@ -28,7 +28,7 @@ from newsbot.index.ranking.inputs import (
 )
 from newsbot.index.ranking.params import LEAD_HORIZON, RankParams, Window
 
-__all__ = ["RankParams", "Window", "article_matches", "rank", "rank_numpy", "top_indices"]
+__all__ = ["RankParams", "Window", "article_matches", "rank", "rank_numpy", "rank_traced", "top_indices"]
 
 
 def rank(
@@ -45,6 +45,28 @@ def rank(
     return fast if fast is not None else rank_numpy(gen, term_ids, window, params, limit)
 
 
+def rank_traced(
+    gen: Generation,
+    term_ids: list[int],
+    window: Window,
+    params: RankParams,
+    limit: int,
+    *,
+    exhaustive: bool = False,
+) -> tuple[list[tuple[int, float]], int]:
+    """``rank``, and how many postings it read: the figure that shows the pruning (benchmarks).
+
+    ``exhaustive``: rank by reading every posting (the reference the pruned ranking equals).
+    """
+    if not term_ids or gen.n_paragraphs == 0 or limit <= 0:
+        return [], 0
+    fast = compiled.traced(gen, term_ids, window, params, limit, exhaustive=exhaustive)
+    if fast is not None:
+        return fast
+    terms = np.fromiter(query_counts(term_ids, len(gen.w_indptr) - 1), dtype=np.int64)
+    return rank_numpy(gen, term_ids, window, params, limit), compiled.postings(gen, terms)
+
+
 def rank_numpy(
     gen: Generation, term_ids: list[int], window: Window, params: RankParams, limit: int
 ) -> list[tuple[int, float]]:
@@ -52,7 +74,7 @@ def rank_numpy(
     if not term_ids or gen.n_paragraphs == 0 or limit <= 0:
         return []
     ix, (s, tables) = rank_arrays(gen), rank_settings(gen, window, params, limit)
-    with scratch.take(gen.n_paragraphs, gen.n_articles) as buf:
+    with scratch.take_for(gen) as buf:
         touched, constant = accumulate(gen.body(), term_ids, buf.body)
         t_touched = a_touched = np.empty(0, dtype=np.int64)
         articles = gen.articles() if s.whole_article_weight else None
@@ -208,7 +230,7 @@ def article_matches(gen: Generation, term_ids: list[int]) -> np.ndarray:
     """Article numbers whose title or any paragraph holds a query term."""
     if not term_ids:
         return np.empty(0, dtype=np.int64)
-    with scratch.take(gen.n_paragraphs, gen.n_articles) as s:
+    with scratch.take_for(gen) as s:
         touched, _ = accumulate(gen.body(), term_ids, s.body)
         s.body[touched] = 0.0
         t_touched, _ = accumulate(gen.titles(), term_ids, s.titles)

@@ -22,7 +22,7 @@ import numpy as np
 
 from newsbot.index.errors import GenerationError, NoIndexError, StoreError
 from newsbot.index.generation import Generation, gens_dir, numbers_on_disk
-from newsbot.index.layout import ARRAYS, OPTIONAL
+from newsbot.index.layout import ARRAYS, ENTRY, OPTIONAL
 from newsbot.index.store.database import Store
 from newsbot.index.tokenizer import TOKENIZER_VERSION, Tokenizer, TokenizerSpec
 
@@ -88,6 +88,11 @@ def _lengths(gen: Generation) -> dict[str, int]:
             raise ValueError(f"{m}_indptr.npy is not an index pointer")
         nnz = int(indptr[-1])
         need |= {f"{m}_indices": nnz, f"{m}_data": nnz, f"{m}_floor": len(indptr) - 1}
+    if isinstance(gen.e_indptr, np.ndarray) and gen.e_indptr.ndim == 1 and len(gen.e_indptr):
+        entries = int(gen.e_indptr[-1])
+        need |= {"e_indptr": len(gen.w_indptr), "e_entries": entries}
+        if isinstance(gen.e_entries, np.ndarray) and gen.e_entries.dtype != ENTRY:
+            raise ValueError("e_entries.npy does not hold bound entries")
     return need
 
 

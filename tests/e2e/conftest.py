@@ -107,6 +107,7 @@ async def newsbot(
         ready_timeout=5.0,
         guild_ready_timeout=0.01,
         progress_interval=progress_interval,
+        identify_interval=0.0,  # the fake, unlike Discord, takes the shards' IDENTIFYs at once
     )
     bot.gateway_task = task  # type: ignore[attr-defined]
     try:

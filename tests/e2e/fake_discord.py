@@ -1,23 +1,31 @@
 """A fake Discord (REST + gateway) served on 127.0.0.1 for end-to-end tests of the real discord.py client.
 
 It answers the REST routes the bot uses, records every request (method, path, query, JSON body, also the
-``payload_json`` part of multipart bodies) and runs a gateway websocket: HELLO, heartbeat ACKs, IDENTIFY →
-READY + GUILD_CREATE. Tests inject INTERACTION_CREATE / MESSAGE_CREATE through :meth:`FakeDiscord.slash`,
-:meth:`FakeDiscord.click` and :meth:`FakeDiscord.post_message`, then wait for what the bot sent with
-:meth:`FakeDiscord.wait_for`.
+``payload_json`` part of multipart bodies) and runs the gateway (``fake_gateway.py``): HELLO, heartbeat
+ACKs, IDENTIFY → READY + GUILD_CREATE, one session per shard (``shards`` is what GET /gateway/bot
+recommends; one by default). Tests inject INTERACTION_CREATE / MESSAGE_CREATE through
+:meth:`FakeDiscord.slash`, :meth:`FakeDiscord.click` and :meth:`FakeDiscord.post_message`, then wait for
+what the bot sent with :meth:`FakeDiscord.wait_for`.
+
+Guilds: one by default (``guild_id``, with ``channel_id`` and ``quiet_channel_id``); ``guilds=N`` or
+:meth:`FakeDiscord.add_guild` (before the client connects) adds more, each with its own two channels and
+the same people and roles. The k-th guild (0 is the first) is carried by shard ``k % shard_count``, and
+each event goes out on its guild's shard.
 
 Gateway frames are sent as text, so the client's zlib/zstd stream decompression is never used (discord.py
 only decompresses binary frames).
 
-Faults on demand: :meth:`FakeDiscord.drop` closes the gateway websocket (the client resumes; events dispatched
-meanwhile are replayed, as Discord does; set ``invalidate_resume`` to answer the RESUME with INVALID_SESSION
-instead), :meth:`FakeDiscord.fail` answers matching REST requests with a 429 (``retry_after`` and the
-X-RateLimit headers) or a 5xx. Each request records when it arrived and each injected interaction when it was
-sent (``time.perf_counter``), and ``heartbeats`` when each heartbeat arrived, for latency figures.
+Faults on demand: :meth:`FakeDiscord.drop` closes a shard's gateway websocket (the client resumes; events
+dispatched meanwhile are replayed, as Discord does; set ``invalidate_resume`` to answer the RESUME with
+INVALID_SESSION instead), :meth:`FakeDiscord.fail` answers matching REST requests with a 429
+(``retry_after`` and the X-RateLimit headers) or a 5xx. Each request records when it arrived and each
+injected interaction when it was sent (``time.perf_counter``), and ``heartbeats`` when each heartbeat
+arrived, for latency figures.
 
-Asserting that something did *not* happen: :meth:`FakeDiscord.sync` returns once the client has read every event
-sent so far, :meth:`FakeDiscord.idle` once every request received has been answered; in between, wait for the
-bot to finish what those events started (``NewsBot.idle``). ``helpers.settled`` does the three.
+Asserting that something did *not* happen: :meth:`FakeDiscord.sync` returns once the client has read every
+event sent so far (on every shard), :meth:`FakeDiscord.idle` once every request received has been answered;
+in between, wait for the bot to finish what those events started (``NewsBot.idle``). ``helpers.settled``
+does the three.
 """
 
 from __future__ import annotations
@@ -33,7 +41,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yarl
-from aiohttp import WSMsgType, web
+from aiohttp import web
+
+from .fake_gateway import FakeGateway, guild_snowflake
 
 API_PREFIX = "/api/v10"
 EPHEMERAL = 64
@@ -118,6 +128,18 @@ class Sent:
     token: str
     user: Person
     at: float = field(default_factory=time.perf_counter)  # when it was sent to the client
+    channel_id: int = 0  # where it was used (0: a DM)
+    guild_id: int | None = None
+
+
+@dataclass
+class FakeGuild:
+    """A guild the bot is in: two text channels; the people and roles are the fake's, in every guild."""
+
+    id: int
+    name: str
+    channel_id: int  # "news", the mention channel
+    quiet_channel_id: int  # "quiet", a channel not in mention_channel_ids
 
 
 def check_limits(message: Json) -> list[str]:
@@ -222,33 +244,39 @@ class Fault:
         return response
 
 
-class FakeDiscord:
-    """REST + gateway on one random local port; one test guild with channels, roles and people."""
+class FakeDiscord(FakeGateway):
+    """REST + gateway on one random local port; test guilds (one by default) with channels, roles and people.
 
-    def __init__(self, token: str = "fake-token", *, heartbeat_interval: float = 45.0) -> None:
+    ``shards`` is the shard count GET /gateway/bot recommends, ``guilds`` how many guilds the bot is in and
+    ``max_guilds_per_shard`` (when set) the most one shard may carry before an IDENTIFY is refused (4011)."""
+
+    def __init__(
+        self,
+        token: str = "fake-token",
+        *,
+        heartbeat_interval: float = 45.0,
+        shards: int = 1,
+        guilds: int = 1,
+        max_guilds_per_shard: int | None = None,
+    ) -> None:
+        super().__init__(
+            heartbeat_interval=heartbeat_interval, shards=shards, max_guilds_per_shard=max_guilds_per_shard
+        )
         self.token = token
-        self.heartbeat_interval = heartbeat_interval  # seconds, sent in HELLO
-        self.heartbeats: list[float] = []  # when each heartbeat arrived (time.perf_counter)
-        self._beat_waiters: list[tuple[int, asyncio.Future[None]]] = []  # (sequence wanted, until then)
         self._in_flight = 0  # requests received and not yet answered
         self._answered = asyncio.Event()  # set while no request is in flight
         self._answered.set()
-        self.connections = 0  # gateway websockets accepted
-        self.identifies = 0
-        self.resumes: list[Json] = []  # the RESUME payloads received
-        self.invalidate_resume = False  # answer the next RESUME with INVALID_SESSION (must re-identify)
-        self.session_ready = asyncio.Event()  # set after READY or RESUMED, cleared when the socket drops
         self.faults: list[Fault] = []
-        self._history: list[Json] = []  # dispatched frames, replayed on RESUME
-        self._session_open = False
         ids = itertools.count(1_300_000_000_000_000_001)
         self._ids: Iterator[int] = ids
         self.app_id = next(ids)
         self.bot = Person(self.app_id, "newsbot", bot=True)
-        self.guild_id = next(ids)
-        self.other_guild_id = next(ids)
-        self.channel_id = next(ids)  # the mention channel
-        self.quiet_channel_id = next(ids)  # a channel not in mention_channel_ids
+        self.guilds: list[FakeGuild] = []
+        first = self.add_guild("Test Guild")
+        self.guild_id = first.id
+        self.other_guild_id = next(ids)  # a guild the bot is not in
+        self.channel_id = first.channel_id  # the mention channel
+        self.quiet_channel_id = first.quiet_channel_id  # a channel not in mention_channel_ids
         self.admin_role_id = next(ids)
         self.other_role_id = next(ids)
         self.admin = Person(next(ids), "alice-admin", roles=[self.admin_role_id])
@@ -259,16 +287,11 @@ class FakeDiscord:
         self.user2 = Person(next(ids), "carol")
         self.requests: list[Request] = []
         self.unhandled: list[Request] = []
-        self.identified = asyncio.Event()
-        self.identify_payload: Json | None = None
         self.commands: dict[tuple[int | None, str], Json] = {}
         self.messages: dict[int, Json] = {}
         self.originals: dict[str, int] = {}  # interaction token -> message id
         self._interaction_by_token: dict[str, Sent] = {}
         self._clicked: dict[str, int] = {}  # component interaction token -> message id
-        self._seq = 0
-        self._ws: web.WebSocketResponse | None = None
-        self._ws_done: asyncio.Event = asyncio.Event()
         self._waiters: list[tuple[Callable[[Request], bool], asyncio.Future[Request]]] = []
         self._runner: web.AppRunner | None = None
         self._routes: list[tuple[str, re.Pattern[str], Callable[..., Awaitable[web.StreamResponse]]]] = []
@@ -299,6 +322,34 @@ class FakeDiscord:
         self._route("POST", r"/channels/(?P<cid>\d+)/messages", self._channel_post)
         self._route("PATCH", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", self._channel_patch)
         self._route("POST", r"/channels/(?P<cid>\d+)/typing", self._no_content)
+        for k in range(1, guilds):
+            self.add_guild(f"Test Guild {k + 1}")
+
+    def add_guild(self, name: str | None = None) -> FakeGuild:
+        """Another guild the bot is in, with its two channels (before the client connects: it is announced in
+        READY). It is carried by shard ``k % shard_count``, k counting the guilds from 0."""
+        k = len(self.guilds)
+        guild = FakeGuild(guild_snowflake(k), name or f"Test Guild {k + 1}", next(self._ids), next(self._ids))
+        self.guilds.append(guild)
+        return guild
+
+    def guild(self, guild_id: int | None = None) -> FakeGuild:
+        """The guild ``guild_id`` (the first guild by default)."""
+        if guild_id is None:
+            return self.guilds[0]
+        return next(g for g in self.guilds if g.id == guild_id)
+
+    def guild_of_channel(self, channel_id: int) -> FakeGuild | None:
+        return next((g for g in self.guilds if channel_id in (g.channel_id, g.quiet_channel_id)), None)
+
+    def joined_guilds(self) -> list[int]:
+        return [g.id for g in self.guilds]
+
+    def ready_identity(self) -> Json:
+        return {
+            "user": self.bot.user() | {"verified": True, "mfa_enabled": False, "flags": 0},
+            "application": {"id": str(self.app_id), "flags": 0},
+        }
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -326,8 +377,7 @@ class FakeDiscord:
     async def stop(self) -> None:
         for _, fut in self._waiters:
             fut.cancel()
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        await self.close_sockets()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -357,34 +407,6 @@ class FakeDiscord:
         finally:
             if (predicate, fut) in self._waiters:
                 self._waiters.remove((predicate, fut))
-
-    async def sync(self, *, within: float = 5.0) -> None:
-        """Until the client has read every event sent so far (and so has started handling each of them).
-
-        The fake asks for a heartbeat (op 1, as Discord may); the client sends one at once, with the sequence
-        number of the last event it read, and it reads events in order."""
-        ws = self._ws
-        assert ws is not None and not ws.closed and self.session_ready.is_set(), "the client is not connected"
-        read: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiter = (self._seq, read)
-        self._beat_waiters.append(waiter)
-        try:
-            await ws.send_json({"op": 1, "d": None, "s": None, "t": None})
-            await asyncio.wait_for(read, within)
-        except TimeoutError:
-            raise AssertionError(f"the client did not read event {self._seq} in time") from None
-        finally:
-            if waiter in self._beat_waiters:
-                self._beat_waiters.remove(waiter)
-
-    def _heartbeat(self, sequence: int | None) -> None:
-        self.heartbeats.append(time.perf_counter())
-        for waiter in list(self._beat_waiters):
-            wanted, read = waiter
-            if (sequence or 0) >= wanted:
-                self._beat_waiters.remove(waiter)
-                if not read.done():
-                    read.set_result(None)
 
     async def idle(self, *, within: float = 5.0) -> None:
         """Until every request received so far has been answered (and recorded)."""
@@ -428,67 +450,12 @@ class FakeDiscord:
     def original_id(self, sent: Sent) -> int:
         return self.originals[sent.token]
 
-    # ----------------------------------------------------------------- gateway
+    # ----------------------------------------------------------------- guilds
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
-        self._ws = ws
-        self.connections += 1
-        self._ws_done = asyncio.Event()
-        hello = {"heartbeat_interval": round(self.heartbeat_interval * 1000)}
-        await ws.send_json({"op": 10, "d": hello, "s": None, "t": None})
-        try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                payload = json.loads(msg.data)
-                op = payload.get("op")
-                if op == 1:
-                    self._heartbeat(payload.get("d"))
-                    await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
-                elif op == 2:
-                    self.identifies += 1
-                    self.identify_payload = payload["d"]
-                    self._history.clear()
-                    await self._ready(ws)
-                    self._session_open = True
-                    self.identified.set()
-                    self.session_ready.set()
-                elif op == 6:
-                    await self._resume(ws, payload["d"])
-        finally:
-            self._ws_done.set()
-            if self._ws is ws:
-                self.session_ready.clear()
-        return ws
-
-    async def _send(self, ws: web.WebSocketResponse, event: str, data: Json, *, keep: bool = False) -> None:
-        self._seq += 1
-        frame = {"op": 0, "t": event, "s": self._seq, "d": data}
-        if keep:
-            self._history.append(frame)
-        await ws.send_json(frame)
-
-    async def _ready(self, ws: web.WebSocketResponse) -> None:
-        await self._send(
-            ws,
-            "READY",
-            {
-                "v": 10,
-                "user": self.bot.user() | {"verified": True, "mfa_enabled": False, "flags": 0},
-                "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-                "session_id": "fake-session",
-                "resume_gateway_url": str(self.gateway_url),
-                "application": {"id": str(self.app_id), "flags": 0},
-                "private_channels": [],
-                "relationships": [],
-            },
-        )
-        await self._send(ws, "GUILD_CREATE", self.guild_payload())
-
-    def guild_payload(self) -> Json:
-        gid = str(self.guild_id)
+    def guild_payload(self, guild_id: int | None = None) -> Json:
+        """The GUILD_CREATE of ``guild_id`` (the first guild by default)."""
+        guild = self.guild(guild_id)
+        gid = str(guild.id)
 
         def channel(cid: int, name: str, position: int) -> Json:
             return {
@@ -521,7 +488,7 @@ class FakeDiscord:
         people = [self.bot, self.admin, self.manager, self.user, self.user2]
         return {
             "id": gid,
-            "name": "Test Guild",
+            "name": guild.name,
             "icon": None,
             "owner_id": str(self.user2.id),
             "unavailable": False,
@@ -529,11 +496,11 @@ class FakeDiscord:
             "large": False,
             "features": [],
             "roles": [
-                role(self.guild_id, "@everyone", 0x400 | 0x800 | 0x80000000, 0),
+                role(guild.id, "@everyone", 0x400 | 0x800 | 0x80000000, 0),
                 role(self.admin_role_id, "news-admins", 0, 1),
                 role(self.other_role_id, "managers", 0x20, 2),
             ],
-            "channels": [channel(self.channel_id, "news", 0), channel(self.quiet_channel_id, "quiet", 1)],
+            "channels": [channel(guild.channel_id, "news", 0), channel(guild.quiet_channel_id, "quiet", 1)],
             "members": [p.member() for p in people],
             "threads": [],
             "emojis": [],
@@ -546,42 +513,6 @@ class FakeDiscord:
             "joined_at": "2026-01-01T00:00:00+00:00",
             "preferred_locale": "en-US",
         }
-
-    async def dispatch(self, event: str, data: Json) -> None:
-        """Send a DISPATCH to the connected client (kept for the RESUME when it is disconnected)."""
-        if self._ws is None or self._ws.closed or not self.session_ready.is_set():
-            assert self._session_open, "the client is not connected"
-            self._seq += 1
-            self._history.append({"op": 0, "t": event, "s": self._seq, "d": data})
-            return
-        await self._send(self._ws, event, data, keep=True)
-
-    async def _resume(self, ws: web.WebSocketResponse, data: Json) -> None:
-        self.resumes.append(data)
-        if self.invalidate_resume or not self._session_open:
-            self.invalidate_resume = False
-            self._session_open = False
-            await ws.send_json({"op": 9, "d": False, "s": None, "t": None})
-            return
-        for frame in self._history:  # what the client missed, then RESUMED (as Discord does)
-            if frame["s"] > (data.get("seq") or 0):
-                await ws.send_json(frame)
-        await self._send(ws, "RESUMED", {})
-        self.session_ready.set()
-
-    async def drop(self, code: int = 4000) -> None:
-        """Close the gateway websocket as a failing connection would (the client is expected to resume)."""
-        ws = self._ws
-        assert ws is not None and not ws.closed, "the client is not connected"
-        self.session_ready.clear()
-        await ws.close(code=code, message=b"fake drop")
-
-    async def wait_session(self, within: float = 10.0) -> None:
-        """Until the client has identified or resumed (after a :meth:`drop`)."""
-        try:
-            await asyncio.wait_for(self.session_ready.wait(), within)
-        except TimeoutError:
-            raise AssertionError("the client did not reconnect in time") from None
 
     def fail(
         self,
@@ -600,11 +531,30 @@ class FakeDiscord:
 
     # ----------------------------------------------------------------- injecting
 
-    def _channel(self, channel_id: int | None) -> Json:
-        cid = channel_id or self.channel_id
-        return {"id": str(cid), "type": 0, "guild_id": str(self.guild_id), "name": "news", "position": 0}
+    def _where(self, channel_id: int | None, guild_id: int | None = None) -> tuple[int, FakeGuild]:
+        """(channel, guild) of an event: ``guild_id``'s news channel, or ``channel_id``'s guild (the first
+        guild for a channel of none), or the first guild's news channel."""
+        if guild_id is not None:
+            guild = self.guild(guild_id)
+            return channel_id or guild.channel_id, guild
+        if channel_id:
+            return channel_id, self.guild_of_channel(channel_id) or self.guilds[0]
+        return self.guilds[0].channel_id, self.guilds[0]
 
-    def _interaction(self, itype: int, data: Json, user: Person, *, dm: bool, channel_id: int | None) -> Json:
+    def _channel(self, channel_id: int | None, guild_id: int | None = None) -> Json:
+        cid, guild = self._where(channel_id, guild_id)
+        return {"id": str(cid), "type": 0, "guild_id": str(guild.id), "name": "news", "position": 0}
+
+    def _interaction(
+        self,
+        itype: int,
+        data: Json,
+        user: Person,
+        *,
+        dm: bool,
+        channel_id: int | None,
+        guild_id: int | None = None,
+    ) -> Json:
         iid = next(self._ids)
         token = f"itoken-{iid}"
         payload: Json = {
@@ -627,18 +577,32 @@ class FakeDiscord:
             payload["context"] = 1
             payload["authorizing_integration_owners"] = {"0": "0"}
         else:
-            payload["guild_id"] = str(self.guild_id)
+            channel = self._channel(channel_id, guild_id)
+            gid = channel["guild_id"]
+            payload["guild_id"] = gid
             payload["guild_locale"] = "en-US"
-            payload["guild"] = {"id": str(self.guild_id), "locale": "en-US", "features": []}
+            payload["guild"] = {"id": gid, "locale": "en-US", "features": []}
             payload["member"] = user.member()
-            payload["channel"] = self._channel(channel_id)
-            payload["channel_id"] = payload["channel"]["id"]
+            payload["channel"] = channel
+            payload["channel_id"] = channel["id"]
             payload["context"] = 0
-            payload["authorizing_integration_owners"] = {"0": str(self.guild_id)}
+            payload["authorizing_integration_owners"] = {"0": gid}
         return payload
 
+    def _sent(self, payload: Json, user: Person) -> Sent:
+        guild_id = payload.get("guild_id")
+        sent = Sent(
+            int(payload["id"]),
+            payload["token"],
+            user,
+            channel_id=int(payload["channel_id"]),
+            guild_id=int(guild_id) if guild_id is not None else None,
+        )
+        self._interaction_by_token[sent.token] = sent
+        return sent
+
     def person(self, name: str) -> Person:
-        """A new plain member of the test guild (interactions carry their member data)."""
+        """A new plain member of the test guilds (interactions carry their member data)."""
         return Person(next(self._ids), name)
 
     async def slash(
@@ -649,14 +613,17 @@ class FakeDiscord:
         user: Person | None = None,
         dm: bool = False,
         channel_id: int | None = None,
+        guild_id: int | None = None,
         resolved: Json | None = None,
     ) -> Sent:
         """Invoke ``/name`` with ``options`` as ``user`` (default: a plain member) and return its handle.
 
-        An option's value is a str, int, bool or float, or the option's JSON (``{"type": 7, "value": ...}``
-        for a channel, whose data goes in ``resolved``)."""
+        It is used in ``channel_id`` (default: the news channel of ``guild_id``, or of the first guild) and
+        arrives on that guild's shard. An option's value is a str, int, bool or float, or the option's JSON
+        (``{"type": 7, "value": ...}`` for a channel, whose data goes in ``resolved``)."""
         user = user or self.user
-        command = self.commands.get((None if dm else self.guild_id, name)) or self.commands.get((None, name))
+        guild = None if dm else self._where(channel_id, guild_id)[1].id
+        command = self.commands.get((guild, name)) or self.commands.get((None, name))
         type_of = {str: 3, int: 4, bool: 5, float: 10}
         data: Json = {
             "id": command["id"] if command else str(next(self._ids)),
@@ -672,9 +639,8 @@ class FakeDiscord:
             data["guild_id"] = command["guild_id"]
         if resolved is not None:
             data["resolved"] = resolved
-        payload = self._interaction(2, data, user, dm=dm, channel_id=channel_id)
-        sent = Sent(int(payload["id"]), payload["token"], user)
-        self._interaction_by_token[sent.token] = sent
+        payload = self._interaction(2, data, user, dm=dm, channel_id=channel_id, guild_id=guild_id)
+        sent = self._sent(payload, user)
         await self.dispatch("INTERACTION_CREATE", payload)
         return sent
 
@@ -691,9 +657,8 @@ class FakeDiscord:
             channel_id=int(message["channel_id"]),
         )
         payload["message"] = message
-        sent = Sent(int(payload["id"]), payload["token"], user)
+        sent = self._sent(payload, user)
         self._clicked[sent.token] = message_id
-        self._interaction_by_token[sent.token] = sent
         await self.dispatch("INTERACTION_CREATE", payload)
         return sent
 
@@ -703,11 +668,13 @@ class FakeDiscord:
         *,
         user: Person | None = None,
         channel_id: int | None = None,
+        guild_id: int | None = None,
         mention_bot: bool = True,
     ) -> Json:
-        """A member posts ``content`` in a guild channel (mentioning the bot when ``mention_bot``)."""
+        """A member posts ``content`` in a guild channel (mentioning the bot when ``mention_bot``):
+        ``channel_id``, or the news channel of ``guild_id`` (or of the first guild)."""
         user = user or self.user
-        message = self._message(channel_id or self.channel_id, {"content": content}, author=user)
+        message = self._message(self._where(channel_id, guild_id)[0], {"content": content}, author=user)
         message["member"] = {k: v for k, v in user.member().items() if k != "user"}
         if mention_bot:
             message["mentions"] = [
@@ -797,7 +764,7 @@ class FakeDiscord:
         return _json(
             {
                 "url": str(self.gateway_url),
-                "shards": 1,
+                "shards": self.shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 1000,
@@ -834,7 +801,7 @@ class FakeDiscord:
         message: Json = {
             "id": str(mid),
             "channel_id": str(channel_id),
-            "guild_id": str(self.guild_id),
+            "guild_id": str(self._where(channel_id)[1].id),
             "type": 0,
             "content": body.get("content") or "",
             "embeds": body.get("embeds") or [],
@@ -866,7 +833,7 @@ class FakeDiscord:
         cb_type = req.json["type"]
         data = req.json.get("data") or {}
         sent = self._interaction_by_token.get(token)
-        channel_id = self.channel_id
+        channel_id = self._response_channel(sent)
         ephemeral = bool((data.get("flags") or 0) & EPHEMERAL)
         resource: Json | None = None
         if cb_type in (4, 5):
@@ -878,7 +845,7 @@ class FakeDiscord:
                 "id": iid,
                 "type": 2,
                 "user": (sent.user if sent else self.user).user(),
-                "authorizing_integration_owners": {"0": str(self.guild_id)},
+                "authorizing_integration_owners": {"0": message["guild_id"]},
             }
             self.messages[int(message["id"])] = message
             self.originals[token] = int(message["id"])
@@ -903,6 +870,10 @@ class FakeDiscord:
                 **({"resource": resource} if resource else {}),
             }
         )
+
+    def _response_channel(self, sent: Sent | None) -> int:
+        """Where an interaction's responses go: its channel (the first guild's news channel for a DM)."""
+        return sent.channel_id if sent is not None and sent.guild_id is not None else self.channel_id
 
     def _webhook_message(self, token: str, mid: str) -> Json | None:
         if mid == "@original":
@@ -930,7 +901,7 @@ class FakeDiscord:
         return web.Response(status=204)
 
     async def _wh_post(self, req: Request, app: str, token: str) -> web.StreamResponse:
-        message = self._message(self.channel_id, req.json or {})
+        message = self._message(self._response_channel(self._interaction_by_token.get(token)), req.json or {})
         message["webhook_id"] = app
         message["application_id"] = app
         self.messages[int(message["id"])] = message

@@ -150,13 +150,7 @@ async def test_the_connection_drops_mid_answer_twice(
     await bridge_answer(fake)
 
 
-async def test_a_refused_resume_makes_the_bot_identify_again(
-    fake: FakeDiscord, newsbot: NewsBot, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    async def no_wait(shard_id: int | None, *, initial: bool = False) -> None:
-        return None  # discord.py waits 5 s before identifying again; not needed against the fake
-
-    monkeypatch.setattr(newsbot, "before_identify_hook", no_wait)
+async def test_a_refused_resume_makes_the_bot_identify_again(fake: FakeDiscord, newsbot: NewsBot) -> None:
     fake.invalidate_resume = True
     await fake.drop()
     await fake.wait_session()
