@@ -200,7 +200,11 @@ async def scale_serve(args: dict[str, Any]) -> dict[str, Any]:
         ctx = answering.Context(index.queries, index.tokenizer, index.settings.answer, index.rank_params)
         searches = [await search_inputs(ctx, gen, q["text"], d) for q, d in zip(qs, dates, strict=True)]
         call, pruned = ranker(gen, index.rank_params)
-        log(f"serve: {len(qs)} questions, once untimed (their pages into memory)")
+        log(f"serve: {len(qs)} questions answered, untimed (serving memory is measured after them)")
+        for q, d in zip(qs, dates, strict=True):
+            await index.ask(q["text"], as_of=d)
+        serving = rss_mb()
+        log("serve: each question's three calls, untimed (their pages into memory)")
         for i, (q, d) in enumerate(zip(qs, dates, strict=True)):
             await measure(index, call, q, d, searches[i], i)
         log("serve: timed")
@@ -235,7 +239,8 @@ async def scale_serve(args: dict[str, Any]) -> dict[str, Any]:
             "compiled": compiled_ready,
             "open_s": opened,
             "summary": summarize(per_question),
-            "serving_rss_mb": rss_mb(),
+            "serving_rss_mb": serving,  # answering alone: the exhaustive ranking reads more pages
+            "rss_after_exhaustive_mb": rss_mb(),
             "peak_rss_mb": peak_rss_mb(),
             "questions": per_question,
         }
