@@ -250,6 +250,12 @@ def render(label: str, r: dict[str, Any]) -> str:
         f"identical rankings {fmt(s.get('identical'))} of {fmt(s.get('checked'))} "
         f"(same up to rounding {fmt(s.get('same_up_to_rounding'))})",
     ]
+    mapped = serve.get("serving_rss_by_mapping_mb") or {}
+    if mapped:
+        lines.append(
+            "    serving RSS by mapping (MB): "
+            + ", ".join(f"{k} {v:,.0f}" for k, v in list(mapped.items())[:8])
+        )
     differ = [q for q in serve.get("questions", []) if q.get("identical") is False]
     for q in differ[:5]:
         lines.append(
