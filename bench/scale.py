@@ -243,12 +243,19 @@ def render(label: str, r: dict[str, Any]) -> str:
         f"  newsbot {pruned}: retrieval p50 / p99 {pair(s.get('retrieval'), 'p50_ms', 'p99_ms')} ms, "
         f"exhaustive {pair(s.get('retrieval_exhaustive'), 'p50_ms', 'p99_ms')} ms, "
         f"answer {pair(s.get('answer'), 'p50_ms', 'p99_ms')} ms, serving RSS {fmt(serve.get('serving_rss_mb'))} MB"
+        f" ({fmt(serve.get('rss_after_exhaustive_mb'))} MB after the exhaustive rankings too)"
         + (f"; {serve['error']}" if "error" in serve else ""),
         f"  postings of the terms p50 / p99 {pair(s.get('postings'), 'p50', 'p99')}, visited pruned "
         f"{pair(s.get('visited'), 'p50', 'p99')}, exhaustive {pair(s.get('visited_exhaustive'), 'p50', 'p99')}; "
         f"identical rankings {fmt(s.get('identical'))} of {fmt(s.get('checked'))} "
         f"(same up to rounding {fmt(s.get('same_up_to_rounding'))})",
     ]
+    mapped = serve.get("serving_rss_by_mapping_mb") or {}
+    if mapped:
+        lines.append(
+            "    serving RSS by mapping (MB): "
+            + ", ".join(f"{k} {v:,.0f}" for k, v in list(mapped.items())[:8])
+        )
     differ = [q for q in serve.get("questions", []) if q.get("identical") is False]
     for q in differ[:5]:
         lines.append(
