@@ -4,10 +4,11 @@ Usage: ``python bench/scale_workers.py TASK ARGS.json OUT.json``, as ``workers.p
 each stage it enters to ``ARGS.json``'s ``stage_file``, so that the driver, which watches the memory
 of the whole process tree, can say where a build stood when it had to be stopped.
 
-Serving asks each question as of its own date and times the ranking call alone, the way answering
-makes it (:func:`search_inputs`), and the whole answer. The pruned ranking
-(``search.rank_traced``) is timed and checked against the exhaustive one on every question; on a
-newsbot without it, ``search.rank`` is timed and the postings visited are not known.
+Serving asks each question as of its own date and times the ranking call alone, with the inputs
+answering gives it (:func:`search_inputs` takes them from answering's own call), and the whole
+answer. The pruned ranking (``search.rank_traced``) is timed and checked against the exhaustive one
+on every question; on a newsbot without it, ``search.rank`` is timed and the postings visited are not
+known.
 """
 
 from __future__ import annotations
@@ -73,25 +74,32 @@ class Search:
     limit: int
 
 
-async def search_inputs(ctx: Any, gen: Any, question: str, as_of: dt.date | None) -> Search | None:
-    """The term ids, date window and depth ``answering.answer`` ranks ``question`` with (its first
-    page, default number of passages); None when it would rank nothing (no known words)."""
-    from newsbot.index.answer.answer_type import wants_number
-    from newsbot.index.answer.answering import MAX_QUESTION_CHARS, known_terms
-    from newsbot.index.answer.compose import search_window
-    from newsbot.index.answer.dates import parse_date_range, strip_phrases
+async def search_inputs(index: Any, question: str, as_of: dt.date | None) -> Search | None:
+    """The term ids, date window and depth ``NewsIndex.ask`` ranks ``question`` with for its first
+    page (default number of passages), taken from answering's own first ranking call, so that they
+    stay answering's as it changes; None when it ranks nothing (no known words)."""
+    from newsbot.index.answer import answering
 
-    text = question[:MAX_QUESTION_CHARS]
-    today = as_of or dt.date.today()
-    dates = parse_date_range(text, today)
-    terms = ctx.tokenizer.tokens(strip_phrases(text, dates))
-    known = await known_terms(ctx.lookups, gen, terms)
-    ids = [known[t] for t in terms if t in known]
-    if not ids:
+    calls: list[tuple[list[int], Any, int]] = []
+    rank = answering.rank
+
+    def recorded(gen: Any, ids: list[int], window: Any, params: Any, limit: int) -> Any:
+        calls.append((list(ids), window, limit))
+        return rank(gen, ids, window, params, limit)
+
+    answering.rank = recorded  # type: ignore[assignment]
+    try:
+        await index.ask(question, as_of=as_of)
+    finally:
+        answering.rank = rank  # type: ignore[assignment]
+    if not calls:
         return None
-    window = search_window(dates, today, today, ctx.ranking.date_slack_days, numbers=wants_number(text))
-    k = max(1, min(ctx.settings.passages, ctx.settings.max_passages))
-    return Search([t for t in terms if t in known], ids, window, max(50, k * 8))
+    ids, window, limit = calls[0]
+    marks = ",".join("?" * len(set(ids)))
+    names = dict(
+        await index.store.rows(f"SELECT id, term FROM terms WHERE id IN ({marks})", sorted(set(ids)))
+    )
+    return Search([names[i] for i in ids], ids, window, limit)
 
 
 def term_postings(gen: Any, ids: list[int]) -> int:
@@ -207,7 +215,6 @@ async def measure(
 
 async def scale_serve(args: dict[str, Any]) -> dict[str, Any]:
     """Every question as of its date: the pruned and exhaustive ranking alone, the whole answer."""
-    from newsbot.index.answer import answering
     from newsbot.index.api import NewsIndex
     from newsbot.index.ranking import compiled
 
@@ -218,8 +225,7 @@ async def scale_serve(args: dict[str, Any]) -> dict[str, Any]:
         compiled_ready = compiled.wait()
         opened = time.perf_counter() - started
         gen = await index.current_generation()
-        ctx = answering.Context(index.queries, index.tokenizer, index.settings.answer, index.rank_params)
-        searches = [await search_inputs(ctx, gen, q["text"], d) for q, d in zip(qs, dates, strict=True)]
+        searches = [await search_inputs(index, q["text"], d) for q, d in zip(qs, dates, strict=True)]
         call, pruned = ranker(gen, index.rank_params)
         log(f"serve: {len(qs)} questions answered, untimed (serving memory is measured after them)")
         for q, d in zip(qs, dates, strict=True):
