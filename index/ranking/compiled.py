@@ -3,7 +3,7 @@ they are ready.
 
 ``start()`` imports numba and compiles the kernels on a thread of their own. numba keeps the
 machine code in a cache (``__pycache__`` beside ``kernels.py``, or a per-user folder when that is
-read-only), so this takes about 10 s once per machine and installed version and a few tenths of a
+read-only), so this takes about 20 s once per machine and installed version and a few tenths of a
 second after that; until then, and wherever numba cannot load, ``search.rank`` uses numpy and gives
 the same results. Long-running programs (the bot, the console, batches, benchmarks) call
 ``start()``; one-shot commands need not pay for it.

@@ -222,7 +222,8 @@ def bound_arrays(gen: Generation) -> BoundArrays | None:
         starts = np.arange(0, max(len(days), 1), block)
         lo = np.minimum.reduceat(days, starts) if len(days) else np.zeros(1, dtype=np.int32)
         hi = np.maximum.reduceat(days, starts) if len(days) else np.zeros(1, dtype=np.int32)
-        arrays = [_readonly(getattr(gen, name)) for name in BoundArrays._fields[:2]]
-        bounds = BoundArrays(*arrays, _readonly(lo), _readonly(hi), block)
+        indptr, entries = gen.e_indptr, gen.e_entries
+        assert indptr is not None and entries is not None  # has_bounds
+        bounds = BoundArrays(_readonly(indptr), _readonly(entries), _readonly(lo), _readonly(hi), block)
         _bounds[gen] = bounds
     return bounds
