@@ -13,7 +13,6 @@ known.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sys
 import time
@@ -23,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import latency_summary, peak_rss_mb, read_json, rss_mb, write_json
-from workers import StageClock, log, newsbot_settings
+from common import latency_summary, peak_rss_mb, rss_mb
+from workers import StageClock, log, newsbot_settings, run_task
 
 SCORE_TOLERANCE = 1e-9  # relative: "the same ranking" when an exact comparison fails on rounding
 
@@ -103,17 +102,13 @@ async def search_inputs(index: Any, question: str, as_of: dt.date | None) -> Sea
 
 
 def term_postings(gen: Any, ids: list[int]) -> int:
-    """Postings of the question's terms in the paragraph, title and whole-article matrices: what an
-    exhaustive ranking reads (each word once, as it reads them)."""
-    ids = sorted(set(ids))
-    total = 0
-    for indptr in (gen.w_indptr, gen.t_indptr):
-        n = len(indptr) - 1
-        total += sum(int(indptr[t + 1] - indptr[t]) for t in ids if 0 <= t < n)
-    if gen.a_indptr is not None:
-        a = np.asarray(gen.a_indptr)
-        total += sum(int((a[:, t + 1] - a[:, t]).sum()) for t in ids if 0 <= t < a.shape[1] - 1)
-    return total
+    """Postings of the question's known words in the paragraph, title and whole-article matrices: what
+    the exhaustive ranking reads (each word once, as it reads them)."""
+    from newsbot.index.ranking import compiled
+    from newsbot.index.ranking.bm25 import query_counts
+
+    known = query_counts(ids, len(gen.w_indptr) - 1)
+    return compiled.postings(gen, np.fromiter(known, dtype=np.int64, count=len(known)))
 
 
 def ranker(gen: Any, params: Any) -> tuple[Callable[[Search, bool], tuple[list[Any], int | None]], bool]:
@@ -300,13 +295,5 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 TASKS: dict[str, Callable[[dict[str, Any]], Any]] = {"scale-build": scale_build, "scale-serve": scale_serve}
 
 
-def main(argv: list[str]) -> None:
-    task, args_path, out_path = argv
-    result = TASKS[task](read_json(Path(args_path)))
-    if asyncio.iscoroutine(result):
-        result = asyncio.run(result)
-    write_json(Path(out_path), result)
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_task(TASKS, sys.argv[1:])

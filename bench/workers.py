@@ -324,13 +324,14 @@ TASKS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
-def main(argv: list[str]) -> None:
+def run_task(tasks: dict[str, Callable[[dict[str, Any]], Any]], argv: list[str]) -> None:
+    """Run ``tasks[TASK]`` on the arguments in ARGS_PATH and write its result to OUT_PATH (``argv``)."""
     task, args_path, out_path = argv
-    result = TASKS[task](read_json(Path(args_path)))
+    result = tasks[task](read_json(Path(args_path)))
     if asyncio.iscoroutine(result):
         result = asyncio.run(result)
     write_json(Path(out_path), result)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_task(TASKS, sys.argv[1:])

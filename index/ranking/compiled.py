@@ -210,7 +210,7 @@ def rank(
     limit: int,
 ) -> list[tuple[int, float]] | None:
     """``search.rank`` by the kernels, or None when they are not ready (the caller uses numpy)."""
-    got = traced(gen, term_ids, window, params, limit)
+    got = traced(gen, term_ids, window, params, limit, counted=False)
     return None if got is None else got[0]
 
 
@@ -223,10 +223,12 @@ def traced(
     kernels: ModuleType | None = None,
     *,
     exhaustive: bool = False,
+    counted: bool = True,
 ) -> tuple[list[tuple[int, float]], int] | None:
     """``rank``, and how many postings it read (block entries included); by the pruned ranking
     unless ``exhaustive`` or the generation has no block bounds (``ingest/blocks.py``) or the
-    question has more than ``scratch.MAX_TERMS`` distinct words. None when not ready."""
+    question has more than ``scratch.MAX_TERMS`` distinct words. None when not ready. ``counted``
+    False: the exhaustive ranking's count is not worked out (0), as ``rank`` has no use for it."""
     kernels = _usable(gen, kernels)
     if kernels is None:
         return None
@@ -243,7 +245,7 @@ def traced(
                 ids, scores, read = _modules()[1].rank(arrays, bounds, settings, tables, terms, times, buf)
             else:
                 ids, scores = kernels.rank(arrays, settings, tables, terms, times, buf)
-                read = postings(gen, terms)
+                read = postings(gen, terms) if counted else 0
         except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)
             _note_mismatch(exc)
             return None
