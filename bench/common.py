@@ -279,7 +279,7 @@ def spread(items: list[Any], n: int) -> list[Any]:
 def stored_token_lines(database: Path) -> Iterator[str]:
     """Each paragraph's BM25 document (its stored tokens; for a video page's first paragraph, the
     title's first: ``build.headline_documents``) joined by spaces, in the generation's order (articles
-    by date, the undated first, then by id: ``build.date_order``)."""
+    by date, the undated first, then by key, the start of their text's hash: ``build.date_order``)."""
     from newsbot.index.ingest.build import headline_documents
 
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
@@ -296,7 +296,8 @@ def stored_token_lines(database: Path) -> Iterator[str]:
 
         rows = conn.execute(
             "SELECT p.article_id, a.title_terms, p.terms, coalesce(p.flags, 0) FROM paragraphs p"
-            " JOIN articles a ON a.id = p.article_id ORDER BY a.date, p.article_id, p.position"
+            " JOIN articles a ON a.id = p.article_id"
+            " ORDER BY a.date, substr(a.text_hash, 1, 15), p.article_id, p.position"
         )
         current, title, blobs, flags = None, b"", [], []
         for art, title_terms, blob, flag in rows:

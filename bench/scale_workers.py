@@ -77,20 +77,20 @@ async def search_inputs(index: Any, question: str, as_of: dt.date | None) -> Sea
     """The term ids, date window and depth ``NewsIndex.ask`` ranks ``question`` with for its first
     page (default number of passages), taken from answering's own first ranking call, so that they
     stay answering's as it changes; None when it ranks nothing (no known words)."""
-    from newsbot.index.answer import answering
+    from newsbot.index.answer import source as source_mod
 
     calls: list[tuple[list[int], Any, int]] = []
-    rank = answering.rank
+    rank = source_mod.rank
 
     def recorded(gen: Any, ids: list[int], window: Any, params: Any, limit: int) -> Any:
         calls.append((list(ids), window, limit))
         return rank(gen, ids, window, params, limit)
 
-    answering.rank = recorded  # type: ignore[assignment]
+    source_mod.rank = recorded  # type: ignore[assignment]
     try:
         await index.ask(question, as_of=as_of)
     finally:
-        answering.rank = rank  # type: ignore[assignment]
+        source_mod.rank = rank  # type: ignore[assignment]
     if not calls:
         return None
     ids, window, limit = calls[0]

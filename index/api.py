@@ -23,6 +23,7 @@ from pathlib import Path
 from newsbot.index import generation
 from newsbot.index.answer import answering
 from newsbot.index.answer.answering import MAX_QUESTION_CHARS
+from newsbot.index.answer.source import GenerationSource
 from newsbot.index.config import Settings
 from newsbot.index.errors import GenerationError, IndexBusyError, NewsbotError, StoreError
 from newsbot.index.feeds import Feeds
@@ -30,6 +31,7 @@ from newsbot.index.generation import Generation
 from newsbot.index.ingest import indexer
 from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.parse import utf8
+from newsbot.index.ingest.peers import Peers
 from newsbot.index.model import Announcement, Answer, Follow, IndexReport, Skipped, Stats, Story
 from newsbot.index.ranking import compiled as compiled_ranking
 from newsbot.index.ranking.bm25 import BM25Params
@@ -239,8 +241,9 @@ class NewsIndex:
         Raises NoIndexError when nothing has been indexed.
         """
         gen = await self.current_generation()
-        context = answering.Context(self.queries, self.tokenizer, self.settings.answer, self.rank_params)
-        return await answering.answer(context, gen, utf8(question), k=k, as_of=as_of, offset=offset)
+        context = answering.Context(self.tokenizer, self.settings.answer, self.rank_params)
+        source = GenerationSource(gen, self.queries)
+        return await answering.answer(context, source, utf8(question), k=k, as_of=as_of, offset=offset)
 
     async def latest(
         self,
@@ -269,6 +272,7 @@ class NewsIndex:
         progress: ProgressCallback | None = None,
         *,
         forget: list[Path] | None = None,
+        peers: Peers | None = None,
     ) -> IndexReport:
         """Incrementally reindex ``folders`` (default: the configured ones) and publish atomically.
 
@@ -285,7 +289,7 @@ class NewsIndex:
                 "nothing to index: news.folders is empty and no followed feed has stored anything yet"
                 " (name a folder: newsbot index PATH, or follow a feed: newsbot feeds add URL)"
             )
-        task = asyncio.ensure_future(self._reindex(scan, progress, forget))
+        task = asyncio.ensure_future(self._reindex(scan, progress, forget, peers))
         self._reindex_task = task
         try:
             report = await asyncio.shield(task)
@@ -301,7 +305,11 @@ class NewsIndex:
         return folders + [f for f in await self.feeds.folders() if f not in folders]
 
     async def _reindex(
-        self, scan: list[Path], progress: ProgressCallback | None, forget: list[Path] | None
+        self,
+        scan: list[Path],
+        progress: ProgressCallback | None,
+        forget: list[Path] | None,
+        peers: Peers | None = None,
     ) -> IndexReport:
         """Set a damaged index aside (the reindex then builds it anew from the store), and reindex."""
         with writer_lock(self.database):
@@ -309,7 +317,7 @@ class NewsIndex:
         for problem in damage:
             log.info("Rebuilding the index from the database: %s", problem)
         spec, params = self.tokenizer_spec(), self._bm25()
-        report = await indexer.reindex(self.database, scan, spec, params, progress, forget)
+        report = await indexer.reindex(self.database, scan, spec, params, progress, forget, peers)
         where = str(generation.gens_dir(self.database))
         report.warnings[:0] = [Skipped(where, f"{p}: rebuilt from the database") for p in damage]
         return report

@@ -7,6 +7,9 @@ the bot) translate these into a one-line message; anything else is a bug and is 
 
 from __future__ import annotations
 
+import errno
+import re
+
 
 class NewsbotError(Exception):
     """Base class: ``str(err)`` is a complete sentence fit to show a user."""
@@ -57,3 +60,14 @@ class ArticleError(NewsbotError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+_SHORT_WRITE = re.compile(r"^\d+ requested and \d+ written$")
+
+
+def disk_full(exc: OSError) -> bool:
+    """Whether ``exc`` says the disk is full: ENOSPC or a quota, or numpy's short write, which
+    carries no errno ("N requested and M written")."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or (
+        exc.errno is None and bool(_SHORT_WRITE.match(str(exc)))
+    )

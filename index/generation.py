@@ -76,6 +76,8 @@ class Generation:
     # layout.BOUNDS: None in a generation written before the pruned ranking (ingest/blocks.py)
     e_indptr: I64 | None = None
     e_entries: np.ndarray | None = None  # layout.ENTRY records
+    # layout.KEYS: None in a generation written before articles had stable keys
+    art_keys: I64 | None = None  # each article's key (build.article_key): ties are ordered by (day, key)
 
     @classmethod
     def from_arrays(cls, number: int, info: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> Generation:

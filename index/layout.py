@@ -47,6 +47,7 @@ ARRAYS = (
     "a_k1_norm",
     "e_indptr",
     "e_entries",
+    "art_keys",
 )
 
 
@@ -60,8 +61,10 @@ ENTRY = np.dtype(
     [("block", "<i4"), ("bcount", "<u2"), ("pad", "<u2"), ("acount", "<u4"), ("bmax", "<f4"), ("amax", "<f4")]
 )
 WHOLE_ARTICLES = ("a_indptr", "a_indices", "a_tf", "a_idf", "a_k1_norm")  # the whole-article matrix
-OPTIONAL = (*WHOLE_ARTICLES, *BOUNDS)  # arrays that older generations lack
+KEYS = ("art_keys",)  # each article's stable key (from its text's hash): the order of ties, on any shard
+OPTIONAL = (*WHOLE_ARTICLES, *BOUNDS, *KEYS)  # arrays that older generations lack
+# 12: articles ordered by (day, key), with art_keys;
 # 11: articles in date order, with block bounds; 10: FLAG_HEADLINE; 9: FLAG_NUMBER; 8: whole-article
 # BM25 in blocks. A generation of an older layout is served as it is (ranked exhaustively) and
 # rebuilt by the next reindex
-LAYOUT = 11
+LAYOUT = 12

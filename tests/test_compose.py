@@ -12,6 +12,7 @@ import pytest
 
 from newsbot.index.answer import notes
 from newsbot.index.answer.compose import Page, compose
+from newsbot.index.answer.source import GenerationSource, passages
 from newsbot.index.answer.dates import DateQuery
 from newsbot.index.config import AnswerSettings
 from newsbot.index.layout import FLAG_HEADLINE, FLAG_JUNK
@@ -76,8 +77,7 @@ async def page(
     rows: Rows | None = None,
 ) -> Page:
     return await compose(
-        GEN,
-        ranked,
+        passages(GEN, ranked),
         {"tram"},
         offset=offset,
         k=k,
@@ -209,6 +209,6 @@ async def test_spellings_are_words_the_generation_holds(stem: bool) -> None:
     lookups = Vocabulary({"festival": 0, "festive": 1, "gone": 2})
     gen = term_counts(body=[3, 1, 0], titles=[0, 0, 0])
     tokenizer = Tokenizer(TokenizerSpec(stem=stem))
-    found = await notes.spellings(lookups, gen, tokenizer, ["festivl", "gonne", "xy"])
+    found = await notes.spellings(GenerationSource(gen, lookups), tokenizer, ["festivl", "gonne", "xy"])
     # "festivl" is one slip from both; the word in more paragraphs wins. "gone" is held by none any more.
     assert found == ({} if stem else {"festivl": "festival"})

@@ -246,11 +246,11 @@ async def test_paragraph_flags_kept_in_the_store_and_filled_in_for_older_rows(tm
     assert first.tolist() == [1, 0, 1, 1, 0, FLAG_NUMBER, 1, 1, FLAG_NUMBER]
     with sqlite3.connect(settings.database) as conn:  # as a database from before schema 3 has them
         conn.execute("UPDATE paragraphs SET flags = NULL")
-    write_article(news, "b.txt", "A new story", ["A fresh paragraph about the tram line and its stops."])
+    write_article(news, "b.txt", "A new story", ["A fresh paragraph about the tram line and its stops."], "2026-10-02")
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
         again = np.asarray((await index.current_generation()).para_flags)
-    assert np.array_equal(again[: len(first)], first)  # the new article sorts last
+    assert np.array_equal(again[: len(first)], first)  # the new article, a day newer, sorts last
     with sqlite3.connect(settings.database) as conn:
         assert conn.execute("SELECT count(*) FROM paragraphs WHERE flags IS NULL").fetchone()[0] == 0
         assert conn.execute("SELECT max(flags) FROM paragraphs").fetchone()[0] == FLAG_JUNK  # no number bits

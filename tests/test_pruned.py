@@ -192,7 +192,7 @@ async def test_the_dev_questions_get_the_same_answers(
 
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
-        monkeypatch.setattr("newsbot.index.answer.answering.rank", spy)
+        monkeypatch.setattr("newsbot.index.answer.source.rank", spy)
         pruned = await answers()
         monkeypatch.setattr(compiled, "bound_arrays", lambda gen: None)  # every question exhaustively
         exhaustive = await answers()

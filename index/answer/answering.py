@@ -17,10 +17,11 @@ from newsbot.index.answer import notes
 from newsbot.index.answer.answer_type import wants_number
 from newsbot.index.answer.compose import Page, compose, search_window
 from newsbot.index.answer.dates import parse_date_range, strip_phrases
+from newsbot.index.answer.source import Source
 from newsbot.index.config import AnswerSettings
 from newsbot.index.generation import Generation
 from newsbot.index.model import Answer
-from newsbot.index.ranking.search import RankParams, Window, article_matches, rank
+from newsbot.index.ranking.search import RankParams, Window, article_matches
 from newsbot.index.store.queries import Lookups
 from newsbot.index.tokenizer import Tokenizer
 
@@ -31,22 +32,19 @@ MAX_QUESTION_CHARS = 2000  # the rest of a longer question is not read
 class Context:
     """What answering reads with, and the settings it answers by."""
 
-    lookups: Lookups
     tokenizer: Tokenizer
     settings: AnswerSettings
     ranking: RankParams
 
 
-async def known_terms(lookups: Lookups, gen: Generation, terms: list[str]) -> dict[str, int]:
-    """The ids of the terms that some paragraph or title of ``gen`` holds (the vocabulary keeps the
-    words of articles long gone)."""
-    ids = await lookups.term_ids(terms)
-    use = notes.term_use(gen, ids)
-    return {t: i for t, i in ids.items() if use[t]}
+async def known_terms(source: Source, terms: list[str]) -> set[str]:
+    """The terms that some paragraph or title holds (the vocabulary keeps the words of articles long
+    gone)."""
+    return {t for t, n in (await source.term_use(terms)).items() if n}
 
 
 async def answer(
-    ctx: Context, gen: Generation, question: str, *, k: int | None, as_of: dt.date | None, offset: int
+    ctx: Context, source: Source, question: str, *, k: int | None, as_of: dt.date | None, offset: int
 ) -> Answer:
     """The best ``k`` passages (default ``settings.passages``) for ``question``, skipping ``offset``."""
     a = ctx.settings
@@ -56,17 +54,17 @@ async def answer(
     today = as_of or dt.date.today()
     dates = parse_date_range(text, today)
     terms = ctx.tokenizer.tokens(strip_phrases(text, dates))
-    known = await known_terms(ctx.lookups, gen, terms)
-    ids = [known[t] for t in terms if t in known]
+    known = await known_terms(source, terms)
+    words = [t for t in terms if t in known]
     if not terms:
         return Answer(question, as_of, (), note=notes.no_words(text))
-    if not ids:
-        fixed = await notes.spellings(ctx.lookups, gen, ctx.tokenizer, terms)
+    if not words:
+        fixed = await notes.spellings(source, ctx.tokenizer, terms)
         unknown, suggestion = notes.unknown(text, ctx.tokenizer, fixed)
         return Answer(question, as_of, (), note=unknown, suggestion=suggestion)
     # nothing dated after "now" is seen: the as-of day, or today
     window = search_window(dates, today, today, ctx.ranking.date_slack_days, numbers=wants_number(text))
-    page = await _page(ctx, gen, ids, window, set(known), offset, k)
+    page = await _page(ctx, source, words, window, known, offset, k)
     if page is None:
         return Answer(question, as_of, (), note=notes.weak(dates, as_of))
     note: str | None = None
@@ -74,36 +72,35 @@ async def answer(
     if not page.hits:  # the ranking held only passages an answer does not show (a video page's form)
         note = "No more passages for this question." if offset else notes.weak(dates, as_of)
     elif offset == 0 and (missing := [t for t in dict.fromkeys(terms) if t not in known]):
-        fixed = await notes.spellings(ctx.lookups, gen, ctx.tokenizer, missing, endings=False)
+        fixed = await notes.spellings(source, ctx.tokenizer, missing, endings=False)
         note, respelt = notes.missing(text, ctx.tokenizer, fixed)
     return Answer(question, as_of, tuple(page.hits), note=note, has_more=page.more, suggestion=respelt)
 
 
 async def _page(
-    ctx: Context, gen: Generation, ids: list[int], window: Window, terms: set[str], offset: int, k: int
+    ctx: Context, source: Source, words: list[str], window: Window, terms: set[str], offset: int, k: int
 ) -> Page | None:
-    """The settled page of passages for the term ``ids``; None when nothing scores above
-    ``settings.min_score``."""
+    """The settled page of passages for the question's known ``words``; None when nothing scores
+    above ``settings.min_score``."""
     # deep enough that a page is rarely short of passages (near-duplicates collapsed, two per article):
     # ranking deeper costs next to nothing, ranking again costs it all
     limit = max(200, (offset + k) * 32)
     while True:
-        ranked = await asyncio.to_thread(rank, gen, ids, window, ctx.ranking, limit)
+        ranked = await source.rank(words, window, ctx.ranking, limit)
         everything = len(ranked) < limit  # nothing was cut off
         if ctx.settings.min_score > 0:
-            kept = [(p, s) for p, s in ranked if s > ctx.settings.min_score]
+            kept = [p for p in ranked if p.score > ctx.settings.min_score]
             everything = everything or len(kept) < len(ranked)  # the rest scores lower still
             ranked = kept
         if not ranked:
             return None
         page = await compose(
-            gen,
             ranked,
             terms,
             offset=offset,
             k=k,
             everything=everything,
-            lookups=ctx.lookups,
+            lookups=source,
             tokenizer=ctx.tokenizer,
             settings=ctx.settings,
         )

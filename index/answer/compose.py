@@ -24,21 +24,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-import numpy as np
-
 from newsbot.index.answer.dates import DateQuery
 from newsbot.index.answer.diversity import Pick, Picker
 from newsbot.index.answer.excerpt import head, make_excerpt
+from newsbot.index.answer.source import Passage
 from newsbot.index.config import AnswerSettings
-from newsbot.index.generation import Generation
-from newsbot.index.layout import FLAG_HEADLINE
 from newsbot.index.model import Excerpt, Hit
 from newsbot.index.ranking.search import Window
 from newsbot.index.store.queries import Lookups, ParagraphRow
 from newsbot.index.tokenizer import Tokenizer
-
-Ranked = list[tuple[int, float]]
-"""A ranking: (paragraph number in the generation, score), best first."""
 
 _T = TypeVar("_T")
 
@@ -53,14 +47,6 @@ class Page:
     hits: list[Hit]
     more: bool
     complete: bool
-
-
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    article_id: int
-    position: int
-    score: float
-    headline: bool  # the paragraph stands for its article's page (it holds nothing but junk)
 
 
 def search_window(
@@ -94,8 +80,7 @@ def _shift(day: dt.date, by: dt.timedelta) -> dt.date:
 
 
 async def compose(
-    gen: Generation,
-    ranked: Ranked,
+    ranked: list[Passage],
     terms: set[str],
     *,
     offset: int,
@@ -107,7 +92,8 @@ async def compose(
 ) -> Page:
     """Choose the passages of ranks ``offset + 1 ..`` ``offset + k``, then fetch, cite and excerpt them.
 
-    ``terms``: the question's terms the index knows; ``everything``: ``ranked`` is the whole ranking.
+    ``ranked``: the ranking, best first; ``terms``: the question's terms the index knows;
+    ``everything``: ``ranked`` is the whole ranking.
     """
     picker: Picker[ParagraphRow] = Picker(
         want=offset + k + 1, cap=settings.per_article, repeat_factor=settings.repeat_factor
@@ -117,21 +103,19 @@ async def compose(
     for lo in range(0, len(ranked), batch):
         if picker.full:
             break
-        part = [
-            c for c in _candidates(gen, ranked[lo : lo + batch], video_pages) if picker.room_for(c.article_id)
-        ]
-        rows = await lookups.paragraph_rows([(c.article_id, c.position) for c in part])
-        found = [(c, row) for c in part if (row := rows.get((c.article_id, c.position))) is not None]
+        part = [c for c in _candidates(ranked[lo : lo + batch], video_pages) if picker.room_for(c.article)]
+        rows = await lookups.paragraph_rows([(c.article, c.position) for c in part])
+        found = [(c, row) for c in part if (row := rows.get((c.article, c.position))) is not None]
         # (a row missing was removed by a reindex since this generation was built)
         for c, row in found:
             if picker.full:
                 break
-            if not picker.room_for(c.article_id):  # its article filled up earlier in this batch
+            if not picker.room_for(c.article):  # its article filled up earlier in this batch
                 continue
             # read only the rows offered: most answers fill their page from the first few
             offered, words = await _off_loop([row.text], functools.partial(_read, c, row, terms, tokenizer))
             picker.offer(Pick(offered.article_id, offered, c.score, words))
-    chosen = picker.finish(everything, cut=ranked[-1][1])
+    chosen = picker.finish(everything, cut=ranked[-1].score)
     if not picker.full and not everything:
         return Page([], more=False, complete=False)
     shown = chosen[offset : offset + k]
@@ -147,7 +131,7 @@ async def compose(
 
 
 def _read(
-    c: _Candidate, row: ParagraphRow, terms: set[str], tokenizer: Tokenizer
+    c: Passage, row: ParagraphRow, terms: set[str], tokenizer: Tokenizer
 ) -> tuple[ParagraphRow, set[str]]:
     """The row as shown (a video page's as its headline) and the words it is compared by."""
     shown = headline(row, terms, tokenizer) if c.headline else row
@@ -166,22 +150,17 @@ def word_set(text: str, tokenizer: Tokenizer) -> set[str]:
     return set(tokenizer.tokens(head(text)))
 
 
-def _candidates(gen: Generation, window: Ranked, video_pages: set[int]) -> list[_Candidate]:
-    """The ranked paragraphs of ``window`` by (article id, position), from the arrays in memory; of
-    a video page only its first paragraph, once (``video_pages``: the pages seen so far)."""
-    paras = np.array([p for p, _ in window], dtype=np.int64)
-    articles = np.asarray(gen.para_article)[paras]
-    firsts = np.asarray(gen.art_start)[articles]
-    heads = (np.asarray(gen.para_flags)[firsts] & FLAG_HEADLINE) != 0
+def _candidates(window: list[Passage], video_pages: set[int]) -> list[Passage]:
+    """The passages of ``window``; of a video page only its first paragraph, once (``video_pages``:
+    the pages seen so far)."""
     out = []
-    for (p, score), art, first, is_headline in zip(
-        window, np.asarray(gen.art_ids)[articles].tolist(), firsts.tolist(), heads.tolist(), strict=True
-    ):
-        if is_headline:  # any paragraph of a video page stands for the page, and its rest is junk
-            if first in video_pages:
+    for p in window:
+        if p.headline:  # any paragraph of a video page stands for the page, and its rest is junk
+            if p.article in video_pages:
                 continue
-            video_pages.add(first)
-        out.append(_Candidate(art, (first if is_headline else p) - first, score, is_headline))
+            video_pages.add(p.article)
+            p = dataclasses.replace(p, position=0)
+        out.append(p)
     return out
 
 

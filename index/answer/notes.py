@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Protocol
 
 import numpy as np
 
 from newsbot.index.answer import spelling
 from newsbot.index.answer.dates import DateQuery
 from newsbot.index.generation import Generation
-from newsbot.index.store.queries import Lookups
 from newsbot.index.tokenizer import Tokenizer
 
 LOOKUP_CHUNK = 500  # candidate spellings looked up per query
@@ -33,8 +33,12 @@ def term_use(gen: Generation, ids: dict[str, int]) -> dict[str, int]:
     return dict(zip(ids, total.tolist(), strict=True))
 
 
+class Uses(Protocol):
+    async def term_use(self, terms: list[str]) -> dict[str, int]: ...
+
+
 async def spellings(
-    lookups: Lookups, gen: Generation, tokenizer: Tokenizer, terms: list[str], *, endings: bool = True
+    uses: Uses, tokenizer: Tokenizer, terms: list[str], *, endings: bool = True
 ) -> dict[str, str]:
     """Words of the index one typing slip away from the first few of the question's unknown ones
     (``spelling.candidates``), by unknown term; none when the index holds stems, which nobody types."""
@@ -43,10 +47,9 @@ async def spellings(
     unique = list(dict.fromkeys(terms))[:SPELL_WORDS]
     wanted = await asyncio.to_thread(lambda: {t: spelling.candidates(t, endings=endings) for t in unique})
     pool = sorted(set().union(*wanted.values()))
-    ids: dict[str, int] = {}
+    use: dict[str, int] = {}
     for lo in range(0, len(pool), LOOKUP_CHUNK):
-        ids.update(await lookups.term_ids(pool[lo : lo + LOOKUP_CHUNK]))
-    use = term_use(gen, ids)
+        use.update(await uses.term_use(pool[lo : lo + LOOKUP_CHUNK]))
     found = {t: spelling.best({c: use[c] for c in cands if c in use}) for t, cands in wanted.items()}
     return {t: f for t, f in found.items() if f}
 

@@ -27,14 +27,18 @@ from newsbot.index.layout import EPOCH, FLAG_HEADLINE, FLAG_JUNK, FLAG_NUMBER, L
 from newsbot.index.ranking.bm25 import (
     BM25Params,
     CountWeights,
+    DocStats,
     Weights,
     article_counts,
     count_matrix,
     count_weights,
+    doc_stats,
     weigh,
 )
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp  # type: ignore[import-untyped]  # scipy ships no types
+
     from newsbot.index.tokenizer import TokenizerSpec
 
 ArticleRow = tuple[int, str | None, bytes]  # (id, ISO date or None, title terms)
@@ -50,6 +54,7 @@ class Stored:
     paragraphs: Sequence[ParagraphRow]  # by article id, then position; every flag known
     n_terms: int  # one more than the largest term id
     numeric: list[int]  # the ids of the terms that hold an ASCII digit
+    keys: Sequence[int] | None = None  # each article's article_key, in ``articles``' order (None: its id)
 
 
 def days(date: str | None) -> int:
@@ -78,11 +83,56 @@ def headline_documents(
     return headline
 
 
+@dataclass(frozen=True, slots=True)
+class CorpusStats:
+    """The corpus-wide figures of the three matrices (by this store's term ids): a build's own, or a
+    cluster's, every shard's summed (``newsbot.index.cluster``), so that a shard's weights are what
+    one index of every shard's articles would hold."""
+
+    body: DocStats
+    titles: DocStats
+    articles: DocStats
+
+
+@dataclass(slots=True)
+class Counted:
+    """A build's first half: the rows in date order, where everything is, and the three count
+    matrices, from which the statistics are read before the weights are computed."""
+
+    stored: Stored
+    arrays: Arrays
+    headline: np.ndarray  # the numbers of the articles found by their headline
+    para_len: np.ndarray
+    t_len: np.ndarray
+    a_len: np.ndarray
+    counts: sp.csr_matrix  # term by paragraph
+    t_counts: sp.csr_matrix  # term by article title
+    whole: sp.csr_matrix  # term by whole article
+
+    def stats(self) -> CorpusStats:
+        return CorpusStats(
+            doc_stats(self.counts, self.para_len),
+            doc_stats(self.t_counts, self.t_len),
+            doc_stats(self.whole, self.a_len),
+        )
+
+
 def build(
-    stored: Stored, params: BM25Params, spec: TokenizerSpec, number: int, built_at: str
+    stored: Stored,
+    params: BM25Params,
+    spec: TokenizerSpec,
+    number: int,
+    built_at: str,
+    corpus: CorpusStats | None = None,
 ) -> tuple[dict[str, Any], Arrays]:
-    """Generation ``number``'s ``info.json`` and arrays. Raises IndexingError when the stored
-    paragraph positions have gaps (the ranking derives a paragraph's position from its place)."""
+    """Generation ``number``'s ``info.json`` and arrays, weighed with ``corpus`` (default: its own
+    statistics). Raises IndexingError when the stored paragraph positions have gaps (the ranking
+    derives a paragraph's position from its place)."""
+    return finish(count(stored), params, spec, number, built_at, corpus)
+
+
+def count(stored: Stored) -> Counted:
+    """The first half of a build: order, place and count (see :class:`Counted`)."""
     stored = date_order(stored)
     arrays = _places(stored)
     n_art, n_par = len(stored.articles), len(stored.paragraphs)
@@ -97,13 +147,11 @@ def build(
     doc_of = np.repeat(np.arange(n_par, dtype=np.int32), para_len)
     counts = count_matrix(tokens, doc_of, stored.n_terms, n_par)
     _flag_numbers(para_flags, tokens, doc_of, t_blobs, headline, art_start, stored)
-    del doc_of
-    body = weigh(counts, para_len, params)
+    del doc_of, tokens, blobs
     t_len = np.array([len(b) // 4 for b in t_blobs], dtype=np.int32)
     t_tokens = np.frombuffer(b"".join(t_blobs), dtype=np.uint32)
     t_doc = np.repeat(np.arange(n_art, dtype=np.int32), t_len)
     t_counts = count_matrix(t_tokens, t_doc, stored.n_terms, n_art)
-    titles = weigh(t_counts, t_len, params)
     # each whole article (title and paragraphs) as one document: its paragraphs' counts summed
     once = np.ones(n_art, dtype=np.int32)
     once[headline] = 0  # the headline is already in such an article's first paragraph
@@ -111,28 +159,56 @@ def build(
     whole = whole + (
         t_counts.multiply(once[None, :].astype(t_counts.dtype)).tocsr() if len(headline) else t_counts
     )
-    del counts
     whole.sort_indices()
     a_len = np.bincount(para_article, weights=para_len, minlength=n_art).astype(np.int64) + t_len * once
-    articles = count_weights(whole, a_len, dataclasses.replace(params, b=params.article_b))
-    del whole
+    return Counted(stored, arrays, headline, para_len, t_len, a_len, counts, t_counts, whole)
+
+
+def finish(
+    counted: Counted,
+    params: BM25Params,
+    spec: TokenizerSpec,
+    number: int,
+    built_at: str,
+    corpus: CorpusStats | None = None,
+) -> tuple[dict[str, Any], Arrays]:
+    """The second half of a build: the weights (with ``corpus``, default the counts' own statistics),
+    the bounds and the info. Frees the counts as it goes."""
+    c = counted
+    corpus = corpus or c.stats()
+    body = weigh(c.counts, c.para_len, params, corpus.body)
+    titles = weigh(c.t_counts, c.t_len, params, corpus.titles)
+    c.counts = c.t_counts = None  # type: ignore[assignment]  # (freed: the weights are what is kept)
+    article_params = dataclasses.replace(params, b=params.article_b)
+    articles = count_weights(c.whole, c.a_len, article_params, stats=corpus.articles)
+    c.whole = None  # type: ignore[assignment]
+    arrays = c.arrays
     arrays |= {
-        "para_len": para_len,
-        "para_days": arrays["art_days"][para_article],
-        "para_words": generation.words_of(para_len),
+        "para_len": c.para_len,
+        "para_days": arrays["art_days"][arrays["para_article"]],
+        "para_words": generation.words_of(c.para_len),
         **_weight_arrays(body, titles, articles),
-        **block_bounds(body, articles, art_start),
+        **block_bounds(body, articles, arrays["art_start"]),
     }
-    return _info(stored, params, spec, number, built_at, body, titles, articles), arrays
+    return _info(c.stored, params, spec, number, built_at, body, titles, articles), arrays
+
+
+def article_key(text_hash: str) -> int:
+    """An article's stable key, from the hash of its text (``Article.text_hash``): the same on every
+    shard and in every build, unlike its row id. 60 bits: a non-negative int64."""
+    return int(text_hash[:15], 16)
 
 
 def date_order(stored: Stored) -> Stored:
-    """``stored`` with its articles in date order (undated first; one day's by id), each followed
-    by its paragraphs: then a block of consecutive paragraphs covers a few days, which the pruned
-    ranking's bounds rely on (``blocks.py``). Every build orders anew, so incremental reindexes keep it."""
+    """``stored`` with its articles in date order (undated first; one day's by key, see
+    :func:`article_key`), each followed by its paragraphs: then a block of consecutive paragraphs
+    covers a few days, which the pruned ranking's bounds rely on (``blocks.py``), and equal scores
+    rank in the same order wherever the article is kept (one index or any shard of a cluster). Every
+    build orders anew, so incremental reindexes keep it."""
     arts = stored.articles
     day = [days(r[1]) for r in arts]
-    order = sorted(range(len(arts)), key=lambda i: (day[i], arts[i][0]))
+    keys = stored.keys if stored.keys is not None else [r[0] for r in arts]
+    order = sorted(range(len(arts)), key=lambda i: (day[i], keys[i], arts[i][0]))
     if all(i == n for n, i in enumerate(order)):
         return stored
     owner = np.fromiter((r[1] for r in stored.paragraphs), dtype=np.int64, count=len(stored.paragraphs))
@@ -142,7 +218,8 @@ def date_order(stored: Stored) -> Stored:
     if int((hi - lo).sum()) != len(paras):
         raise IndexingError("the store holds paragraphs of no article; the previous index is serving")
     moved = [paras[j] for i in order for j in range(lo[i], hi[i])]
-    return dataclasses.replace(stored, articles=[arts[i] for i in order], paragraphs=moved)
+    ordered = [keys[i] for i in order]
+    return dataclasses.replace(stored, articles=[arts[i] for i in order], paragraphs=moved, keys=ordered)
 
 
 def _places(stored: Stored) -> Arrays:
@@ -165,6 +242,7 @@ def _places(stored: Stored) -> Arrays:
         "art_ids": art_ids,
         "art_days": art_days,
         "art_start": art_start,
+        "art_keys": np.array(stored.keys if stored.keys is not None else art_ids, dtype=np.int64),
     }
 
 

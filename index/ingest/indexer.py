@@ -4,8 +4,7 @@ Only new or changed files are read and tokenized (a file's size, mtime and metad
 stamp; its bytes' hash tells a real change from a touch). Articles whose files are gone are
 dropped; the same article stored twice is kept once with every path known, cited from its copy
 with the lowest path (``citations.py``; a file whose copy becomes the cited one is read again). All
-writes of one
-reindex happen in one transaction, and the new generation is named current in that same commit,
+writes of one reindex happen in one transaction, and the new generation is named current in that same commit,
 so a crash at any moment leaves the previous index serving.
 
 This module is the orchestration and its SQL: it holds the writer's lock, reads what is stored and
@@ -19,9 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import functools
-import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -32,16 +29,17 @@ import aiosqlite
 import numpy as np
 
 from newsbot.index import generation
-from newsbot.index.errors import IndexingError, NewsbotError
+from newsbot.index.errors import IndexingError, NewsbotError, disk_full
 from newsbot.index.ingest import citations
-from newsbot.index.ingest.build import build
+from newsbot.index.ingest.build import count, finish
 from newsbot.index.ingest.citations import Citations, StoredArticle, reread
 from newsbot.index.ingest.files import printable
 from newsbot.index.ingest.junk import JUNK_RULES
 from newsbot.index.ingest.lock import writer_lock
+from newsbot.index.ingest.peers import Peers
 from newsbot.index.ingest.plan import Changes, FileRow, Key, Plan, WriteState, compare, plan_rows
 from newsbot.index.ingest.retokenize import Retokenized, reflag, retokenize
-from newsbot.index.ingest.rows import insert, stored_articles, stored_for_build
+from newsbot.index.ingest.rows import insert, stored_articles, stored_for_build, vocabulary_of
 from newsbot.index.ingest.sources import Record, SourceFile, scan, source_at, unreadable_folders
 from newsbot.index.ingest.workers import Progress, Reading, read_all
 from newsbot.index.model import IndexReport
@@ -75,8 +73,10 @@ class Indexer:
         params: BM25Params,
         progress: Progress | None,
         forget: list[Path] | None = None,
+        peers: Peers | None = None,
     ) -> None:
         self.database = database
+        self.peers = peers
         self.folders = folders
         self.forget = forget or []
         self.spec = spec
@@ -104,10 +104,14 @@ class Indexer:
         generation.cleanup(self.database, current)
         redo = await self._redo(store, current)
         old, found = await self._changes(store)
-        reading = await asyncio.to_thread(read_all, found.to_read, self.spec, self.progress)
+        reading = self._kept(await asyncio.to_thread(read_all, found.to_read, self.spec, self.progress))
         report.skipped.extend(reading.skipped)
         report.warnings.extend(reading.warnings)
-        if current and not (found.to_read or found.gone or redo.anything):
+        changed = not current or bool(found.to_read or found.gone or redo.anything)
+        if self.peers is not None:  # (a shard reads other shards' articles too, and keeps none of them)
+            mine = not current or bool(found.drop or redo.anything or any(r for _, r in reading.records))
+            changed = await self.peers.changed(mine)
+        if not changed:
             report.generation = current
             report.published = True
             await self._totals(store)
@@ -140,6 +144,13 @@ class Indexer:
         report.published = True
         await self._totals(store)
         generation.cleanup(self.database, number)
+
+    def _kept(self, reading: Reading) -> Reading:
+        """``reading`` without the articles another shard keeps (all of them, outside a cluster)."""
+        if self.peers is not None:
+            keeps = self.peers.keeps
+            reading.records = [(src, [r for r in rs if keeps(r.text_hash)]) for src, rs in reading.records]
+        return reading
 
     async def _redo(self, store: Store, current: int) -> _Redo:
         stored_spec = await store.get_meta("tokenizer")
@@ -217,7 +228,9 @@ class Indexer:
             if not extra:
                 return cites
             tried |= units
-            more = await asyncio.to_thread(read_all, extra, self.spec, lambda stage, done, total: None)
+            more = self._kept(
+                await asyncio.to_thread(read_all, extra, self.spec, lambda stage, done, total: None)
+            )
             read = [(src, records) for src, records in more.records if records]
             reread(found, old, [src for src, _ in read])  # a file that could not be read keeps its rows
             reading.records.extend(read)
@@ -319,6 +332,9 @@ class Indexer:
         self.progress("build", 0, 0)
         info, arrays = await self._build(store, number)
         await asyncio.to_thread(generation.write, self.database, number, info, arrays)
+        del arrays
+        if self.peers is not None:
+            await self.peers.agree(number)
         await store.set_meta("generation", str(number))
         await store.set_meta("tokenizer", self.spec.to_json())
         await store.set_meta("bm25", repr(self.params))
@@ -328,9 +344,16 @@ class Indexer:
         return number
 
     async def _build(self, store: Store, number: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """Compute the new generation's arrays from the store."""
+        """Compute the new generation's arrays from the store (a shard's weighed with every shard's
+        statistics)."""
         stored = await stored_for_build(store)
-        return await asyncio.to_thread(build, stored, self.params, self.spec, number, now_iso())
+        counted = await asyncio.to_thread(count, stored)
+        del stored
+        corpus = None
+        if self.peers is not None:
+            vocabulary = await vocabulary_of(store, counted.stored.n_terms)
+            corpus = await self.peers.corpus(counted.stats(), vocabulary)
+        return await asyncio.to_thread(finish, counted, self.params, self.spec, number, now_iso(), corpus)
 
 
 def _sources(units: list[tuple[str, str]], listed: dict[Key, SourceFile]) -> list[SourceFile]:
@@ -347,6 +370,7 @@ async def reindex(
     params: BM25Params,
     progress: Progress | None = None,
     forget: list[Path] | None = None,
+    peers: Peers | None = None,
 ) -> IndexReport:
     """Run one incremental reindex and publish it; see the module docstring.
 
@@ -355,7 +379,7 @@ async def reindex(
     again and the index rebuilt in the same run.
     """
     try:
-        return await Indexer(database, folders, spec, params, progress, forget).run()
+        return await Indexer(database, folders, spec, params, progress, forget, peers).run()
     except NewsbotError:
         raise
     except OSError as exc:
@@ -365,14 +389,3 @@ async def reindex(
                 f"the disk is full (no space left in {where}); the previous index is still serving"
             ) from None
         raise IndexingError(f"reindex failed ({exc}); the previous index is still serving") from None
-
-
-_SHORT_WRITE = re.compile(r"^\d+ requested and \d+ written$")
-
-
-def disk_full(exc: OSError) -> bool:
-    """Whether ``exc`` says the disk is full: ENOSPC or a quota, or numpy's short write, which
-    carries no errno ("N requested and M written")."""
-    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or (
-        exc.errno is None and bool(_SHORT_WRITE.match(str(exc)))
-    )

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import aiosqlite
 
-from newsbot.index.ingest.build import ArticleRow, ParagraphRow, Stored
+from newsbot.index.ingest.build import ArticleRow, ParagraphRow, Stored, article_key
 from newsbot.index.ingest.citations import StoredArticle
 from newsbot.index.ingest.junk import START, junk_flag
 from newsbot.index.store.database import Store
@@ -33,7 +33,10 @@ async def stored_for_build(store: Store) -> Stored:
     """What a build reads from the store. Flags are set when a paragraph is stored; rows stored before
     schema 3 have none yet, and only for those is the text read (then the flags are saved, so that
     happens once)."""
-    articles = await store.rows("SELECT id, date, title_terms FROM articles ORDER BY id")
+    rows = await store.rows("SELECT id, date, title_terms, text_hash FROM articles ORDER BY id")
+    articles = [(r[0], r[1], r[2]) for r in rows]
+    keys = [article_key(r[3]) for r in rows]
+    del rows
     paragraphs: list[Any] = await store.rows(
         "SELECT id, article_id, position, terms, flags,"
         " CASE WHEN flags IS NULL THEN length(text) END,"
@@ -50,6 +53,7 @@ async def stored_for_build(store: Store) -> Stored:
         paragraphs=cast(list[ParagraphRow], paragraphs),  # (the two extra columns are not read)
         n_terms=int(await store.scalar("SELECT coalesce(max(id), -1) + 1 FROM terms")),
         numeric=[int(i) for (i,) in await store.rows("SELECT id FROM terms WHERE term GLOB '*[0-9]*'")],
+        keys=keys,
     )
 
 
@@ -70,3 +74,12 @@ async def stored_articles(store: Store, ids: list[int]) -> dict[int, StoredArtic
         for article, title, date, source, url in await store.rows(sql, part):
             out[int(article)] = StoredArticle(title, date, source, url, tuple(texts.get(int(article), ())))
     return out
+
+
+async def vocabulary_of(store: Store, n_terms: int) -> list[str]:
+    """Each term id's word, for ids below ``n_terms`` ("" for an id no word has)."""
+    words = [""] * n_terms
+    for i, term in await store.rows("SELECT id, term FROM terms"):
+        if 0 <= i < n_terms:
+            words[i] = term
+    return words

@@ -12,6 +12,7 @@ absent from the corpus contribute nothing, as in rank-bm25.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,34 @@ class BM25Params:
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown BM25 variant {self.variant!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class DocStats:
+    """The corpus-wide figures a matrix's postings are weighed with: its own, or, for one shard of a
+    cluster, every shard's summed (so that each weight is what one index of everything would hold)."""
+
+    n_docs: int
+    total_len: int  # the documents' lengths summed (the average length is total_len / n_docs)
+    df: np.ndarray  # int64 per term id: how many documents hold it
+    mean_idf: float  # Okapi's floor: the mean raw idf of the terms some document holds (mean_idf())
+
+
+def mean_idf(df: np.ndarray, n_docs: int) -> float:
+    """The mean of Okapi's raw idf over the terms with a document frequency, summed exactly (so that
+    it does not depend on the order of the terms: each shard numbers them its own way)."""
+    freq = df[df > 0].astype(np.float64)
+    if not len(freq):
+        return 0.0
+    raw = np.log(n_docs - freq + 0.5) - np.log(freq + 0.5)
+    return math.fsum(raw.tolist()) / len(raw)
+
+
+def doc_stats(counts: sp.csr_matrix, doc_len: np.ndarray) -> DocStats:
+    """A count matrix's own figures."""
+    n_docs = counts.shape[1]
+    df = np.diff(counts.indptr).astype(np.int64)
+    return DocStats(n_docs, int(doc_len.sum()), df, mean_idf(df, n_docs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +128,20 @@ class CountWeights:
 
 
 def count_weights(
-    counts: sp.csr_matrix, doc_len: np.ndarray, params: BM25Params, block: int = BLOCK
+    counts: sp.csr_matrix,
+    doc_len: np.ndarray,
+    params: BM25Params,
+    block: int = BLOCK,
+    stats: DocStats | None = None,
 ) -> CountWeights:
     """:class:`CountWeights` (BM25Okapi with ``params``' k1, b and epsilon) from term-by-document
-    counts (sorted indices)."""
+    counts (sorted indices), weighed with ``stats`` (default: the counts' own)."""
     if not 0 < block <= BLOCK:
         raise ValueError(f"block must be 1 to {BLOCK}")
     n_terms, n_docs = counts.shape
-    idf = idf_for(np.diff(counts.indptr), n_docs, BM25Params("okapi", params.k1, params.b, params.epsilon))
+    stats = stats or doc_stats(counts, doc_len)
+    okapi = BM25Params("okapi", params.k1, params.b, params.epsilon)
+    idf = idf_for(stats.df, stats.n_docs, okapi, stats.mean_idf)
     n_blocks = max(1, -(-n_docs // block))
     indptr = np.zeros((n_blocks, n_terms + 1), dtype=np.int64)
     indices, tf = [], []
@@ -122,7 +157,7 @@ def count_weights(
         indices=np.concatenate(indices),
         tf=np.concatenate(tf),
         idf=idf,
-        k1_norm=params.k1 * length_norm(doc_len, params.b),
+        k1_norm=params.k1 * length_norm(doc_len, params.b, _average(stats)),
         k1=float(params.k1),
         n_docs=n_docs,
         block=block,
@@ -159,15 +194,16 @@ def article_counts(counts: sp.csr_matrix, doc_article: np.ndarray, n_articles: i
     return (counts @ member).tocsr()
 
 
-def idf_for(df: np.ndarray, n_docs: int, params: BM25Params) -> np.ndarray:
-    """Per-term idf as rank-bm25 computes it; 0 for terms no document holds."""
+def idf_for(df: np.ndarray, n_docs: int, params: BM25Params, mean: float | None = None) -> np.ndarray:
+    """Per-term idf as rank-bm25 computes it; 0 for terms no document holds. ``mean``: Okapi's mean
+    raw idf over the whole corpus (default: over ``df``, see :func:`mean_idf`)."""
     present = df > 0
     idf = np.zeros(len(df), dtype=np.float64)
     freq = df[present].astype(np.float64)
     if params.variant == "okapi":
         raw = np.log(n_docs - freq + 0.5) - np.log(freq + 0.5)
         if len(raw):
-            eps = params.epsilon * (raw.sum() / len(raw))
+            eps = params.epsilon * (mean_idf(df, n_docs) if mean is None else mean)
             raw = np.where(raw < 0, eps, raw)
         idf[present] = raw
     elif params.variant == "l":
@@ -177,23 +213,33 @@ def idf_for(df: np.ndarray, n_docs: int, params: BM25Params) -> np.ndarray:
     return idf
 
 
-def length_norm(doc_len: np.ndarray, b: float) -> np.ndarray:
+def _average(stats: DocStats) -> float:
+    return float(stats.total_len) / stats.n_docs if stats.n_docs else 0.0
+
+
+def length_norm(doc_len: np.ndarray, b: float, avgdl: float | None = None) -> np.ndarray:
     """Per-document length normalisation ``1 - b + b * length / average length``, computed once per
     document and gathered per entry (the same float operations as rank-bm25's, so the results are
-    identical; :class:`CountWeights` relies on it too)."""
-    n_docs = len(doc_len)
-    avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
+    identical; :class:`CountWeights` relies on it too). ``avgdl``: the corpus's (default: these
+    documents')."""
+    if avgdl is None:
+        n_docs = len(doc_len)
+        avgdl = float(doc_len.sum()) / n_docs if n_docs else 0.0
     dl = doc_len.astype(np.float64)
     return 1 - b + b * dl / avgdl if avgdl > 0 else np.full_like(dl, 1 - b)
 
 
-def weigh(counts: sp.csr_matrix, doc_len: np.ndarray, params: BM25Params) -> Weights:
-    """Turn a term-by-document count matrix into BM25 contributions."""
+def weigh(
+    counts: sp.csr_matrix, doc_len: np.ndarray, params: BM25Params, stats: DocStats | None = None
+) -> Weights:
+    """Turn a term-by-document count matrix into BM25 contributions, weighed with ``stats``
+    (default: the matrix's own)."""
     n_terms, n_docs = counts.shape
     df = np.diff(counts.indptr)
-    idf = idf_for(df, n_docs, params)
+    stats = stats or doc_stats(counts, doc_len)
+    idf = idf_for(stats.df, stats.n_docs, params, stats.mean_idf)
     k1 = params.k1
-    doc_norm = length_norm(doc_len, params.b)
+    doc_norm = length_norm(doc_len, params.b, _average(stats))
     tf = counts.data.astype(np.float64)
     term_idf = np.repeat(idf, df)
     if params.variant == "okapi":

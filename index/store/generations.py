@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import stat
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +83,8 @@ def _lengths(gen: Generation) -> dict[str, int]:
         raise ValueError("info.json has no counts of paragraphs and articles")
     need = {name: paragraphs for name in ARRAYS if name.startswith("para_")}
     need |= {"art_ids": articles, "art_days": articles, "art_start": articles + 1}
+    if gen.art_keys is not None:
+        need["art_keys"] = articles
     for m in ("w", "t"):
         indptr = getattr(gen, f"{m}_indptr")
         if not isinstance(indptr, np.ndarray) or indptr.ndim != 1 or len(indptr) == 0:
@@ -118,11 +121,16 @@ def check(gen: Generation) -> None:
             raise ValueError(f"{name}.npy is not an array")
 
 
+_loading = threading.Lock()  # numpy reads .npy headers with ast.literal_eval, which CPython 3.11
+# does not make safe on several threads at once (shards of one process load together)
+
+
 def _load(database: Path, number: int) -> Generation:
     folder = gens_dir(database) / f"{number:08d}"
-    _check_files(folder)
-    gen = Generation.load(database, number)
-    check(gen)
+    with _loading:
+        _check_files(folder)
+        gen = Generation.load(database, number)
+        check(gen)
     return gen
 
 

@@ -1,0 +1,209 @@
+"""A news index whose articles are spread over shards: the same interface as
+:class:`~newsbot.index.api.NewsIndex`, so the CLI and the bot run on it unchanged.
+
+The coordinator's own database keeps what is not articles (the question log, follows, feeds) and
+the cluster's generation: each shard's generation number, named together (meta ``cluster``) once
+every shard has committed its part of a reindex. Questions are asked of every shard at those
+numbers, so an answer never mixes two reindexes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from newsbot.index.answer import answering
+from newsbot.index.api import NewsIndex, ProgressCallback
+from newsbot.index.cluster import steps
+from newsbot.index.cluster.source import ClusterSource
+from newsbot.index.cluster.stats import total
+from newsbot.index.cluster.transport import Shards, each
+from newsbot.index.config import Settings
+from newsbot.index.errors import IndexingError, NewsbotError, NoIndexError
+from newsbot.index.generation import Generation
+from newsbot.index.ingest.lock import writer_lock
+from newsbot.index.ingest.parse import utf8
+from newsbot.index.ingest.peers import Peers
+from newsbot.index.model import Answer, IndexReport, Stats, Story
+
+CLUSTER = "cluster"  # meta: the cluster's generation, {"number": N, "shards": [each shard's]}
+
+
+class ClusterIndex(NewsIndex):
+    """See the module docstring. Open with :meth:`open_cluster`."""
+
+    shards: Shards
+    numbers: list[int]  # each shard's generation in the cluster's current one (all 0: none)
+    cluster_number: int
+
+    @classmethod
+    async def open_cluster(cls, settings: Settings, shards: Shards, **options: Any) -> ClusterIndex:
+        index = await cls.open(settings, compiled=False, **options)
+        assert isinstance(index, ClusterIndex)
+        index.shards = shards
+        index.numbers, index.cluster_number = [0] * shards.count, 0
+        try:
+            await each(shards, "open")
+            await index._load_numbers()
+        except BaseException:
+            await index.close()
+            raise
+        return index
+
+    async def close(self) -> None:
+        shards = getattr(self, "shards", None)
+        if shards is not None:
+            await shards.close()
+        await super().close()
+
+    async def _load_numbers(self) -> None:
+        """The cluster generation named in meta, or none yet."""
+        text = await self.store.get_meta(CLUSTER)
+        if not text:
+            return
+        value = json.loads(text)
+        numbers = [int(n) for n in value["shards"]]
+        if len(numbers) == self.shards.count:
+            for i, n in enumerate(numbers):
+                await self.shards.call(i, "hold", [n])
+            self.numbers, self.cluster_number = numbers, int(value["number"])
+
+    # --- what NewsIndex serves from its own generation ------------------------------------------
+    @property
+    def is_empty(self) -> bool:
+        return self.cluster_number == 0
+
+    @property
+    def damage(self) -> str | None:
+        return None
+
+    async def current_generation(self) -> Generation:
+        raise NoIndexError("a cluster has no single generation")
+
+    async def refresh(self, force: bool = False) -> None:
+        if getattr(self, "shards", None) is not None:
+            await self._load_numbers()
+
+    def _serving_numbers(self) -> list[int]:
+        if self.cluster_number == 0:
+            raise NoIndexError("nothing has been indexed yet: run newsbot index")
+        return self.numbers
+
+    # --- asking ----------------------------------------------------------------------------
+    async def ask(
+        self, question: str, *, k: int | None = None, as_of: dt.date | None = None, offset: int = 0
+    ) -> Answer:
+        source = ClusterSource(self.shards, self._serving_numbers())
+        context = answering.Context(self.tokenizer, self.settings.answer, self.rank_params)
+        return await answering.answer(context, source, utf8(question), k=k, as_of=as_of, offset=offset)
+
+    async def latest(
+        self,
+        n: int = 5,
+        *,
+        topic: str | None = None,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> list[Story]:
+        numbers = self._serving_numbers()
+        n = max(1, min(n, 25))
+        parts = [
+            await self.shards.call(i, "latest", numbers[i], n, topic, since, until)
+            for i in range(len(numbers))
+        ]
+        stories = [s for part in parts for s in part]
+        stories.sort(key=lambda s: (s.date is None, -(s.date.toordinal() if s.date else 0)))
+        return stories[:n]
+
+    async def stats(self) -> Stats:
+        own = await self.queries.stats(self.cluster_number)
+        parts: list[Stats] = [await self.shards.call(i, "stats", n) for i, n in enumerate(self.numbers)]
+        newest = max((p.newest for p in parts if p.newest), default=None)
+        built = max((p.built_at for p in parts if p.built_at), default=None)
+        return Stats(
+            articles=sum(p.articles for p in parts),
+            paragraphs=sum(p.paragraphs for p in parts),
+            newest=newest,
+            built_at=built,
+            generation=self.cluster_number,
+            questions=own.questions,
+            unanswered=own.unanswered,
+            top_unanswered=own.top_unanswered,
+            feedback_up=own.feedback_up,
+            feedback_down=own.feedback_down,
+        )
+
+    # --- reindexing ------------------------------------------------------------------------
+    async def _reindex(
+        self,
+        scan: list[Path],
+        progress: ProgressCallback | None,
+        forget: list[Path] | None,
+        peers: Peers | None = None,
+    ) -> IndexReport:
+        with writer_lock(self.database):
+            reports, built = await self._steps(scan, forget)
+            report = _joined(reports)
+            report.generation = self.cluster_number
+            if built:
+                self.cluster_number += 1
+                report.generation = self.cluster_number
+                numbers = [r.generation for r in reports]
+                await self.store.set_meta(
+                    CLUSTER, json.dumps({"number": self.cluster_number, "shards": numbers})
+                )
+            return report
+
+    async def _steps(self, scan: list[Path], forget: list[Path] | None) -> tuple[list[IndexReport], bool]:
+        """Drive every shard's reindex to the end together (steps.py), or call all of them off.
+        Returns the shards' reports and whether they built a new generation."""
+        built = False
+        try:
+            messages = await each(self.shards, "begin", scan, forget)
+            while True:
+                failed = [(i, m) for i, m in enumerate(messages) if m.kind == "failed"]
+                if failed:
+                    raise steps.failure(*failed[0])
+                kinds = {m.kind for m in messages}
+                if kinds == {"done"}:
+                    return [m.value for m in messages], built
+                if kinds == {"changed"}:
+                    built = any(m.value for m in messages)
+                    reply: object = built
+                elif kinds == {"stats"}:
+                    reply = total([m.value for m in messages])
+                elif kinds == {"ready"}:
+                    reply = True
+                else:
+                    raise steps.failure(0, steps.Message("failed", f"the shards disagree ({sorted(kinds)})"))
+                messages = await each(self.shards, "step", reply)
+        except BaseException as exc:
+            for i in range(self.shards.count):
+                with contextlib.suppress(Exception):  # a shard gone rolls back by itself
+                    await self.shards.call(i, "abort")
+            if isinstance(exc, NewsbotError) and not isinstance(exc, IndexingError):
+                raise IndexingError(f"{exc}; the previous index is still serving") from None
+            raise
+
+
+def _joined(reports: list[IndexReport]) -> IndexReport:
+    """The shards' reports as one (files a shard skipped are the same for every shard: once)."""
+    out = IndexReport()
+    for r in reports:
+        for name in ("added", "changed", "removed", "duplicates", "articles", "paragraphs", "retokenized"):
+            setattr(out, name, getattr(out, name) + getattr(r, name))
+        out.seconds = max(out.seconds, r.seconds)
+        out.published = out.published or r.published
+        out.generation = max(out.generation, r.generation)
+    out.unchanged = max((r.unchanged for r in reports), default=0)
+    seen: set[tuple[str, str]] = set()
+    for r in reports:
+        for name in ("skipped", "warnings"):
+            for s in getattr(r, name):
+                if (s.path, s.reason) not in seen:
+                    seen.add((s.path, s.reason))
+                    getattr(out, name).append(s)
+    return out

@@ -1,0 +1,148 @@
+"""One shard of a cluster: an ordinary newsbot index over the articles routed to it.
+
+A :class:`Shard` is what a Ray actor holds (``ray_shards.py``), or, in one process, what the
+coordinator calls directly (``local.py``): the same methods either way, each a plain value in and
+out. It serves the generation the coordinator names (every shard is asked at the same cluster
+generation), and reindexes in steps the coordinator drives (``steps.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from newsbot.index.answer import notes
+from newsbot.index.api import NewsIndex
+from newsbot.index.cluster.steps import Message, Steps
+from newsbot.index.config import Settings
+from newsbot.index.errors import NoIndexError
+from newsbot.index.generation import Generation
+from newsbot.index.model import Stats, Story
+from newsbot.index.ranking.params import RankParams, Window
+from newsbot.index.ranking.shard import Candidates, candidates
+from newsbot.index.store import generations
+from newsbot.index.store.queries import ParagraphKey, ParagraphRow
+
+
+def shard_database(database: Path, shard: int, shards: int) -> Path:
+    """Where shard ``shard`` of ``shards`` keeps its store (beside the coordinator's database)."""
+    return database.with_name(f"{database.name}.shards") / f"{shard:03d}-of-{shards:03d}.db"
+
+
+def shard_settings(settings: Settings, shard: int, shards: int) -> Settings:
+    path = shard_database(settings.database, shard, shards)
+    return dataclasses.replace(settings, store=dataclasses.replace(settings.store, database=path))
+
+
+class Shard:
+    """Shard ``number`` of ``shards``, over its own database (see the module docstring)."""
+
+    def __init__(self, settings: Settings, number: int, shards: int) -> None:
+        self.number, self.shards = number, shards
+        self.settings = shard_settings(settings, number, shards)
+        self.index: NewsIndex | None = None
+        self._held: dict[int, Generation] = {}  # the generations a question may name
+        self._steps: Steps | None = None
+
+    async def open(self) -> int:
+        """Open the shard's store; returns the generation it serves (0: none yet)."""
+        self.settings.database.parent.mkdir(parents=True, exist_ok=True)
+        self.index = await NewsIndex.open(self.settings, compiled=False)
+        return await self.current()
+
+    async def close(self) -> None:
+        if self._steps is not None:
+            await self._steps.abort()
+        if self.index is not None:
+            await self.index.close()
+
+    def _open(self) -> NewsIndex:
+        if self.index is None:
+            raise RuntimeError("the shard is not open")
+        return self.index
+
+    async def current(self) -> int:
+        """The number of the generation this shard has published (0: none)."""
+        index = self._open()
+        await index.refresh(force=True)
+        gen = index.generation
+        if gen is not None:
+            self._held[gen.number] = gen
+        return 0 if gen is None else gen.number
+
+    async def _generation(self, number: int) -> Generation | None:
+        """Generation ``number`` (None for 0: the shard holds nothing yet)."""
+        if number == 0:
+            return None
+        gen = self._held.get(number)
+        if gen is None:
+            gen = await generations.load(self.settings.database, number)
+            self._held[number] = gen
+        return gen
+
+    async def hold(self, numbers: list[int]) -> None:
+        """Keep only these generations loaded (the cluster's current one, and the next)."""
+        for n in numbers:
+            await self._generation(n)
+        for n in list(self._held):
+            if n not in numbers:
+                del self._held[n]
+
+    # --- answering -------------------------------------------------------------------------
+    async def term_use(self, number: int, terms: list[str]) -> dict[str, int]:
+        gen = await self._generation(number)
+        if gen is None:
+            return {}
+        return notes.term_use(gen, await self._open().queries.term_ids(terms))
+
+    async def candidates(
+        self, number: int, terms: list[str], window: Window, params: RankParams
+    ) -> Candidates:
+        gen = await self._generation(number)
+        if gen is None:
+            return Candidates.empty()
+        ids = await self._open().queries.term_ids(terms)
+        known = [ids[t] for t in terms if t in ids]
+        return await asyncio.to_thread(candidates, gen, known, window, params)
+
+    async def paragraph_rows(self, keys: list[ParagraphKey]) -> dict[ParagraphKey, ParagraphRow]:
+        return await self._open().queries.paragraph_rows(keys)
+
+    async def latest(
+        self, number: int, n: int, topic: str | None, since: dt.date | None, until: dt.date | None
+    ) -> list[Story]:
+        index = self._open()
+        if await self._generation(number) is None:
+            return []
+        try:
+            return await index.latest(n, topic=topic, since=since, until=until)
+        except NoIndexError:
+            return []
+
+    async def stats(self, number: int) -> Stats:
+        return await self._open().queries.stats(number)
+
+    # --- reindexing, in steps the coordinator drives ------------------------------------------
+    async def begin(self, folders: list[Path], forget: list[Path] | None) -> Message:
+        """Start this shard's part of a cluster reindex; returns its first message (steps.py)."""
+        if self._steps is not None:
+            await self._steps.abort()
+        self._steps = Steps(self._open(), self.number, self.shards)
+        return await self._steps.begin(folders, forget)
+
+    async def abort(self) -> None:
+        """Call this shard's reindex off, if one runs (it rolls back)."""
+        steps, self._steps = self._steps, None
+        if steps is not None:
+            await steps.abort()
+
+    async def step(self, reply: object) -> Message:
+        """Answer the shard's last message; returns its next one."""
+        if self._steps is None:
+            return Message("failed", "no reindex is running on this shard")
+        message = await self._steps.step(reply)
+        if message.kind in ("done", "failed"):
+            self._steps = None
+        return message

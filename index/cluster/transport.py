@@ -1,0 +1,61 @@
+"""How the coordinator reaches its shards: in this process (:class:`LocalShards`, for tests and a
+single machine), or as Ray actors (``ray_shards.py``). Both call a ``shard.Shard``'s methods by name
+with plain values."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from newsbot.index.cluster.shard import Shard
+from newsbot.index.config import Settings
+from newsbot.index.errors import NewsbotError
+
+
+class ShardUnavailable(NewsbotError):
+    """A shard did not answer (it died, or its node is gone); it is restarted meanwhile."""
+
+    def __init__(self, shard: int, reason: str) -> None:
+        super().__init__(f"shard {shard} is unavailable ({reason})")
+        self.shard = shard
+
+
+class Shards(Protocol):
+    count: int
+
+    async def call(self, shard: int, method: str, *args: Any) -> Any:
+        """Shard ``shard``'s ``method(*args)``; raises ShardUnavailable when it cannot answer."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+async def each(shards: Shards, method: str, *args: Any) -> list[Any]:
+    """Every shard's ``method(*args)``, at once; raises the first ShardUnavailable."""
+    return list(await asyncio.gather(*(shards.call(i, method, *args) for i in range(shards.count))))
+
+
+async def each_of(shards: Shards, method: str, per_shard: list[tuple[Any, ...]]) -> list[Any]:
+    """Shard i's ``method(*per_shard[i])``, all at once."""
+    calls = (shards.call(i, method, *args) for i, args in enumerate(per_shard))
+    return list(await asyncio.gather(*calls))
+
+
+class LocalShards:
+    """Shards in this process (the coordinator awaits their methods directly)."""
+
+    def __init__(self, settings: Settings, count: int) -> None:
+        self.count = count
+        self.shards = [Shard(settings, i, count) for i in range(count)]
+
+    async def call(self, shard: int, method: str, *args: Any) -> Any:
+        try:
+            return await getattr(self.shards[shard], method)(*args)
+        except NewsbotError:
+            raise
+        except Exception as exc:  # what a shard's process dying would look like over Ray
+            raise ShardUnavailable(shard, f"{type(exc).__name__}: {exc}") from exc
+
+    async def close(self) -> None:
+        for shard in self.shards:
+            await shard.close()
