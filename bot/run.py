@@ -15,6 +15,7 @@ from newsbot.bot.errors import REDACTED
 from newsbot.index.api import NewsIndex
 from newsbot.index.config import Settings
 from newsbot.index.errors import NewsbotError
+from newsbot.index.opening import open_index
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ async def start_bot(
 
 async def serve(settings: Settings, token: str) -> None:
     """Open the index and run the bot until it is closed (Ctrl+C), closing both."""
-    async with await NewsIndex.open(settings) as index:
+    async with await open_index(settings) as index:
         if index.is_empty:
             log.warning("The index is empty: questions will fail until an admin runs /reindex")
         async with NewsBot(settings, index) as bot:

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from newsbot.cli import render
 from newsbot.cli.common import err, out, print_report, progress_bar, settings_of
-from newsbot.index.api import NewsIndex
 from newsbot.index.errors import NewsbotError
 from newsbot.index.feeds import SETTINGS, FollowedFeed
+from newsbot.index.opening import open_index
 
 if TYPE_CHECKING:
     from newsbot.index.fetch.run import FeedReport
@@ -29,7 +29,7 @@ def _line(feed: FollowedFeed) -> str:
 
 async def cmd_feeds_add(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    async with await NewsIndex.open(settings, compiled=False) as index:
+    async with await open_index(settings, compiled=False) as index:
         feed = await index.feeds.add(
             args.url, source=args.source or "", full_text=not args.no_full_text, added_by=_who()
         )
@@ -47,7 +47,7 @@ def _who() -> str:
 
 async def cmd_feeds_list(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    async with await NewsIndex.open(settings, compiled=False) as index:
+    async with await open_index(settings, compiled=False) as index:
         feeds = await index.feeds.followed()
     if args.json:
         print(render.to_json([f.to_json() for f in feeds]))
@@ -61,7 +61,7 @@ async def cmd_feeds_list(args: argparse.Namespace) -> int:
 
 async def cmd_feeds_remove(args: argparse.Namespace) -> int:
     settings = settings_of(args)
-    async with await NewsIndex.open(settings, compiled=False) as index:
+    async with await open_index(settings, compiled=False) as index:
         feed = await index.feeds.remove(args.url)
     out.print(
         render.escape(
@@ -81,7 +81,7 @@ async def cmd_fetch(args: argparse.Namespace) -> int:
         def show(report: FeedReport) -> None:
             out.print(render.escape(report.summary()))
 
-    async with await NewsIndex.open(settings, compiled=False) as index:
+    async with await open_index(settings, compiled=False) as index:
         if not await index.feeds.specs():
             raise NewsbotError(
                 "no feeds followed: add one with newsbot feeds add URL, or [[feeds]] in the settings"

@@ -22,6 +22,7 @@ from newsbot.cli.common import settings_of as _settings
 from newsbot.index.api import NewsIndex
 from newsbot.index.config import Settings, StoreSettings
 from newsbot.index.errors import NewsbotError
+from newsbot.index.opening import open_index
 from newsbot.index.ranking import compiled
 
 
@@ -59,7 +60,7 @@ async def cmd_index(args: argparse.Namespace) -> int:
     if args.interval is not None:
         raise NewsbotError("--interval goes with --watch")
     progress, stop = _progress_bar(not args.json)
-    async with await NewsIndex.open(settings, compiled=False) as index:
+    async with await open_index(settings, compiled=False) as index:
         try:
             report = await index.reindex(folders or None, progress)
         finally:
@@ -71,7 +72,7 @@ async def cmd_index(args: argparse.Namespace) -> int:
 async def cmd_forget(args: argparse.Namespace) -> int:
     settings = _settings(args)
     folders = [Path(p) for p in args.paths]
-    async with await NewsIndex.open(settings, compiled=False, create=False) as index:
+    async with await open_index(settings, compiled=False, create=False) as index:
         report = await index.reindex(forget=folders)
     _print_report(report, args.json)
     configured = {f.expanduser().resolve() for f in settings.folders}
@@ -89,7 +90,7 @@ async def _watch(settings: Settings, folders: list[Path], args: argparse.Namespa
     from newsbot.cli.watch import watch_folders
 
     interval = args.interval or settings.watch.interval_seconds
-    async with await NewsIndex.open(settings, compiled=False) as index:
+    async with await open_index(settings, compiled=False) as index:
         folders = folders or await index.news_folders()
         return await watch_folders(index, folders, interval, out, err, as_json=args.json)
 
@@ -97,7 +98,7 @@ async def _watch(settings: Settings, folders: list[Path], args: argparse.Namespa
 async def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     # one question is answered by numpy before the compiled ranking could load; a batch uses it
-    async with await NewsIndex.open(settings, compiled=None if args.batch else False, reading=True) as index:
+    async with await open_index(settings, compiled=None if args.batch else False, reading=True) as index:
         if args.batch:
             return await ask_batch(
                 index,
@@ -119,7 +120,7 @@ async def cmd_ask(args: argparse.Namespace) -> int:
 
 async def cmd_latest(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    async with await NewsIndex.open(settings, compiled=False, reading=True) as index:
+    async with await open_index(settings, compiled=False, reading=True) as index:
         items = await index.latest(args.n, topic=args.topic, since=args.since, until=args.until)
     if args.json:
         print(render.to_json([s.to_json() for s in items]))
@@ -130,7 +131,7 @@ async def cmd_latest(args: argparse.Namespace) -> int:
 
 async def cmd_stats(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    async with await NewsIndex.open(settings, compiled=False, reading=True) as index:
+    async with await open_index(settings, compiled=False, reading=True) as index:
         stats = await index.stats()
     out.print(render.stats(stats))
     return 0
@@ -140,7 +141,7 @@ async def cmd_console(args: argparse.Namespace, *, start: bool = False) -> int:
     from newsbot.cli.console import run_console
 
     settings = _settings(args)
-    async with await NewsIndex.open(settings, create=start, reading=not start) as index:
+    async with await open_index(settings, create=start, reading=not start) as index:
         if start:
             await _first_start(index, args, settings)
         await index.current_generation()  # nothing indexed, or damaged: one line, before the prompt

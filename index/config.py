@@ -156,6 +156,18 @@ class FeedSpec:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    # 0: one index on this machine. N: the articles spread over N shards (docs/scale.md), with the
+    # answers of one index. Needs `pip install 'newsbot[cluster]'` unless address is "inprocess".
+    shards: int = 0
+    # "local": a Ray of this process's own; "auto": the Ray cluster running here (`ray start`);
+    # "ray://HOST:10001": a cluster elsewhere; "inprocess": every shard in this process, no Ray.
+    address: str = "local"
+    # How long a shard may take to answer before the answer goes without it.
+    call_timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     news: NewsSettings = field(default_factory=NewsSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
@@ -166,6 +178,7 @@ class Settings:
     watch: WatchSettings = field(default_factory=WatchSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     feeds: list[FeedSpec] = field(default_factory=list)  # [[feeds]] tables
 
     @property

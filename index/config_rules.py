@@ -102,3 +102,8 @@ def validate(s: Settings) -> None:
     need(s.watch.announce_cap >= 1, "watch.announce_cap", "must be 1 or more")
     need(s.logging.level.upper() in LOG_LEVELS, "logging.level", f"must be one of {', '.join(LOG_LEVELS)}")
     _validate_fetch(s.fetch, s.feeds, need)
+    c = s.cluster
+    need(0 <= c.shards <= 1024, "cluster.shards", "must be 0 (one index) to 1024")
+    ok = c.address in ("local", "auto", "inprocess") or c.address.startswith("ray://")
+    need(ok, "cluster.address", 'must be "local", "auto", "inprocess" or "ray://HOST:PORT"')
+    need(0 < c.call_timeout_seconds < math.inf, "cluster.call_timeout_seconds", "must be above 0")

@@ -62,6 +62,14 @@ class ArticleError(NewsbotError):
         super().__init__(reason)
 
 
+class ShardUnavailable(NewsbotError):
+    """A shard of a cluster did not answer (it died, or its node is gone); Ray restarts it."""
+
+    def __init__(self, shard: int, reason: str) -> None:
+        super().__init__(f"shard {shard} is unavailable ({reason})")
+        self.shard = shard
+
+
 _SHORT_WRITE = re.compile(r"^\d+ requested and \d+ written$")
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from newsbot.index.answer import notes
 from newsbot.index.answer.compose import Page, compose
-from newsbot.index.answer.source import GenerationSource, passages
 from newsbot.index.answer.dates import DateQuery
+from newsbot.index.answer.source import GenerationSource, passages
 from newsbot.index.config import AnswerSettings
 from newsbot.index.layout import FLAG_HEADLINE, FLAG_JUNK
 from newsbot.index.store.queries import ParagraphKey, ParagraphRow

@@ -246,7 +246,9 @@ async def test_paragraph_flags_kept_in_the_store_and_filled_in_for_older_rows(tm
     assert first.tolist() == [1, 0, 1, 1, 0, FLAG_NUMBER, 1, 1, FLAG_NUMBER]
     with sqlite3.connect(settings.database) as conn:  # as a database from before schema 3 has them
         conn.execute("UPDATE paragraphs SET flags = NULL")
-    write_article(news, "b.txt", "A new story", ["A fresh paragraph about the tram line and its stops."], "2026-10-02")
+    write_article(
+        news, "b.txt", "A new story", ["A fresh paragraph about the tram line and its stops."], "2026-10-02"
+    )
     async with await NewsIndex.open(settings) as index:
         await index.reindex()
         again = np.asarray((await index.current_generation()).para_flags)

@@ -211,7 +211,7 @@ def test_modules_and_functions_stay_small() -> None:
 
 
 # --------------------------------------------------------------------------- what a question loads
-HEAVY = ("discord", "aiohttp", "feedparser", "trafilatura", "lxml", "warcio", "scipy.sparse")
+HEAVY = ("discord", "aiohttp", "feedparser", "trafilatura", "lxml", "warcio", "scipy.sparse", "ray")
 
 
 def test_asking_from_the_terminal_loads_neither_discord_nor_the_fetcher() -> None:

@@ -5,7 +5,7 @@ near-copies). Their rows are fetched a few at a time, in rank order, until the p
 answers need only the first batch. Any paragraph of a page that holds nothing but junk (a video
 page: its first paragraph is flagged as the headline) stands for the whole page, shown once.
 
-Everything here reads the store only through :class:`~newsbot.index.store.queries.Lookups`, so a
+Everything here reads the store only through :class:`~newsbot.index.store.queries.Rows`, so a
 page can be composed from rows held in memory.
 
 The work on a paragraph's text is bounded: a paragraph longer than
@@ -31,7 +31,7 @@ from newsbot.index.answer.source import Passage
 from newsbot.index.config import AnswerSettings
 from newsbot.index.model import Excerpt, Hit
 from newsbot.index.ranking.search import Window
-from newsbot.index.store.queries import Lookups, ParagraphRow
+from newsbot.index.store.queries import ParagraphRow, Rows
 from newsbot.index.tokenizer import Tokenizer
 
 _T = TypeVar("_T")
@@ -86,7 +86,7 @@ async def compose(
     offset: int,
     k: int,
     everything: bool,
-    lookups: Lookups,
+    lookups: Rows,
     tokenizer: Tokenizer,
     settings: AnswerSettings,
 ) -> Page:

@@ -33,7 +33,7 @@ def shard_database(database: Path, shard: int, shards: int) -> Path:
 
 def shard_settings(settings: Settings, shard: int, shards: int) -> Settings:
     path = shard_database(settings.database, shard, shards)
-    return dataclasses.replace(settings, store=dataclasses.replace(settings.store, database=path))
+    return dataclasses.replace(settings, store=dataclasses.replace(settings.store, database=str(path)))
 
 
 class Shard:

@@ -9,15 +9,7 @@ from typing import Any, Protocol
 
 from newsbot.index.cluster.shard import Shard
 from newsbot.index.config import Settings
-from newsbot.index.errors import NewsbotError
-
-
-class ShardUnavailable(NewsbotError):
-    """A shard did not answer (it died, or its node is gone); it is restarted meanwhile."""
-
-    def __init__(self, shard: int, reason: str) -> None:
-        super().__init__(f"shard {shard} is unavailable ({reason})")
-        self.shard = shard
+from newsbot.index.errors import NewsbotError, ShardUnavailable
 
 
 class Shards(Protocol):

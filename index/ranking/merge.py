@@ -39,9 +39,9 @@ def merge(
     title_articles: int = TITLE_ARTICLES,
 ) -> Merged:
     """The best ``limit`` candidates of all ``parts`` (one per shard), as one index ranks them."""
-    shard = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(parts)] or [[]])
-    row = np.concatenate([np.arange(len(p), dtype=np.int64) for p in parts] or [[]]).astype(np.int64)
-    shard = shard.astype(np.int64)
+    none = [np.zeros(0, dtype=np.int64)]
+    shard = np.concatenate([np.full(len(p), i, dtype=np.int64) for i, p in enumerate(parts)] or none)
+    row = np.concatenate([np.arange(len(p), dtype=np.int64) for p in parts] or none)
 
     def joined(name: str) -> np.ndarray:
         return np.concatenate([getattr(p, name) for p in parts]) if parts else np.empty(0)

@@ -36,12 +36,16 @@ class ParagraphRow:
     path: str | None
 
 
-class Lookups(Protocol):
-    """What answering reads from the store."""
-
-    async def term_ids(self, terms: list[str]) -> dict[str, int]: ...
+class Rows(Protocol):
+    """What composing an answer reads: the rows of the passages shown."""
 
     async def paragraph_rows(self, keys: list[ParagraphKey]) -> dict[ParagraphKey, ParagraphRow]: ...
+
+
+class Lookups(Rows, Protocol):
+    """What answering reads from one store."""
+
+    async def term_ids(self, terms: list[str]) -> dict[str, int]: ...
 
 
 class Queries:

@@ -1,0 +1,78 @@
+"""The shards as real Ray actors (a private Ray on 127.0.0.1, started by the test): the answers equal
+one index's, through the same settings the CLI and the bot open with (``[cluster] shards``).
+
+Ray is started once for the module (a few seconds) in a short private temp folder, and never
+stopped with ``ray stop`` (that would stop every Ray on the machine).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsbot.index.api import NewsIndex
+from newsbot.index.cluster.coordinator import ClusterIndex
+from newsbot.index.errors import ShardUnavailable
+from newsbot.index.opening import open_index
+from tests.helpers import make_settings
+from tests.test_cluster import QUESTIONS, answers, news_copy
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    folder = tempfile.mkdtemp(prefix="nbray", dir="/tmp")  # Ray's socket paths must be short
+    env = {
+        "RAY_TMPDIR": folder,
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_AUTH_MODE": "disabled",
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    }
+    kept = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        for k, v in kept.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.timeout(300)
+async def test_ray_shards_give_one_indexs_answers_and_say_when_a_shard_is_gone(
+    tmp_path: Path, local_ray: None
+) -> None:
+    folder = news_copy(tmp_path)
+    async with await NewsIndex.open(make_settings(tmp_path / "one", [folder])) as one:
+        await one.reindex()
+        want = await answers(one, QUESTIONS)
+    settings = make_settings(tmp_path / "many", [folder], cluster={"shards": 3, "call_timeout_seconds": 20})
+    index = await open_index(settings)
+    assert isinstance(index, ClusterIndex)
+    try:
+        report = await index.reindex()
+        assert report.generation == 1 and report.articles == 42
+        assert await answers(index, QUESTIONS) == want
+        ray.kill(index.shards.actors[1], no_restart=True)  # type: ignore[attr-defined]
+        with pytest.raises(ShardUnavailable, match="shard 1"):
+            await index.ask("harbor tram riders")
+    finally:
+        await index.close()
+    again = await open_index(settings)  # new actors reopen the shards' stores and the cluster's generation
+    try:
+        assert again.is_empty is False and await answers(again, QUESTIONS) == want
+    finally:
+        await again.close()
+    assert json.loads(want[0])["hits"]
