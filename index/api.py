@@ -23,7 +23,7 @@ from pathlib import Path
 from newsbot.index import generation
 from newsbot.index.answer import answering
 from newsbot.index.answer.answering import MAX_QUESTION_CHARS
-from newsbot.index.answer.source import GenerationSource
+from newsbot.index.answer.source import GenerationSource, Source
 from newsbot.index.config import Settings
 from newsbot.index.errors import GenerationError, IndexBusyError, NewsbotError, StoreError
 from newsbot.index.feeds import Feeds
@@ -240,10 +240,13 @@ class NewsIndex:
 
         Raises NoIndexError when nothing has been indexed.
         """
-        gen = await self.current_generation()
+        source = await self._source()
         context = answering.Context(self.tokenizer, self.settings.answer, self.rank_params)
-        source = GenerationSource(gen, self.queries)
         return await answering.answer(context, source, utf8(question), k=k, as_of=as_of, offset=offset)
+
+    async def _source(self) -> Source:
+        """What a question arriving now is answered from (a cluster's index answers from its shards)."""
+        return GenerationSource(await self.current_generation(), self.queries)
 
     async def latest(
         self,

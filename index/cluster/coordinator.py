@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from newsbot.index.answer import answering
 from newsbot.index.api import NewsIndex, ProgressCallback
 from newsbot.index.cluster import steps
 from newsbot.index.cluster.source import ClusterSource
@@ -25,9 +24,8 @@ from newsbot.index.config import Settings
 from newsbot.index.errors import IndexingError, NewsbotError, NoIndexError
 from newsbot.index.generation import Generation
 from newsbot.index.ingest.lock import writer_lock
-from newsbot.index.ingest.parse import utf8
 from newsbot.index.ingest.peers import Peers
-from newsbot.index.model import Answer, IndexReport, Stats, Story
+from newsbot.index.model import IndexReport, Stats, Story
 
 CLUSTER = "cluster"  # meta: the cluster's generation, {"number": N, "shards": [each shard's]}
 
@@ -93,12 +91,8 @@ class ClusterIndex(NewsIndex):
         return self.numbers
 
     # --- asking ----------------------------------------------------------------------------
-    async def ask(
-        self, question: str, *, k: int | None = None, as_of: dt.date | None = None, offset: int = 0
-    ) -> Answer:
-        source = ClusterSource(self.shards, self._serving_numbers())
-        context = answering.Context(self.tokenizer, self.settings.answer, self.rank_params)
-        return await answering.answer(context, source, utf8(question), k=k, as_of=as_of, offset=offset)
+    async def _source(self) -> ClusterSource:
+        return ClusterSource(self.shards, self._serving_numbers())
 
     async def latest(
         self,

@@ -8,6 +8,8 @@ numbers its own), so that the per-article cap and the row look-ups find the righ
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections import Counter
 
 from newsbot.index.answer.source import Passage
@@ -49,16 +51,11 @@ class ClusterSource:
         by_shard: list[list[ParagraphKey]] = [[] for _ in range(count)]
         for article, position in keys:
             by_shard[article % count].append((article // count, position))
-        asked = [(k,) for k in by_shard]
+        asked = [s for s in range(count) if by_shard[s]]  # (most pages come from a few shards)
+        found = await asyncio.gather(*(self.shards.call(s, "paragraph_rows", by_shard[s]) for s in asked))
         out: dict[ParagraphKey, ParagraphRow] = {}
-        for s, rows in enumerate(await each_of(self.shards, "paragraph_rows", asked)):
+        for s, rows in zip(asked, found, strict=True):
             for (article, position), row in rows.items():
                 key = (article * count + s, position)
-                out[key] = _renamed(row, key[0])
+                out[key] = dataclasses.replace(row, article_id=key[0])
         return out
-
-
-def _renamed(row: ParagraphRow, article: int) -> ParagraphRow:
-    import dataclasses
-
-    return dataclasses.replace(row, article_id=article)

@@ -171,12 +171,7 @@ def _candidates(
     paragraphs of the best ``s.title_articles`` title matches (even if their BM25 is low)."""
     touched = _visible(touched, ix, s)
     if len(touched) > s.preselect:
-        coarse = buf.body[touched]
-        if s.whole_article_weight:
-            coarse = coarse + s.whole_article_weight * buf.whole[ix.para_article[touched]]
-        prior = _prior(ix.para_days[touched], s, tables)
-        if prior is not None:
-            coarse = coarse * prior
+        coarse = coarse_scores(ix, s, tables, buf, touched)
         touched = touched[np.sort(top_indices(coarse, s.preselect))]  # sorted: ties to lower numbers
     if len(t_touched):
         start = ix.art_start
@@ -186,6 +181,17 @@ def _candidates(
         if len(extra):
             touched = np.concatenate([touched, extra])
     return touched
+
+
+def coarse_scores(
+    ix: RankArrays, s: RankSettings, tables: RankTables, buf: scratch.Scratch, paras: np.ndarray
+) -> np.ndarray:
+    """The preselect's score of ``paras``: (BM25 + the article's, weighted) x the date multipliers."""
+    coarse = buf.body[paras]
+    if s.whole_article_weight:
+        coarse = coarse + s.whole_article_weight * buf.whole[ix.para_article[paras]]
+    prior = _prior(ix.para_days[paras], s, tables)
+    return coarse if prior is None else coarse * prior
 
 
 def _scores(

@@ -24,7 +24,7 @@ from newsbot.index.ranking import scratch
 from newsbot.index.ranking.bm25 import accumulate
 from newsbot.index.ranking.inputs import rank_arrays, rank_settings
 from newsbot.index.ranking.params import RankParams, Window
-from newsbot.index.ranking.search import _prior, _scores, _visible, top_indices
+from newsbot.index.ranking.search import _scores, _visible, coarse_scores, top_indices
 
 _EMPTY = np.empty(0, dtype=np.int64)
 
@@ -77,12 +77,7 @@ def candidates(gen: Generation, term_ids: list[int], window: Window, params: Ran
             if articles is not None:
                 a_touched, _ = accumulate(articles, term_ids, buf.whole)
             touched = _visible(b_touched, ix, s)
-            coarse = buf.body[touched]
-            if s.whole_article_weight:
-                coarse = coarse + s.whole_article_weight * buf.whole[ix.para_article[touched]]
-            prior = _prior(ix.para_days[touched], s, tables)
-            if prior is not None:
-                coarse = coarse * prior
+            coarse = coarse_scores(ix, s, tables, buf, touched)
             if len(touched) > s.preselect:
                 keep = np.sort(top_indices(coarse, s.preselect))  # ties to lower numbers
                 touched, coarse = touched[keep], coarse[keep]
