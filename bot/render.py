@@ -289,15 +289,17 @@ def story_embeds(stories: Sequence[Story]) -> list[discord.Embed]:
 
 
 def latest_message(stories: Sequence[Story], topic: str | None = None) -> MessageParts:
+    """The stories as embeds, under a note when part of the archive could not be read."""
+    note = getattr(stories, "note", None)
     if not stories:
-        return MessageParts(content=clip(f"No stories found{about(topic)}.", CONTENT_LIMIT))
+        found = f"No stories found{about(topic)}."
+        return MessageParts(content=clip(f"{found}\n*{fit(note, 500)}*" if note else found, CONTENT_LIMIT))
     stories = stories[:EMBEDS_PER_MESSAGE]
     embeds = story_embeds(stories)
-    content = clip(
-        f"**Latest {len(stories)} {'story' if len(stories) == 1 else 'stories'}{about(topic)}**",
-        CONTENT_LIMIT,
-    )
-    return MessageParts(content=content, embeds=embeds)
+    content = f"**Latest {len(stories)} {'story' if len(stories) == 1 else 'stories'}{about(topic)}**"
+    if note:
+        content = f"{content}\n*{fit(note, 500)}*"
+    return MessageParts(content=clip(content, CONTENT_LIMIT), embeds=embeds)
 
 
 # ---------------------------------------------------------------------------------------------- reindex

@@ -124,6 +124,8 @@ async def cmd_latest(args: argparse.Namespace) -> int:
         items = await index.latest(args.n, topic=args.topic, since=args.since, until=args.until)
     if args.json:
         print(render.to_json([s.to_json() for s in items]))
+        if items.note:  # (the JSON stays a list of stories)
+            print(items.note, file=sys.stderr)
     else:
         out.print(render.stories(items))
     return 0

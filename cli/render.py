@@ -77,9 +77,10 @@ def answer(a: Answer) -> str:
 
 
 def stories(items: list[Story]) -> str:
+    note = getattr(items, "note", None)
     if not items:
-        return "[yellow]No stories match.[/yellow]"
-    out = []
+        return "[yellow]No stories match.[/yellow]" + (f"\n[yellow]{escape(note)}[/yellow]" if note else "")
+    out = [f"[yellow]{escape(note)}[/yellow]"] if note else []
     for i, s in enumerate(items, start=1):
         out.append(f"[cyan]{i}.[/cyan] {_cite(s.title, s.date, s.source)}")
         if s.lead:

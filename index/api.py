@@ -32,7 +32,7 @@ from newsbot.index.ingest import indexer
 from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.parse import utf8
 from newsbot.index.ingest.peers import Peers
-from newsbot.index.model import Announcement, Answer, Follow, IndexReport, Skipped, Stats, Story
+from newsbot.index.model import Announcement, Answer, Follow, IndexReport, Skipped, Stats, Stories
 from newsbot.index.ranking import compiled as compiled_ranking
 from newsbot.index.ranking.bm25 import BM25Params
 from newsbot.index.ranking.search import RankParams
@@ -255,7 +255,7 @@ class NewsIndex:
         topic: str | None = None,
         since: dt.date | None = None,
         until: dt.date | None = None,
-    ) -> list[Story]:
+    ) -> Stories:
         """The ``n`` newest stories (at most 25), about ``topic`` and between the dates when given."""
         gen = await self.current_generation()
         n = max(1, min(n, 25))
@@ -265,8 +265,8 @@ class NewsIndex:
             text = utf8(topic[:MAX_QUESTION_CHARS])
             articles = await answering.topic_articles(self.queries, gen, self.tokenizer, text)
             if not articles:
-                return []
-        return await self.queries.latest(n, since=since, until=until, article_ids=articles)
+                return Stories()
+        return Stories(await self.queries.latest(n, since=since, until=until, article_ids=articles))
 
     # --- reindexing --------------------------------------------------------------------------
     async def reindex(

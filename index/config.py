@@ -161,7 +161,8 @@ class ClusterSettings:
     # answers of one index. Needs `pip install 'newsbot[cluster]'` unless address is "inprocess".
     shards: int = 0
     # "local": a Ray of this process's own; "auto": the Ray cluster running here (`ray start`);
-    # "ray://HOST:10001": a cluster elsewhere; "inprocess": every shard in this process, no Ray.
+    # "HOST:6379": the head of a cluster this machine is a node of; "ray://HOST:10001": a cluster
+# elsewhere (Ray Client); "inprocess": every shard in this process, no Ray.
     address: str = "local"
     # How long a shard may take to answer before the answer goes without it.
     call_timeout_seconds: float = 30.0

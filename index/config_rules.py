@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 Need = Callable[[bool, str, str], None]  # need(ok, key, problem): raise ConfigError(key, problem) unless ok
+
+_RAY_ADDRESS = re.compile(r"(ray://)?[\w.\-]+:\d{1,5}")  # a head's GCS, or its client server
 
 
 def _validate_fetch(f: FetchSettings, feeds: list[FeedSpec], need: Need) -> None:
@@ -104,6 +107,6 @@ def validate(s: Settings) -> None:
     _validate_fetch(s.fetch, s.feeds, need)
     c = s.cluster
     need(0 <= c.shards <= 1024, "cluster.shards", "must be 0 (one index) to 1024")
-    ok = c.address in ("local", "auto", "inprocess") or c.address.startswith("ray://")
-    need(ok, "cluster.address", 'must be "local", "auto", "inprocess" or "ray://HOST:PORT"')
+    ok = c.address in ("local", "auto", "inprocess") or bool(_RAY_ADDRESS.fullmatch(c.address))
+    need(ok, "cluster.address", 'must be "local", "auto", "inprocess", "HOST:PORT" or "ray://HOST:PORT"')
     need(0 < c.call_timeout_seconds < math.inf, "cluster.call_timeout_seconds", "must be above 0")

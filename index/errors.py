@@ -70,6 +70,15 @@ class ShardUnavailable(NewsbotError):
         self.shard = shard
 
 
+class ClusterUnavailable(NewsbotError):
+    """No shard of the cluster answered a question (the cluster is gone, or restarting)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"the archive's cluster is not answering right now ({reason}); try again in a minute"
+        )
+
+
 _SHORT_WRITE = re.compile(r"^\d+ requested and \d+ written$")
 
 

@@ -6,6 +6,7 @@ They are plain, immutable data: the CLI renders them as text or JSON, the bot as
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -134,6 +135,14 @@ class Story:
             "path": self.path,
             "lead": self.lead,
         }
+
+
+class Stories(list[Story]):
+    """The latest stories, newest first, with a note when part of the archive could not be read."""
+
+    def __init__(self, items: Iterable[Story] = (), note: str | None = None) -> None:
+        super().__init__(items)
+        self.note = note
 
 
 @dataclass(frozen=True, slots=True)

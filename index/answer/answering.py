@@ -10,6 +10,7 @@ deeper and composed again, so that every page of an answer is a slice of one lis
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -46,7 +47,18 @@ async def known_terms(source: Source, terms: list[str]) -> set[str]:
 async def answer(
     ctx: Context, source: Source, question: str, *, k: int | None, as_of: dt.date | None, offset: int
 ) -> Answer:
-    """The best ``k`` passages (default ``settings.passages``) for ``question``, skipping ``offset``."""
+    """The best ``k`` passages (default ``settings.passages``) for ``question``, skipping ``offset``;
+    its note says when part of the archive could not be read."""
+    out = await _answer(ctx, source, question, k=k, as_of=as_of, offset=offset)
+    gap = source.gap()
+    if gap:
+        out = dataclasses.replace(out, note=f"{out.note} {gap}" if out.note else gap)
+    return out
+
+
+async def _answer(
+    ctx: Context, source: Source, question: str, *, k: int | None, as_of: dt.date | None, offset: int
+) -> Answer:
     a = ctx.settings
     k = max(1, min(k or a.passages, a.max_passages))
     offset = max(0, offset)

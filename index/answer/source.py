@@ -43,6 +43,10 @@ class Source(Protocol):
 
     async def paragraph_rows(self, keys: list[ParagraphKey]) -> dict[ParagraphKey, ParagraphRow]: ...
 
+    def gap(self) -> str | None:
+        """What part of the archive could not be read for this question, said for users (None: none)."""
+        ...
+
 
 class GenerationSource:
     """A :class:`Source` over one generation and the store it was built from."""
@@ -67,6 +71,9 @@ class GenerationSource:
 
     async def paragraph_rows(self, keys: list[ParagraphKey]) -> dict[ParagraphKey, ParagraphRow]:
         return await self.lookups.paragraph_rows(keys)
+
+    def gap(self) -> str | None:
+        return None  # one generation: all of it is here
 
 
 def passages(gen: Generation, ranked: list[tuple[int, float]]) -> list[Passage]:

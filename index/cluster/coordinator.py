@@ -9,23 +9,26 @@ numbers, so an answer never mixes two reindexes.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
-from newsbot.index.api import NewsIndex, ProgressCallback
+from newsbot.index.api import MAX_TOPIC_CHARS, NewsIndex, ProgressCallback
 from newsbot.index.cluster import steps
+from newsbot.index.cluster.follows import ClusterFollowBook, pull_arrivals
 from newsbot.index.cluster.source import ClusterSource
 from newsbot.index.cluster.stats import total
-from newsbot.index.cluster.transport import Shards, each
+from newsbot.index.cluster.transport import Shards, each, each_of
 from newsbot.index.config import Settings
-from newsbot.index.errors import IndexingError, NewsbotError, NoIndexError
+from newsbot.index.errors import ClusterUnavailable, IndexingError, NewsbotError, NoIndexError, StoreError
 from newsbot.index.generation import Generation
 from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.peers import Peers
-from newsbot.index.model import IndexReport, Stats, Story
+from newsbot.index.model import Answer, IndexReport, Stats, Stories, Story
 
 CLUSTER = "cluster"  # meta: the cluster's generation, {"number": N, "shards": [each shard's]}
 
@@ -43,6 +46,7 @@ class ClusterIndex(NewsIndex):
         assert isinstance(index, ClusterIndex)
         index.shards = shards
         index.numbers, index.cluster_number = [0] * shards.count, 0
+        index._follows = ClusterFollowBook(index.database, index._stories, CLUSTER)
         try:
             await each(shards, "open")
             await index._load_numbers()
@@ -91,6 +95,15 @@ class ClusterIndex(NewsIndex):
         return self.numbers
 
     # --- asking ----------------------------------------------------------------------------
+    async def ask(
+        self, question: str, *, k: int | None = None, as_of: dt.date | None = None, offset: int = 0
+    ) -> Answer:
+        try:
+            return await super().ask(question, k=k, as_of=as_of, offset=offset)
+        except ClusterUnavailable:
+            await self.shards.reconnect()
+            raise
+
     async def _source(self) -> ClusterSource:
         return ClusterSource(self.shards, self._serving_numbers())
 
@@ -101,20 +114,22 @@ class ClusterIndex(NewsIndex):
         topic: str | None = None,
         since: dt.date | None = None,
         until: dt.date | None = None,
-    ) -> list[Story]:
-        numbers = self._serving_numbers()
+    ) -> Stories:
+        source = ClusterSource(self.shards, self._serving_numbers())
         n = max(1, min(n, 25))
-        parts = [
-            await self.shards.call(i, "latest", numbers[i], n, topic, since, until)
-            for i in range(len(numbers))
-        ]
-        stories = [s for part in parts for s in part]
+        per = [(number, n, topic, since, until) for number in source.numbers]
+        try:
+            parts = await source.each("latest", per)
+        except ClusterUnavailable:
+            await self.shards.reconnect()
+            raise
+        stories = [s for part in parts if part for s in part]
         stories.sort(key=lambda s: (s.date is None, -(s.date.toordinal() if s.date else 0)))
-        return stories[:n]
+        return Stories(stories[:n], note=source.gap("stories"))
 
     async def stats(self) -> Stats:
         own = await self.queries.stats(self.cluster_number)
-        parts: list[Stats] = [await self.shards.call(i, "stats", n) for i, n in enumerate(self.numbers)]
+        parts: list[Stats] = await each_of(self.shards, "stats", [(n,) for n in self.numbers])
         newest = max((p.newest for p in parts if p.newest), default=None)
         built = max((p.built_at for p in parts if p.built_at), default=None)
         return Stats(
@@ -129,6 +144,30 @@ class ClusterIndex(NewsIndex):
             feedback_up=own.feedback_up,
             feedback_down=own.feedback_down,
         )
+
+    # --- following new stories (cluster/follows.py) ---------------------------------------------
+    async def _stories(self, article_ids: list[int]) -> dict[int, Story]:
+        count = self.shards.count
+        by_shard: list[list[int]] = [[] for _ in range(count)]
+        for article in article_ids:
+            by_shard[article % count].append(article // count)
+        asked = [s for s in range(count) if by_shard[s]]
+        found = await asyncio.gather(*(self.shards.call(s, "stories", by_shard[s]) for s in asked))
+        out: dict[int, Story] = {}
+        for s, part in zip(asked, found, strict=True):
+            for local, story in part.items():
+                out[local * count + s] = dataclasses.replace(story, article_id=local * count + s)
+        return out
+
+    async def _topic_articles(self, number: int, topic: str) -> set[int]:
+        if number != self.cluster_number:
+            await self._load_numbers()
+        if number != self.cluster_number:
+            raise StoreError("the index changed while announcing new stories; trying again later")
+        per = [(n, topic[:MAX_TOPIC_CHARS]) for n in self.numbers]
+        parts = await each_of(self.shards, "topic_articles", per)
+        count = self.shards.count
+        return {a * count + s for s, part in enumerate(parts) for a in part}
 
     # --- reindexing ------------------------------------------------------------------------
     async def _reindex(
@@ -149,6 +188,7 @@ class ClusterIndex(NewsIndex):
                 await self.store.set_meta(
                     CLUSTER, json.dumps({"number": self.cluster_number, "shards": numbers})
                 )
+                await pull_arrivals(self.store, self.shards)
             return report
 
     async def _steps(self, scan: list[Path], forget: list[Path] | None) -> tuple[list[IndexReport], bool]:

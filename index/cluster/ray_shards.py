@@ -1,9 +1,10 @@
 """Shards as Ray actors (``pip install 'newsbot[cluster]'``): one actor per shard, restarted by Ray
 when its process dies (it then reopens its store and loads the generation a question names).
 
-Ray is imported here only, when a cluster is opened: plain newsbot never loads it. Every call has a
-timeout (``cluster.call_timeout_seconds``): an actor whose node is gone would otherwise never
-answer. A call that fails raises :class:`ShardUnavailable`.
+Ray is imported here only, when a cluster is opened: plain newsbot never loads it. A question's
+calls have a timeout (``cluster.call_timeout_seconds``): an actor whose node is gone would otherwise
+keep a question waiting. A reindex's steps take as long as their shard's part of the work (Ray says
+when an actor dies). A call that fails raises :class:`ShardUnavailable`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from newsbot.index.cluster.shard import Shard
 from newsbot.index.config import Settings
 from newsbot.index.errors import NewsbotError, ShardUnavailable
+
+UNTIMED = frozenset({"begin", "step", "abort"})  # a reindex's steps
 
 
 class ShardHost:
@@ -61,18 +64,55 @@ class RayShards:
     """The coordinator's side: the actors, and calls to them with a timeout."""
 
     def __init__(self, settings: Settings, count: int) -> None:
-        ray = self.ray = _ray()
-        _start(ray, settings.cluster.address)
+        self.ray = _ray()
+        self.settings = settings
         self.count = count
         self.timeout = settings.cluster.call_timeout_seconds
-        host = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=0, max_concurrency=64)(ShardHost)
-        self.actors = [host.remote(settings, i, count) for i in range(count)]
+        self.actors: list[Any] = []
+        self._joining = asyncio.Lock()
+        self._join()
+
+    def _join(self) -> None:
+        """Join the cluster and start the shards' actors."""
+        ray = self.ray
+        _start(ray, self.settings.cluster.address)
+        # a sliver of a CPU, spread: Ray places actors that ask for nothing anywhere, often all on one node
+        host = ray.remote(
+            num_cpus=0.01,
+            scheduling_strategy="SPREAD",
+            max_restarts=-1,
+            max_task_retries=0,
+            max_concurrency=64,
+        )(ShardHost)
+        self.actors = [host.remote(self.settings, i, self.count) for i in range(self.count)]
+
+    async def reconnect(self) -> None:
+        """Leave the cluster (no shard answered: it may be gone); the next call joins it again, with
+        new actors. Left joined to a cluster that is gone, Ray would end this process in a minute."""
+        self.actors = []
+        await asyncio.to_thread(self.ray.shutdown)
+
+    async def _rejoin(self) -> None:
+        """Join again after :meth:`reconnect` (once, for every call waiting); raises NewsbotError
+        while the cluster cannot be reached."""
+        async with self._joining:
+            if self.actors:
+                return
+            joining = asyncio.ensure_future(asyncio.to_thread(self._join))
+            try:  # (Ray keeps trying an address that does not answer for minutes)
+                await asyncio.wait_for(asyncio.shield(joining), max(10.0, self.timeout))
+            except TimeoutError:
+                address = self.settings.cluster.address
+                raise NewsbotError(f"cannot reach the Ray cluster at {address} (no answer)") from None
 
     async def call(self, shard: int, method: str, *args: Any) -> Any:
         ray = self.ray
+        if not self.actors:
+            await self._rejoin()
         try:
             ref = self.actors[shard].call.remote(method, *args)
-            return await asyncio.wait_for(asyncio.wrap_future(ref.future()), self.timeout)
+            timeout = None if method in UNTIMED else self.timeout
+            return await asyncio.wait_for(asyncio.wrap_future(ref.future()), timeout)
         except TimeoutError:
             raise ShardUnavailable(shard, f"no answer in {self.timeout:g} s") from None
         except ray.exceptions.RayTaskError as exc:

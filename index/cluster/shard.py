@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
-from newsbot.index.answer import notes
+from newsbot.index.answer import answering, notes
 from newsbot.index.api import NewsIndex
 from newsbot.index.cluster.steps import Message, Steps
 from newsbot.index.config import Settings
@@ -22,7 +22,7 @@ from newsbot.index.generation import Generation
 from newsbot.index.model import Stats, Story
 from newsbot.index.ranking.params import RankParams, Window
 from newsbot.index.ranking.shard import Candidates, candidates
-from newsbot.index.store import generations
+from newsbot.index.store import generations, stories
 from newsbot.index.store.queries import ParagraphKey, ParagraphRow
 
 
@@ -123,6 +123,32 @@ class Shard:
 
     async def stats(self, number: int) -> Stats:
         return await self._open().queries.stats(number)
+
+    # --- following new stories (cluster/follows.py) ---------------------------------------------
+    async def arrivals(self, since: int) -> list[tuple[int, str, int]]:
+        """The articles that arrived here after arrival ``since``: (number, text key, article id)."""
+        rows = await self._open().store.rows(
+            "SELECT seq, text_key, article_id FROM arrivals WHERE seq > ? ORDER BY seq", (since,)
+        )
+        return [(int(seq), str(key), int(article)) for seq, key, article in rows]
+
+    async def stories(self, article_ids: list[int]) -> dict[int, Story]:
+        """Those of ``article_ids`` this shard holds, as stories."""
+        out: dict[int, Story] = {}
+        store = self._open().store
+        for i in range(0, len(article_ids), 500):
+            part = article_ids[i : i + 500]
+            rows = await store.rows(f"{stories.SELECT} WHERE a.id IN ({','.join('?' * len(part))})", part)
+            out.update((int(r[0]), stories.story(r)) for r in rows)
+        return out
+
+    async def topic_articles(self, number: int, topic: str) -> list[int]:
+        """The articles of generation ``number`` about ``topic`` (as /latest finds them)."""
+        gen = await self._generation(number)
+        if gen is None:
+            return []
+        index = self._open()
+        return await answering.topic_articles(index.queries, gen, index.tokenizer, topic)
 
     # --- reindexing, in steps the coordinator drives ------------------------------------------
     async def begin(self, folders: list[Path], forget: list[Path] | None) -> Message:

@@ -4,37 +4,78 @@ index of all the articles gives.
 
 Articles are named to answering by a cluster-wide number, ``id * shards + shard`` (a shard's store
 numbers its own), so that the per-article cap and the row look-ups find the right shard.
+
+A shard that does not answer (its actor died and is restarting, its node is gone) is left out for the
+rest of the question, and :meth:`ClusterSource.gap` says so, for the answer's note: the other shards'
+passages keep their scores (every shard weighs with the whole cluster's statistics). When no shard
+answers, the question fails with :class:`ClusterUnavailable`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections import Counter
+from typing import Any
 
 from newsbot.index.answer.source import Passage
-from newsbot.index.cluster.transport import Shards, each_of
+from newsbot.index.cluster.transport import Shards
+from newsbot.index.errors import ClusterUnavailable, ShardUnavailable
 from newsbot.index.ranking.merge import merge
 from newsbot.index.ranking.params import RankParams, Window
 from newsbot.index.ranking.shard import Candidates
 from newsbot.index.store.queries import ParagraphKey, ParagraphRow
+
+log = logging.getLogger(__name__)
 
 
 class ClusterSource:
     def __init__(self, shards: Shards, numbers: list[int]) -> None:
         self.shards = shards
         self.numbers = numbers  # each shard's generation
+        self.down: dict[int, ShardUnavailable] = {}  # the shards that did not answer this question
+
+    def gap(self, what: str = "passages") -> str | None:
+        """What the answer is missing, said for users (None when every shard answered)."""
+        if not self.down:
+            return None
+        named = ", ".join(str(s) for s in sorted(self.down))
+        which = f"shard{'s' if len(self.down) > 1 else ''} {named} of {self.shards.count}"
+        return (
+            f"Part of the archive is not answering right now ({which}), so this answer may be missing"
+            f" {what} from it; ask again in a minute."
+        )
+
+    async def _call(self, shard: int, method: str, *args: Any) -> Any:
+        """Shard ``shard``'s answer, or None when it is (or has just gone) down."""
+        if shard in self.down:
+            return None
+        try:
+            return await self.shards.call(shard, method, *args)
+        except ShardUnavailable as exc:
+            log.warning("cluster: answering without %s", exc)
+            self.down[shard] = exc
+            return None
+
+    async def each(self, method: str, per_shard: list[tuple[Any, ...]]) -> list[Any]:
+        """Every shard's ``method(*per_shard[i])`` at once; None from those that are down."""
+        out = await asyncio.gather(*(self._call(i, method, *args) for i, args in enumerate(per_shard)))
+        if len(self.down) == self.shards.count:
+            raise ClusterUnavailable(str(next(iter(self.down.values()))))
+        return list(out)
 
     async def term_use(self, terms: list[str]) -> dict[str, int]:
         per = [(n, terms) for n in self.numbers]
         total: Counter[str] = Counter()
-        for use in await each_of(self.shards, "term_use", per):
-            total.update(use)
+        for use in await self.each("term_use", per):
+            total.update(use or {})
         return dict(total)
 
     async def rank(self, terms: list[str], window: Window, params: RankParams, limit: int) -> list[Passage]:
         per = [(n, terms, window, params) for n in self.numbers]
-        parts: list[Candidates] = await each_of(self.shards, "candidates", per)
+        found: list[Candidates | None] = await self.each("candidates", per)
+        parts = [Candidates.empty() if p is None else p for p in found]
         merged = merge(parts, limit)
         count = self.shards.count
         out = []
@@ -52,10 +93,10 @@ class ClusterSource:
         for article, position in keys:
             by_shard[article % count].append((article // count, position))
         asked = [s for s in range(count) if by_shard[s]]  # (most pages come from a few shards)
-        found = await asyncio.gather(*(self.shards.call(s, "paragraph_rows", by_shard[s]) for s in asked))
+        found = await asyncio.gather(*(self._call(s, "paragraph_rows", by_shard[s]) for s in asked))
         out: dict[ParagraphKey, ParagraphRow] = {}
         for s, rows in zip(asked, found, strict=True):
-            for (article, position), row in rows.items():
+            for (article, position), row in (rows or {}).items():
                 key = (article * count + s, position)
                 out[key] = dataclasses.replace(row, article_id=key[0])
         return out

@@ -19,6 +19,10 @@ class Shards(Protocol):
         """Shard ``shard``'s ``method(*args)``; raises ShardUnavailable when it cannot answer."""
         ...
 
+    async def reconnect(self) -> None:
+        """Called when no shard answered a question: start afresh on the next call."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -47,6 +51,9 @@ class LocalShards:
             raise
         except Exception as exc:  # what a shard's process dying would look like over Ray
             raise ShardUnavailable(shard, f"{type(exc).__name__}: {exc}") from exc
+
+    async def reconnect(self) -> None:
+        return None  # nothing between here and the shards to lose
 
     async def close(self) -> None:
         for shard in self.shards:

@@ -106,7 +106,7 @@ class FollowBook:
         await self._connect()
         async with self.lock, self.store.transaction():
             try:
-                indexed = number_of(await self.store.get_meta("generation")) > 0
+                indexed = await self._serving_number() > 0
             except GenerationError:  # a damaged index: its articles are stored all the same
                 indexed = True
             since = await self._high_water() if indexed else NOT_YET
@@ -147,7 +147,7 @@ class FollowBook:
 
     async def _take(self, match: TopicMatcher, cap: int) -> list[Announcement]:
         try:
-            generation = number_of(await self.store.get_meta("generation"))
+            generation = await self._serving_number()
         except GenerationError:  # damaged: nothing is taken until a reindex rebuilds the index
             return []
         high = await self._high_water()
@@ -215,6 +215,10 @@ class FollowBook:
         return [found[a] for a in article_ids if a in found]
 
     # --- helpers ---------------------------------------------------------------------------
+    async def _serving_number(self) -> int:
+        """The number of the generation being served (0: nothing indexed yet)."""
+        return number_of(await self.store.get_meta("generation"))
+
     async def _high_water(self) -> int:
         """The number of the latest arrival ever (numbers are never reused)."""
         seq = await self.store.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'arrivals'")
