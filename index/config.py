@@ -162,7 +162,7 @@ class ClusterSettings:
     shards: int = 0
     # "local": a Ray of this process's own; "auto": the Ray cluster running here (`ray start`);
     # "HOST:6379": the head of a cluster this machine is a node of; "ray://HOST:10001": a cluster
-# elsewhere (Ray Client); "inprocess": every shard in this process, no Ray.
+    # elsewhere (Ray Client); "inprocess": every shard in this process, no Ray.
     address: str = "local"
     # How long a shard may take to answer before the answer goes without it.
     call_timeout_seconds: float = 30.0

@@ -125,6 +125,7 @@ class Story:
     path: str
     lead: str
     article_id: int = 0
+    key: int = 0  # the article's text hash, as a number: same-day stories are listed by it
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -8,10 +8,10 @@ with ``RAY_ADDRESS`` naming this cluster, so no other Ray on the machine is join
   (whole JSON, as tests/test_cluster.py compares them), also after an incremental reindex that adds,
   changes and removes articles; /latest and /stats agree too.
 - The actors are spread over more than one node.
-- Known faults, marked xfail with their reason: the settings cannot name the cluster's address
-  (``HOST:PORT``); shards are placed at random (three shards are not always on three nodes); a cluster
-  reindex counts unchanged and changed files otherwise than one index; same-day stories are listed in
-  another order than one index lists them.
+- The settings name the cluster by its head's ``HOST:PORT``; as many shards as nodes put one shard on
+  each node; same-day stories are listed as one index lists them.
+- A known fault, marked xfail with its reason: a changed file whose text moves to another shard is
+  counted as added and removed.
 
 The cluster is started once for the module (about 10 s), in a short private temp folder, and shut
 down with the module (never with ``ray stop``: that stops every Ray on the machine).
@@ -34,7 +34,6 @@ import pytest
 from newsbot.index.api import NewsIndex
 from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.config import Settings
-from newsbot.index.errors import ConfigError
 from newsbot.index.model import IndexReport
 from newsbot.index.opening import open_index
 from tests.helpers import CORPUS, SHARED, make_settings, write_article
@@ -114,7 +113,7 @@ def alive_nodes() -> set[str]:
     return {n["NodeID"] for n in ray.nodes() if n["Alive"]}
 
 
-# /latest lists whose stories have different dates (same-day stories: the xfail test below)
+# /latest lists whose stories have different dates (same-day stories: a test below)
 LISTS: list[dict[str, Any]] = [
     {"n": 25, "since": dt.date(2026, 11, 5)},
     {"n": 10, "topic": "harbor tram"},
@@ -193,13 +192,6 @@ async def test_the_sample_news_on_three_nodes_gets_one_indexs_answers(tmp_path: 
         assert actor_nodes(three) + actor_nodes(seven) == placed  # no actor was restarted elsewhere
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ConfigError,
-    reason="config_rules.py refuses a cluster.address that is a Ray cluster's own HOST:PORT (what "
-    "`ray start --head` prints and ray.init takes): only local, auto, inprocess and ray:// are allowed, "
-    'so these tests join with address = "auto" and RAY_ADDRESS',
-)
 @pytest.mark.timeout(120)
 async def test_the_settings_name_the_clusters_address(tmp_path: Path, nodes: Any) -> None:
     folder = news_copy(tmp_path)
@@ -215,12 +207,6 @@ async def test_the_settings_name_the_clusters_address(tmp_path: Path, nodes: Any
         await index.close()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="ray_shards.py creates the actors with num_cpus=0 and no scheduling strategy: Ray places "
-    "such actors on random nodes, so 3 shards share a node in 7 of 9 openings (all on one in 1 of 9); "
-    'needs num_cpus=0.01 and scheduling_strategy="SPREAD" (SPREAD alone ignores zero-resource actors)',
-)
 @pytest.mark.timeout(120)
 async def test_as_many_shards_as_nodes_put_one_shard_on_each_node(tmp_path: Path, nodes: Any) -> None:
     index = await open_on_nodes(on_nodes(tmp_path / "three", news_copy(tmp_path), NODES))
@@ -232,9 +218,9 @@ async def test_as_many_shards_as_nodes_put_one_shard_on_each_node(tmp_path: Path
 
 @pytest.mark.xfail(
     strict=True,
-    reason="coordinator._joined counts a cluster reindex's unchanged files as the most any shard kept "
-    "(12 of the sample news' 42 with 7 shards; their sum is right), and a changed file whose new text "
-    "goes to another shard as one added (there) and one removed (where its old text was)",
+    reason="a changed file whose new text goes to another shard is counted as one added (there) and one "
+    "removed (where its old text was), where one index counts one changed: the shards' reports do not "
+    "name the files"
 )
 @pytest.mark.timeout(120)
 async def test_a_reindex_on_the_nodes_counts_the_files_as_one_index_does(tmp_path: Path, nodes: Any) -> None:
@@ -253,12 +239,6 @@ async def test_a_reindex_on_the_nodes_counts_the_files_as_one_index_does(tmp_pat
         await seven.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ClusterIndex.latest sorts the shards' stories by date alone: same-day stories come in shard "
-    "order, where one index lists them newest stored first (ORDER BY date DESC, id DESC), and a cut "
-    "through a day keeps other stories",
-)
 @pytest.mark.timeout(120)
 async def test_same_day_stories_are_listed_as_one_index_lists_them(tmp_path: Path, nodes: Any) -> None:
     folder = news_copy(tmp_path)

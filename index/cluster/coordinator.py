@@ -124,7 +124,7 @@ class ClusterIndex(NewsIndex):
             await self.shards.reconnect()
             raise
         stories = [s for part in parts if part for s in part]
-        stories.sort(key=lambda s: (s.date is None, -(s.date.toordinal() if s.date else 0)))
+        stories.sort(key=lambda s: (s.date is None, -(s.date.toordinal() if s.date else 0), -s.key))
         return Stories(stories[:n], note=source.gap("stories"))
 
     async def stats(self) -> Stats:
@@ -178,7 +178,7 @@ class ClusterIndex(NewsIndex):
         peers: Peers | None = None,
     ) -> IndexReport:
         with writer_lock(self.database):
-            reports, built = await self._steps(scan, forget)
+            reports, built = await self._steps(scan, forget, progress or _quiet)
             report = _joined(reports)
             report.generation = self.cluster_number
             if built:
@@ -191,11 +191,15 @@ class ClusterIndex(NewsIndex):
                 await pull_arrivals(self.store, self.shards)
             return report
 
-    async def _steps(self, scan: list[Path], forget: list[Path] | None) -> tuple[list[IndexReport], bool]:
+    async def _steps(
+        self, scan: list[Path], forget: list[Path] | None, progress: ProgressCallback
+    ) -> tuple[list[IndexReport], bool]:
         """Drive every shard's reindex to the end together (steps.py), or call all of them off.
         Returns the shards' reports and whether they built a new generation."""
         built = False
+        count = self.shards.count
         try:
+            progress("scan", 0, 0)
             messages = await each(self.shards, "begin", scan, forget)
             while True:
                 failed = [(i, m) for i, m in enumerate(messages) if m.kind == "failed"]
@@ -204,12 +208,15 @@ class ClusterIndex(NewsIndex):
                 kinds = {m.kind for m in messages}
                 if kinds == {"done"}:
                     return [m.value for m in messages], built
-                if kinds == {"changed"}:
+                if kinds == {"changed"}:  # every shard has read the files
                     built = any(m.value for m in messages)
+                    progress("parse", count, count)
                     reply: object = built
-                elif kinds == {"stats"}:
+                elif kinds == {"stats"}:  # ... and stored its articles; now they weigh with the sums
+                    progress("build", 0, count)
                     reply = total([m.value for m in messages])
-                elif kinds == {"ready"}:
+                elif kinds == {"ready"}:  # ... and wrote its generation; now all of them publish
+                    progress("build", count, count)
                     reply = True
                 else:
                     raise steps.failure(0, steps.Message("failed", f"the shards disagree ({sorted(kinds)})"))
@@ -223,6 +230,10 @@ class ClusterIndex(NewsIndex):
             raise
 
 
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
 def _joined(reports: list[IndexReport]) -> IndexReport:
     """The shards' reports as one (files a shard skipped are the same for every shard: once)."""
     out = IndexReport()
@@ -232,7 +243,7 @@ def _joined(reports: list[IndexReport]) -> IndexReport:
         out.seconds = max(out.seconds, r.seconds)
         out.published = out.published or r.published
         out.generation = max(out.generation, r.generation)
-    out.unchanged = max((r.unchanged for r in reports), default=0)
+    out.unchanged = sum(r.unchanged for r in reports)  # (each shard counts the files of its articles)
     seen: set[tuple[str, str]] = set()
     for r in reports:
         for name in ("skipped", "warnings"):

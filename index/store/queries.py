@@ -110,7 +110,7 @@ class Queries:
             params.extend(article_ids)
         rows = await self.store.rows(
             f"{stories.SELECT} WHERE {' AND '.join(where)}"
-            " ORDER BY a.date IS NULL, a.date DESC, a.id DESC LIMIT ?",
+            f" ORDER BY a.date IS NULL, a.date DESC, {stories.KEY} DESC LIMIT ?",
             [*params, n],
         )
         return [stories.story(r) for r in rows]

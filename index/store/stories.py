@@ -14,13 +14,17 @@ from newsbot.index.model import Story
 
 LEAD_CHARS = 240
 
+KEY = "substr(a.text_hash, 1, 15)"
+"""An article's stable identity (its text's hash), ordering same-day stories alike on every machine."""
+
 SELECT = (
     "SELECT a.id, a.title, a.date, a.source, a.url,"
     " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1),"
     # the first lines: the first paragraph that is not junk (a byline, dateline, caption, a video
     # player's form), none for a page that holds nothing else
     f" (SELECT text FROM paragraphs p WHERE p.article_id = a.id AND coalesce(p.flags, 0) & {FLAG_JUNK} = 0"
-    " ORDER BY position LIMIT 1)"
+    " ORDER BY position LIMIT 1),"
+    f" {KEY}"
     " FROM articles a"
 )
 """The columns :func:`story` reads; add ``WHERE``/``ORDER BY`` clauses after it."""
@@ -44,4 +48,5 @@ def story(row: Sequence[Any]) -> Story:
         path=row[5] or "",
         lead=lead(row[6] or ""),
         article_id=int(row[0]),
+        key=int(row[7], 16) if row[7] else 0,
     )

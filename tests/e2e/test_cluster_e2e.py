@@ -5,9 +5,8 @@ articles were added and removed, and questions after it, gets the very replies t
 gets from a bot on one index over the same articles (whole message bodies, timings aside).
 
 conftest's ``settings`` and ``index`` fixtures are overridden here (the cluster's settings, an index
-opened by ``open_index``), so its ``newsbot`` fixture is a bot on the cluster. Known faults are
-xfail tests with their reason: the reindex report's unchanged files, reindex progress, and /follow
-announcements (docs/scale.md: not yet).
+opened by ``open_index``), so its ``newsbot`` fixture is a bot on the cluster; further tests check
+the reindex report's counts, its progress, and /follow announcements on the cluster.
 """
 
 from __future__ import annotations
@@ -119,7 +118,7 @@ async def reply_to(fake: FakeDiscord, message: Json) -> Json:
 
 def timeless(body: Json) -> Json:
     """``body`` with what depends on the clock replaced: a reindex's seconds, the index's age, the
-    gateway's latency. (And the reindex report's Unchanged field: see the xfail test below.)"""
+    gateway's latency."""
     out = copy.deepcopy(body)
     seconds = re.compile(r"\b\d+\.\d s\b")
     if isinstance(out.get("content"), str):
@@ -128,7 +127,7 @@ def timeless(body: Json) -> Json:
         if embed.get("footer"):
             embed["footer"]["text"] = seconds.sub("<t> s", embed["footer"]["text"])
         for f in embed.get("fields") or []:
-            if f["name"] in ("Index age", "Unchanged") or f["name"].startswith("Gateway shards"):
+            if f["name"] == "Index age" or f["name"].startswith("Gateway shards"):
                 f["value"] = "<masked>"
     return out
 
@@ -225,11 +224,6 @@ async def test_a_session_on_the_cluster_gets_one_indexs_replies(
     assert (stats["Generation"], stats["Questions asked"]) == ("2", "6")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coordinator._joined reports a cluster reindex's unchanged files as the most any one shard "
-    "kept (max), not all of them (the sum): /reindex shows Unchanged 6 where one index shows 7",
-)
 async def test_the_reindex_report_counts_the_unchanged_files(
     fake: FakeDiscord, newsbot: NewsBot, news_dir: Path
 ) -> None:
@@ -242,11 +236,6 @@ async def test_the_reindex_report_counts_the_unchanged_files(
     assert int(fields["Unchanged"]) == len(ARTICLES) - 1  # as tests/e2e/test_admin.py has it on one index
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ClusterIndex._reindex never calls the progress callback: an admin's /reindex on a cluster "
-    "shows no progress until its report",
-)
 async def test_a_cluster_reindex_shows_its_progress(
     fake: FakeDiscord, newsbot: NewsBot, news_dir: Path
 ) -> None:
@@ -266,11 +255,6 @@ class TestFollowing:
         watch = dataclasses.replace(settings.watch, enabled=True, interval_seconds=0.05)
         return dataclasses.replace(settings, watch=watch)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="docs/scale.md: /follow announcements on a cluster are not yet done (the coordinator's "
-        "database stores no articles, so its arrivals table never grows)",
-    )
     async def test_a_new_story_is_announced(
         self, fake: FakeDiscord, newsbot: NewsBot, news_dir: Path
     ) -> None:
