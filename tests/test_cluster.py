@@ -177,3 +177,31 @@ async def test_the_dev_questions_get_one_indexs_answers(tmp_path: Path) -> None:
             assert await answers(index, questions) == want, shards
         finally:
             await index.close()
+
+
+async def test_a_shard_reads_again_only_the_files_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsbot.index.ingest import indexer
+
+    folder = news_copy(tmp_path)
+    read: list[str] = []
+    real = indexer.read_all
+
+    def counting(sources: list, *args: object) -> object:  # type: ignore[type-arg]
+        read.extend(s.rel for s in sources)
+        return real(sources, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(indexer, "read_all", counting)
+    index = await cluster(make_settings(tmp_path / "many", [folder]), 3)
+    try:
+        await index.reindex()
+        assert len(read) == 3 * 43  # every shard reads each of the 43 article files once
+        read.clear()
+        write_article(folder, "new/ferry.txt", "Night ferry", ["The harbor ferry now runs at night."])
+        report = await index.reindex()
+        assert report.added == 1 and read == ["new/ferry.txt"] * 3  # not the files of other shards
+        read.clear()
+        assert (await index.reindex()).generation == report.generation and read == []
+    finally:
+        await index.close()

@@ -220,7 +220,7 @@ async def test_as_many_shards_as_nodes_put_one_shard_on_each_node(tmp_path: Path
     strict=True,
     reason="a changed file whose new text goes to another shard is counted as one added (there) and one "
     "removed (where its old text was), where one index counts one changed: the shards' reports do not "
-    "name the files"
+    "name the files",
 )
 @pytest.mark.timeout(120)
 async def test_a_reindex_on_the_nodes_counts_the_files_as_one_index_does(tmp_path: Path, nodes: Any) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 
 from newsbot.index import generation
 from newsbot.index.errors import IndexingError, NewsbotError, disk_full
-from newsbot.index.ingest import citations
+from newsbot.index.ingest import citations, elsewhere
 from newsbot.index.ingest.build import count, finish
 from newsbot.index.ingest.citations import Citations, StoredArticle, reread
 from newsbot.index.ingest.files import printable
@@ -83,6 +83,7 @@ class Indexer:
         self.params = params
         self.progress: Progress = progress or (lambda stage, done, total: None)
         self.report = IndexReport()
+        self._elsewhere: elsewhere.Elsewhere = {}
 
     async def run(self) -> IndexReport:
         started = time.perf_counter()
@@ -104,7 +105,10 @@ class Indexer:
         generation.cleanup(self.database, current)
         redo = await self._redo(store, current)
         old, found = await self._changes(store)
-        reading = self._kept(await asyncio.to_thread(read_all, found.to_read, self.spec, self.progress))
+        reading = await asyncio.to_thread(read_all, found.to_read, self.spec, self.progress)
+        if self.peers is not None:  # (a shard keeps only its own articles, and remembers the rest)
+            reading.records, away = elsewhere.split(reading.records, self.peers.keeps)
+            await elsewhere.remember(store, self._elsewhere, found.to_read, away, set(found.listed))
         report.skipped.extend(reading.skipped)
         report.warnings.extend(reading.warnings)
         changed = not current or bool(found.to_read or found.gone or redo.anything)
@@ -145,13 +149,6 @@ class Indexer:
         await self._totals(store)
         generation.cleanup(self.database, number)
 
-    def _kept(self, reading: Reading) -> Reading:
-        """``reading`` without the articles another shard keeps (all of them, outside a cluster)."""
-        if self.peers is not None:
-            keeps = self.peers.keeps
-            reading.records = [(src, [r for r in rs if keeps(r.text_hash)]) for src, rs in reading.records]
-        return reading
-
     async def _redo(self, store: Store, current: int) -> _Redo:
         stored_spec = await store.get_meta("tokenizer")
         retokenize = stored_spec is not None and TokenizerSpec.from_json(stored_spec) != self.spec
@@ -185,7 +182,8 @@ class Indexer:
                 "SELECT root, rel, unit, stamp, content_hash, article_id FROM files"
             )
         }
-        found = compare(old, sources, scanned, blocked)
+        self._elsewhere = await elsewhere.load(store) if self.peers is not None else {}
+        found = compare(old, sources, scanned, blocked, self._elsewhere)
         self.report.unchanged = len(found.keep)
         return old, found
 
@@ -228,9 +226,9 @@ class Indexer:
             if not extra:
                 return cites
             tried |= units
-            more = self._kept(
-                await asyncio.to_thread(read_all, extra, self.spec, lambda stage, done, total: None)
-            )
+            more = await asyncio.to_thread(read_all, extra, self.spec, lambda stage, done, total: None)
+            if self.peers is not None:
+                more.records = elsewhere.split(more.records, self.peers.keeps)[0]
             read = [(src, records) for src, records in more.records if records]
             reread(found, old, [src for src, _ in read])  # a file that could not be read keeps its rows
             reading.records.extend(read)

@@ -62,12 +62,17 @@ class Changes:
 
 
 def compare(
-    old: dict[Key, FileRow], sources: list[SourceFile], scanned: set[str], blocked: tuple[str, ...]
+    old: dict[Key, FileRow],
+    sources: list[SourceFile],
+    scanned: set[str],
+    blocked: tuple[str, ...],
+    elsewhere: dict[Key, str] | None = None,
 ) -> Changes:
     """Compare the stored file rows ``old`` with the files found, ``sources``.
 
     ``scanned``: the roots this run looked through completely; ``blocked``: folders (each ending in
-    ``/``) that could not be listed, whose files are unknown rather than gone.
+    ``/``) that could not be listed, whose files are unknown rather than gone; ``elsewhere``: a
+    shard's files, by stamp, whose articles are all other shards' (not read again unless changed).
     """
     out = Changes(listed={(s.root, s.rel): s for s in sources})
     by_unit: dict[Key, list[Key]] = {}
@@ -75,6 +80,8 @@ def compare(
         by_unit.setdefault((key[0], row.unit), []).append(key)
     for src in sources:
         keys = by_unit.get((src.root, src.rel), [])
+        if not keys and elsewhere and elsewhere.get((src.root, src.rel)) == src.stamp:
+            continue  # another shard's articles, unchanged
         if keys and all(old[k].stamp == src.stamp for k in keys):
             out.keep.update(keys)
         else:

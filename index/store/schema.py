@@ -109,6 +109,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE feed_states (url TEXT PRIMARY KEY, state TEXT NOT NULL, saved_at TEXT NOT NULL);
     """,
+    # 5: a shard of a cluster remembers the files whose articles all went to other shards, with their
+    # stamp, so that it reads them again only when they change (index/ingest/elsewhere.py)
+    """
+    CREATE TABLE units_elsewhere (
+        root TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        stamp TEXT NOT NULL,
+        PRIMARY KEY (root, unit)
+    ) WITHOUT ROWID;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
