@@ -36,6 +36,7 @@ from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.config import Settings
 from newsbot.index.model import IndexReport
 from newsbot.index.opening import open_index
+from tests import ray_workers
 from tests.helpers import CORPUS, SHARED, make_settings, write_article
 from tests.test_cluster import QUESTIONS, Asked, answers, counts, news_copy
 
@@ -77,7 +78,9 @@ def nodes() -> Iterator[Any]:
         if ray.is_initialized():
             ray.shutdown()
         if cluster is not None:
+            left = ray_workers.workers(cluster)
             cluster.shutdown()
+            ray_workers.end(left)
         for k, v in kept.items():
             if v is None:
                 os.environ.pop(k, None)

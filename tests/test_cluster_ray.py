@@ -74,7 +74,7 @@ async def test_ray_shards_give_one_indexs_answers_through_a_shard_restart(
         ray.kill(index.shards.actors[1], no_restart=False)  # type: ignore[attr-defined]
         got = [json.loads((await t)[0]) for t in tasks]
         partial = [a for a in got if a["note"] and "(shard 1 of 3)" in a["note"]]
-        assert len(got) == 100 and all(a["hits"] for a in got)
+        assert len(got) == 100  # (a partial answer may hold nothing: its passages were all shard 1's)
         for (question, _), a in zip(asked, got, strict=True):
             assert a in partial or json.dumps(a) == whole[question]
         print(f"{len(partial)} of 100 answers were partial")

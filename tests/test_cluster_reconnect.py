@@ -22,6 +22,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.errors import NewsbotError
 from newsbot.index.opening import open_index
+from tests import ray_workers
 from tests.helpers import make_settings
 from tests.test_cluster import QUESTIONS, answers, news_copy
 
@@ -68,6 +69,7 @@ async def test_the_coordinator_rejoins_a_cluster_it_lost(tmp_path: Path, private
     port = free_port()
     head: Any = cluster_utils.Cluster(initialize_head=True, head_node_args={**HEAD, "gcs_server_port": port})
     again: Any = None
+    left: set[int] = set()
     cluster = {"shards": 2, "address": head.address, "call_timeout_seconds": 3}
     index = await open_index(make_settings(tmp_path / "many", [folder], cluster=cluster))
     assert isinstance(index, ClusterIndex)
@@ -75,6 +77,7 @@ async def test_the_coordinator_rejoins_a_cluster_it_lost(tmp_path: Path, private
         await index.reindex()
         assert await answers(index, QUESTIONS) == want
         actors = list(index.shards.actors)  # type: ignore[attr-defined]
+        left = ray_workers.workers(head)
         head.head_node.kill_all_processes(check_alive=False, allow_graceful=False)  # the head is gone
 
         again = cluster_utils.Cluster(initialize_head=True, head_node_args={**HEAD, "gcs_server_port": port})
@@ -93,6 +96,8 @@ async def test_the_coordinator_rejoins_a_cluster_it_lost(tmp_path: Path, private
     finally:
         await index.close()
         ray.shutdown()  # (the driver leaves first: Cluster will not stop the node it is attached to)
-        for cluster_ in (again, head):
-            if cluster_ is not None:
-                cluster_.shutdown()
+        if again is not None:
+            left |= ray_workers.workers(again)
+            again.shutdown()
+        head.shutdown()
+        ray_workers.end(left)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from newsbot.index.api import MAX_TOPIC_CHARS, NewsIndex, ProgressCallback
-from newsbot.index.cluster import steps
+from newsbot.index.cluster import reading, steps
 from newsbot.index.cluster.follows import ClusterFollowBook, pull_arrivals
 from newsbot.index.cluster.source import ClusterSource
 from newsbot.index.cluster.stats import total
@@ -205,6 +205,14 @@ class ClusterIndex(NewsIndex):
                 failed = [(i, m) for i, m in enumerate(messages) if m.kind == "failed"]
                 if failed:
                     raise steps.failure(*failed[0])
+                asks = {i: m.value for i, m in enumerate(messages) if m.kind == "read"}
+                if asks:  # (the others wait at their next step meanwhile)
+                    routed = await self._read(asks, progress)
+                    answers = await asyncio.gather(*(self.shards.call(i, "step", routed[i]) for i in asks))
+                    messages = [
+                        answers[list(asks).index(i)] if i in asks else m for i, m in enumerate(messages)
+                    ]
+                    continue
                 kinds = {m.kind for m in messages}
                 if kinds == {"done"}:
                     return [m.value for m in messages], built
@@ -228,6 +236,14 @@ class ClusterIndex(NewsIndex):
             if isinstance(exc, NewsbotError) and not isinstance(exc, IndexingError):
                 raise IndexingError(f"{exc}; the previous index is still serving") from None
             raise
+
+    async def _read(
+        self, asks: dict[int, reading.Ask], progress: ProgressCallback
+    ) -> dict[int, reading.Routed]:
+        """Read the files the shards asked for once, and give each its articles."""
+        sources = reading.union(asks)
+        spec = next(iter(asks.values()))[1]
+        return reading.route(asks, await self.shards.parse(sources, spec, progress), self.shards.count)
 
 
 def _quiet(stage: str, done: int, total: int) -> None:

@@ -16,7 +16,11 @@ from typing import Any
 from newsbot.index.cluster.shard import Shard
 from newsbot.index.config import Settings
 from newsbot.index.errors import NewsbotError, ShardUnavailable
+from newsbot.index.ingest.sources import SourceFile
+from newsbot.index.ingest.workers import Progress, Read, Reading, collect, read_and_tokenize
+from newsbot.index.tokenizer import TokenizerSpec
 
+PARSE_CHUNK = 250  # files read by one task
 UNTIMED = frozenset({"begin", "step", "abort"})  # a reindex's steps
 
 
@@ -122,6 +126,22 @@ class RayShards:
             raise ShardUnavailable(shard, str(exc.cause if exc.cause else exc).splitlines()[0]) from None
         except ray.exceptions.RayError as exc:
             raise ShardUnavailable(shard, type(exc).__name__) from None
+
+    async def parse(self, sources: list[SourceFile], spec: TokenizerSpec, progress: Progress) -> Reading:
+        """Read, parse and tokenize ``sources`` as Ray tasks (a chunk of files each) on any node: the
+        news folders must be at the same path on every node."""
+        ray = self.ray
+        task = ray.remote(num_cpus=0.5, max_retries=2)(read_and_tokenize)  # (beside the shards: 0.01 each)
+        chunks = [sources[i : i + PARSE_CHUNK] for i in range(0, len(sources), PARSE_CHUNK)]
+        refs = [task.remote(chunk, spec) for chunk in chunks]
+        progress("parse", 0, len(sources))
+        reads: list[Read] = []
+        try:
+            for ref in refs:  # in order, as they come
+                reads.extend(await asyncio.wrap_future(ref.future()))
+        except ray.exceptions.RayError as exc:
+            raise NewsbotError(f"reading the news on the cluster failed ({type(exc).__name__})") from None
+        return collect(sources, reads, progress)
 
     async def close(self) -> None:
         for actor in self.actors:

@@ -3,6 +3,8 @@
 The shard's reindex runs as a task; each time it must agree with the other shards it sends a
 :class:`Message` and waits for the coordinator's reply:
 
+- ``read`` (the files it needs read, its tokenizer): reply: its articles in them (``reading.py``);
+  asked before ``changed``, and again by a shard whose articles' citations need more files.
 - ``changed`` (bool): whether its articles changed; reply: whether any shard's did.
 - ``stats`` (``TermStats``): its statistics; reply: every shard's summed (``Totals``).
 - ``ready`` (its new generation's number, written but not committed); reply: True to commit,
@@ -19,9 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from newsbot.index.cluster.stats import Totals, for_shard, shard_of, term_stats
+from newsbot.index.cluster.stats import Totals, for_shard, term_stats
 from newsbot.index.errors import IndexingError, NewsbotError
 from newsbot.index.ingest.build import CorpusStats
+from newsbot.index.ingest.sources import SourceFile
+from newsbot.index.ingest.workers import Reading
+from newsbot.index.tokenizer import TokenizerSpec
 
 if TYPE_CHECKING:
     from newsbot.index.api import NewsIndex
@@ -81,8 +86,11 @@ class Steps:
         return await self._in.get()
 
     # --- the shard's reindex's side (ingest/peers.py) ------------------------------------------
-    def keeps(self, text_hash: str) -> bool:
-        return shard_of(text_hash, self.shards) == self.shard
+    async def read(self, sources: list[SourceFile], spec: TokenizerSpec) -> tuple[Reading, list[SourceFile]]:
+        routed = await self._ask(Message("read", (sources, spec)))
+        if not isinstance(routed, tuple):
+            raise _Stop()
+        return routed
 
     async def changed(self, changed: bool) -> bool:
         return bool(await self._ask(Message("changed", changed)))

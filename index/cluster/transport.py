@@ -10,6 +10,9 @@ from typing import Any, Protocol
 from newsbot.index.cluster.shard import Shard
 from newsbot.index.config import Settings
 from newsbot.index.errors import NewsbotError, ShardUnavailable
+from newsbot.index.ingest.sources import SourceFile
+from newsbot.index.ingest.workers import Progress, Reading, read_all
+from newsbot.index.tokenizer import TokenizerSpec
 
 
 class Shards(Protocol):
@@ -21,6 +24,10 @@ class Shards(Protocol):
 
     async def reconnect(self) -> None:
         """Called when no shard answered a question: start afresh on the next call."""
+        ...
+
+    async def parse(self, sources: list[SourceFile], spec: TokenizerSpec, progress: Progress) -> Reading:
+        """Read, parse and tokenize ``sources`` (for a reindex), as ``workers.read_all`` does."""
         ...
 
     async def close(self) -> None: ...
@@ -54,6 +61,9 @@ class LocalShards:
 
     async def reconnect(self) -> None:
         return None  # nothing between here and the shards to lose
+
+    async def parse(self, sources: list[SourceFile], spec: TokenizerSpec, progress: Progress) -> Reading:
+        return await asyncio.to_thread(read_all, sources, spec, progress)  # (on every core here)
 
     async def close(self) -> None:
         for shard in self.shards:

@@ -8,10 +8,8 @@ only when it changes. One machine's index never writes the table.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from newsbot.index.ingest.plan import Key
-from newsbot.index.ingest.sources import Record, SourceFile
+from newsbot.index.ingest.sources import SourceFile
 from newsbot.index.store.database import Store
 
 Elsewhere = dict[Key, str]
@@ -20,21 +18,6 @@ Elsewhere = dict[Key, str]
 
 async def load(store: Store) -> Elsewhere:
     return {(root, unit): stamp for root, unit, stamp in await store.rows("SELECT * FROM units_elsewhere")}
-
-
-def split(
-    records: list[tuple[SourceFile, list[Record]]], keeps: Callable[[str], bool]
-) -> tuple[list[tuple[SourceFile, list[Record]]], list[SourceFile]]:
-    """The files read with only this shard's articles in them, and the files whose articles (one or
-    more) all belong to other shards."""
-    mine: list[tuple[SourceFile, list[Record]]] = []
-    away: list[SourceFile] = []
-    for src, recs in records:
-        kept = [r for r in recs if keeps(r.text_hash)]
-        mine.append((src, kept))
-        if recs and not kept:
-            away.append(src)
-    return mine, away
 
 
 async def remember(

@@ -105,9 +105,10 @@ class Indexer:
         generation.cleanup(self.database, current)
         redo = await self._redo(store, current)
         old, found = await self._changes(store)
-        reading = await asyncio.to_thread(read_all, found.to_read, self.spec, self.progress)
-        if self.peers is not None:  # (a shard keeps only its own articles, and remembers the rest)
-            reading.records, away = elsewhere.split(reading.records, self.peers.keeps)
+        if self.peers is None:
+            reading = await asyncio.to_thread(read_all, found.to_read, self.spec, self.progress)
+        else:  # (a shard gets its own articles, and remembers the files that hold none)
+            reading, away = await self.peers.read(found.to_read, self.spec)
             await elsewhere.remember(store, self._elsewhere, found.to_read, away, set(found.listed))
         report.skipped.extend(reading.skipped)
         report.warnings.extend(reading.warnings)
@@ -226,9 +227,10 @@ class Indexer:
             if not extra:
                 return cites
             tried |= units
-            more = await asyncio.to_thread(read_all, extra, self.spec, lambda stage, done, total: None)
-            if self.peers is not None:
-                more.records = elsewhere.split(more.records, self.peers.keeps)[0]
+            if self.peers is None:
+                more = await asyncio.to_thread(read_all, extra, self.spec, lambda stage, done, total: None)
+            else:
+                more = (await self.peers.read(extra, self.spec))[0]
             read = [(src, records) for src, records in more.records if records]
             reread(found, old, [src for src, _ in read])  # a file that could not be read keeps its rows
             reading.records.extend(read)

@@ -1,6 +1,7 @@
 """What a reindex of one shard of a cluster agrees on with the others (``newsbot.index.cluster``).
 
-A shard keeps only the articles routed to it, builds only when some shard changed, weighs its
+A shard's new and changed files are read once for the whole cluster, and it keeps only the articles
+routed to it; it builds only when some shard changed, weighs its
 postings with the statistics of every shard summed, and commits only once every shard has written
 its new generation: the cluster moves from one generation to the next as a whole, or not at all.
 """
@@ -11,11 +12,15 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from newsbot.index.ingest.build import CorpusStats
+from newsbot.index.ingest.sources import SourceFile
+from newsbot.index.ingest.workers import Reading
+from newsbot.index.tokenizer import TokenizerSpec
 
 
 class Peers(Protocol):
-    def keeps(self, text_hash: str) -> bool:
-        """Whether this shard keeps the article with this text hash."""
+    async def read(self, sources: list[SourceFile], spec: TokenizerSpec) -> tuple[Reading, list[SourceFile]]:
+        """This shard's articles in ``sources`` (read once for the whole cluster, in the order given),
+        and those of ``sources`` whose articles are all other shards'."""
         ...
 
     async def changed(self, changed: bool) -> bool:

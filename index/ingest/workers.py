@@ -18,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -89,23 +89,28 @@ def cores() -> int:
 def read_all(to_read: list[SourceFile], spec: TokenizerSpec, progress: Progress) -> Reading:
     """Read and parse ``to_read`` (blocking: run it on a thread). In worker processes, which
     tokenize too, when there are at least ``PROCESS_THRESHOLD`` files and more than one core."""
-    out = Reading()
-    total = len(to_read)
-    progress("parse", 0, total)
+    progress("parse", 0, len(to_read))
     n_cores = cores()
-    if total >= PROCESS_THRESHOLD and n_cores > 1:
+    if len(to_read) >= PROCESS_THRESHOLD and n_cores > 1:
         stream = _in_processes(to_read, spec, n_cores)
     else:
         stream = _in_threads(to_read)
     with contextlib.closing(stream) as results:
-        for done, (src, (records, skipped)) in enumerate(zip(to_read, results, strict=True), start=1):
-            out.records.append((src, records))
-            out.skipped.extend(skipped)
-            for rec in records:
-                for w in rec.article.warnings:
-                    out.warnings.append(Skipped(str(Path(src.root) / rec.rel), w))
-            if done % 200 == 0 or done == total:
-                progress("parse", done, total)
+        return collect(to_read, results, progress)
+
+
+def collect(to_read: list[SourceFile], results: Iterable[Read], progress: Progress) -> Reading:
+    """Each file's :data:`Read`, in the order of ``to_read``, as one :class:`Reading`."""
+    out = Reading()
+    total = len(to_read)
+    for done, (src, (records, skipped)) in enumerate(zip(to_read, results, strict=True), start=1):
+        out.records.append((src, records))
+        out.skipped.extend(skipped)
+        for rec in records:
+            for w in rec.article.warnings:
+                out.warnings.append(Skipped(str(Path(src.root) / rec.rel), w))
+        if done % 200 == 0 or done == total:
+            progress("parse", done, total)
     return out
 
 
