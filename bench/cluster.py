@@ -29,6 +29,7 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -55,9 +56,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+ACTORS: list[int] = []  # the process ids of the shard actors this run started
+
+
 @contextlib.contextmanager
 def private_ray() -> Iterator[None]:
-    """Ray's settings for a Ray of this process's own; its temp folder is removed afterwards."""
+    """Ray's settings for a Ray of this process's own; afterwards Ray is shut down, any of this run's
+    actors still running is ended (by its id) and the temp folder is removed."""
     folder = tempfile.mkdtemp(prefix="nbray", dir="/tmp")  # Ray's socket paths must be short
     env = {"RAY_TMPDIR": folder, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
     os.environ.update(env)
@@ -69,7 +74,22 @@ def private_ray() -> Iterator[None]:
 
             if ray.is_initialized():
                 ray.shutdown()
+        reap(ACTORS, f"RAY_TMPDIR={folder}")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def reap(pids: list[int], mark: str, wait: float = 5.0) -> None:
+    """End the processes ``pids`` still running after ``wait`` seconds whose environment holds ``mark``
+    (an actor's worker can outlive a Ray shut down under it)."""
+    deadline = time.monotonic() + wait
+    for pid in pids:
+        environ = Path(f"/proc/{pid}/environ")
+        while environ.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(OSError):
+            if mark.encode() in environ.read_bytes().split(b"\0"):
+                os.kill(pid, signal.SIGTERM)
+                print(f"ended shard actor process {pid}, left running by Ray", flush=True)
 
 
 def settings_for(news: list[Path], folder: Path, shards: int, address: str) -> Any:
@@ -103,6 +123,8 @@ async def opened(
         print(f"  built in {built['build_s']:.1f} s: {report.paragraphs:,} paragraphs", flush=True)
     if shards:
         for i in range(shards):
+            if address != "inprocess":
+                ACTORS.append(int((await index.shards.call(i, "process"))["pid"]))
             if not await index.shards.call(i, "compiled_ready", 600.0):
                 raise SystemExit(f"shard {i}'s compiled ranking did not load")
     else:
