@@ -267,6 +267,24 @@ def questions(total: int, dirs: dict[str, Path], seed: int = 20261127) -> list[d
     return out
 
 
+def dev_questions() -> list[tuple[str, dt.date]]:
+    """The evaluation's dev questions with the dates they are asked as of."""
+    rows = [
+        json.loads(line) for line in EVAL_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    return [(r["question"], dt.date.fromisoformat(r["question_date"])) for r in rows]
+
+
+def news_folders(corpus: str, workdir: Path) -> list[Path]:
+    """The news folders of ``corpus``: ``all`` (../shared/corpus: bbc, realtimeqa_news and
+    reuters21578, the archives unpacked once under the workdir), ``demo`` (realtimeqa_demo) or a folder."""
+    if corpus == "all":
+        return list(corpus_dirs(workdir).values())
+    if corpus == "demo":
+        return [CORPUS / "realtimeqa_demo"]
+    return [Path(corpus).resolve()]
+
+
 def spread(items: list[Any], n: int) -> list[Any]:
     """``n`` items evenly spread over the list (all of them if there are fewer)."""
     if n >= len(items):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from newsbot.index.api import NewsIndex
@@ -16,7 +17,9 @@ async def open_index(settings: Settings, **options: Any) -> NewsIndex:
     from newsbot.index.cluster.coordinator import ClusterIndex
     from newsbot.index.cluster.transport import LocalShards, Shards
 
-    options.pop("compiled", None)  # the shards rank; the coordinator only merges
+    compiled = options.pop("compiled", None)  # the coordinator only merges; the shards rank
+    if compiled is not None:  # as asked (a one-shot command's shards need not load the compiled ranking)
+        settings = dataclasses.replace(settings, index=dataclasses.replace(settings.index, compiled=compiled))
     count = settings.cluster.shards
     if settings.cluster.address == "inprocess":
         shards: Shards = LocalShards(settings, count)

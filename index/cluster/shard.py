@@ -9,8 +9,10 @@ generation), and reindexes in steps the coordinator drives (``steps.py``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
+import os
 from pathlib import Path
 
 from newsbot.index.answer import answering, notes
@@ -20,10 +22,13 @@ from newsbot.index.config import Settings
 from newsbot.index.errors import NoIndexError
 from newsbot.index.generation import Generation
 from newsbot.index.model import Stats, Story
+from newsbot.index.ranking import compiled
 from newsbot.index.ranking.params import RankParams, Window
 from newsbot.index.ranking.shard import Candidates, candidates
 from newsbot.index.store import generations, stories
 from newsbot.index.store.queries import ParagraphKey, ParagraphRow
+
+KEPT_TERM_IDS = 100_000  # term ids a shard keeps (_term_ids); past this, they are forgotten at once
 
 
 def shard_database(database: Path, shard: int, shards: int) -> Path:
@@ -36,6 +41,18 @@ def shard_settings(settings: Settings, shard: int, shards: int) -> Settings:
     return dataclasses.replace(settings, store=dataclasses.replace(settings.store, database=str(path)))
 
 
+def process_memory() -> dict[str, float]:
+    """This process's id and memory in MB, now (``rss_mb``) and at its peak (``peak_mb``); on Linux
+    (elsewhere, the id only)."""
+    out = {"pid": float(os.getpid())}
+    with contextlib.suppress(OSError), open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                out["rss_mb" if name == "VmRSS" else "peak_mb"] = int(value.split()[0]) / 1024
+    return out
+
+
 class Shard:
     """Shard ``number`` of ``shards``, over its own database (see the module docstring)."""
 
@@ -45,12 +62,22 @@ class Shard:
         self.index: NewsIndex | None = None
         self._held: dict[int, Generation] = {}  # the generations a question may name
         self._steps: Steps | None = None
+        self._ids: dict[str, int] = {}  # term ids found (_term_ids)
 
     async def open(self) -> int:
         """Open the shard's store; returns the generation it serves (0: none yet)."""
         self.settings.database.parent.mkdir(parents=True, exist_ok=True)
-        self.index = await NewsIndex.open(self.settings, compiled=False)
+        self.index = await NewsIndex.open(self.settings)  # the compiled ranking loads (index.compiled)
         return await self.current()
+
+    async def compiled_ready(self, seconds: float | None = None) -> bool:
+        """Wait up to ``seconds`` for the compiled ranking to load; whether it ranks (benchmarks wait
+        for it; answers are the same either way)."""
+        return await asyncio.to_thread(compiled.wait, seconds)
+
+    async def process(self) -> dict[str, float]:
+        """This shard's process: its id and memory in MB, now (VmRSS) and at its peak (VmHWM)."""
+        return process_memory()
 
     async def close(self) -> None:
         if self._steps is not None:
@@ -91,11 +118,23 @@ class Shard:
                 del self._held[n]
 
     # --- answering -------------------------------------------------------------------------
+    async def _term_ids(self, terms: list[str]) -> dict[str, int]:
+        """The ids of those of ``terms`` the vocabulary holds. The vocabulary only grows and an id never
+        changes, so the ids found are kept: a question's words are looked up by ``term_use``, and
+        ``candidates`` then finds them here (words not found are asked again: a reindex may add them)."""
+        missing = [t for t in dict.fromkeys(terms) if t not in self._ids]
+        if missing:
+            found = await self._open().queries.term_ids(missing)
+            if len(self._ids) + len(found) > KEPT_TERM_IDS:
+                self._ids.clear()
+            self._ids.update(found)
+        return {t: self._ids[t] for t in terms if t in self._ids}
+
     async def term_use(self, number: int, terms: list[str]) -> dict[str, int]:
         gen = await self._generation(number)
         if gen is None:
             return {}
-        return notes.term_use(gen, await self._open().queries.term_ids(terms))
+        return notes.term_use(gen, await self._term_ids(terms))
 
     async def candidates(
         self, number: int, terms: list[str], window: Window, params: RankParams
@@ -103,7 +142,7 @@ class Shard:
         gen = await self._generation(number)
         if gen is None:
             return Candidates.empty()
-        ids = await self._open().queries.term_ids(terms)
+        ids = await self._term_ids(terms)
         known = [ids[t] for t in terms if t in ids]
         return await asyncio.to_thread(candidates, gen, known, window, params)
 

@@ -109,7 +109,7 @@ def _warm_up() -> None:
             log.info("compiled ranking: starting numba's cache afresh (%s: %s)", type(exc).__name__, exc)
             _forget_cache(modules)
             _exercise(kernels)
-        for fn in (kernels.rank, kernels.bm25_top, pruned.rank):
+        for fn in (kernels.rank, kernels.bm25_top, pruned.rank, pruned.candidates):
             fn.disable_compile()
     except Exception as exc:  # numba missing or broken here: numpy serves, same answers
         _failed = f"{type(exc).__name__}: {exc}"
@@ -199,6 +199,9 @@ def _exercise(kernels: ModuleType) -> None:
             got = traced(gen, [0, 1, 1], window, RankParams(), 5, kernels, exhaustive=exhaustive)
             if not got or not got[0]:
                 raise RuntimeError("the compiled ranking returned nothing on its self-test")
+        found = candidates(gen, [0, 1, 1], window, RankParams(), kernels)
+        if found is None or not len(found[0]):
+            raise RuntimeError("the compiled candidates returned nothing on their self-test")
     bm25_top(gen, [0, 1], 2, kernels)
 
 
@@ -250,6 +253,34 @@ def traced(
             _note_mismatch(exc)
             return None
     return list(zip(ids.tolist(), scores.tolist(), strict=True)), int(read)
+
+
+def candidates(
+    gen: Generation,
+    term_ids: list[int],
+    window: Window,
+    params: RankParams,
+    kernels: ModuleType | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """A shard's candidates (``ranking/shard.py``) by the pruned kernels: (paragraphs, final scores,
+    coarse scores, best title matches, their titles' BM25; see ``pruned.candidates``). None when not
+    ready, or for what only the exhaustive ranking takes (a generation without block bounds, more than
+    ``scratch.MAX_TERMS`` distinct words, a negative whole-article weight): numpy answers those."""
+    kernels = _usable(gen, kernels)
+    if kernels is None or gen.n_paragraphs == 0:
+        return None
+    arrays, (settings, tables) = rank_arrays(gen), rank_settings(gen, window, params, 1)
+    terms, times = _query(term_ids, gen)
+    bounds = bound_arrays(gen)
+    if bounds is None or len(terms) > scratch.MAX_TERMS or settings.whole_article_weight < 0:
+        return None
+    with scratch.take_for(gen) as buf:
+        try:
+            *found, _ = _modules()[1].candidates(arrays, bounds, settings, tables, terms, times, buf)
+        except TypeError as exc:  # argument types the warm-up did not compile for (nothing ran)
+            _note_mismatch(exc)
+            return None
+    return found[0], found[1], found[2], found[3], found[4]
 
 
 def postings(gen: Generation, terms: np.ndarray) -> int:

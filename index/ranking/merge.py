@@ -48,16 +48,35 @@ def merge(
 
     final, coarse, day, key, position = (joined(n) for n in ("final", "coarse", "day", "key", "position"))
     chosen = np.zeros(len(final), dtype=bool)
+    ties = (day, key, position)
     bodied = np.flatnonzero(np.isfinite(coarse))
-    order = np.lexsort((position[bodied], key[bodied], day[bodied], -coarse[bodied]))
-    chosen[bodied[order[:preselect]]] = True
+    chosen[bodied[_best(coarse[bodied], [t[bodied] for t in ties], preselect)]] = True
     t_day, t_key, t_score = (joined(n) for n in ("titled_day", "titled_key", "titled_score"))
     best = np.lexsort((t_key, t_day, -t_score))[:title_articles]
     if len(best):
-        titled = {(int(d), int(k)) for d, k in zip(t_day[best].tolist(), t_key[best].tolist(), strict=True)}
-        pairs = zip(day.tolist(), key.tolist(), strict=True)
-        chosen |= np.fromiter(((d, k) in titled for d, k in pairs), dtype=bool, count=len(final))
+        chosen |= _of_articles(day, key, t_day[best], t_key[best])
     pick = np.flatnonzero(chosen)
-    order = np.lexsort((position[pick], key[pick], day[pick], -final[pick]))[:limit]
-    pick = pick[order]
+    pick = pick[_best(final[pick], [t[pick] for t in ties], limit)]
     return Merged(shard[pick], row[pick], final[pick].astype(np.float64))
+
+
+def _best(values: np.ndarray, ties: list[np.ndarray], m: int) -> np.ndarray:
+    """Indices of the ``m`` highest ``values``, best first, ties in the order of ``ties`` (day, key,
+    position): the values below the m-th highest are dropped before the sort."""
+    n = len(values)
+    if m <= 0:
+        return np.zeros(0, dtype=np.int64)
+    near = np.flatnonzero(values >= np.partition(values, n - m)[n - m]) if n > m else np.arange(n)
+    day, key, position = (t[near] for t in ties)
+    return near[np.lexsort((position, key, day, -values[near]))[:m]]
+
+
+def _of_articles(day: np.ndarray, key: np.ndarray, days: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Whether each row's article, (day, key), is one of the articles (days, keys)."""
+    hit = np.isin(key, keys)
+    rows = np.flatnonzero(hit)  # a few hundred at most: the paragraphs of the best title matches
+    if len(rows):
+        wanted = set(zip(days.tolist(), keys.tolist(), strict=True))
+        pairs = zip(day[rows].tolist(), key[rows].tolist(), strict=True)
+        hit[rows] = [(d, k) in wanted for d, k in pairs]
+    return hit

@@ -14,6 +14,10 @@ blocks are opened if they were not), and the best title matches' paragraphs. The
 ``kernels.rank``'s exactly: the same candidates (the cut is exact, ties to the lower number) and the
 same float operations per score. tests/test_pruned.py checks it against the exhaustive ranking.
 
+``candidates`` is a cluster shard's part of the same ranking (``ranking/shard.py``): the same cuts,
+but every candidate is returned with its final and coarse scores for the coordinator's global cuts,
+in the order of its numpy version (tests/test_shard_candidates.py checks the two agree).
+
 Blocks are opened in batches, word by word over the entries found, rather than one at a time: a
 block's postings of one word are a short run somewhere in that word's list, and reading runs in
 order, as the exhaustive ranking does, is what keeps the memory reads cheap.
@@ -188,9 +192,10 @@ def _preselect(
 def _candidates(
     ix: RankArrays, s: RankSettings, terms: np.ndarray, times: np.ndarray, buf: Scratch,
     best: np.ndarray, size: int,
-) -> tuple[np.ndarray, int, int, int]:  # fmt: skip
+) -> tuple[np.ndarray, int, int, int, np.ndarray, int]:  # fmt: skip
     """The preselected paragraphs and the visible ones of the best title matches, marked (as
-    ``kernels.rank`` has them). Returns (them, how many, titles touched, title postings read)."""
+    ``kernels.rank`` has them). Returns (them, how many, titles touched, title postings read, the
+    best title matches, how many)."""
     nt = read = 0
     if s.title_weight != 0.0:
         nt = accumulate(ix.t_indptr, ix.t_indices, ix.t_data, terms, times, buf.titles, buf.t_touched)
@@ -212,7 +217,7 @@ def _candidates(
                 cand[nc] = p
                 nc += 1
                 mark[p] = 1
-    return cand, nc, nt, read
+    return cand, nc, nt, read, th_i, tsize
 
 
 @numba.njit(**JIT)
@@ -242,6 +247,35 @@ def _complete(
 
 
 @numba.njit(**JIT)
+def _words(ix: RankArrays, s: RankSettings, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which question words add to the paragraphs' BM25 and which to the whole articles' (a word whose
+    weights are all zero adds nothing: see ``parts.accumulate``)."""
+    nq, aw = len(terms), s.whole_article_weight
+    on_body = np.zeros(nq, dtype=np.bool_)
+    on_art = np.zeros(nq, dtype=np.bool_)
+    for k in range(nq):
+        t = terms[k]
+        on_body[k] = not (ix.w_indptr[t + 1] > ix.w_indptr[t] and ix.w_data[ix.w_indptr[t]] == 0.0)
+        on_art[k] = aw != 0.0 and ix.a_idf[t] != 0.0
+    return on_body, on_art
+
+
+@numba.njit(**JIT)
+def _leave(buf: Scratch, cand: np.ndarray, nc: int, n: int, nt: int, na: int, nb: int) -> None:
+    """Leave the buffers as they were found."""
+    for r in range(nc):
+        buf.mark[cand[r]] = 0
+    for r in range(n):
+        buf.body[buf.touched[r]] = 0.0
+    for r in range(nt):
+        buf.titles[buf.t_touched[r]] = 0.0
+    for r in range(na):
+        buf.whole[buf.a_touched[r]] = 0.0
+    for r in range(nb):
+        buf.state[buf.blocks[r]] = 0
+
+
+@numba.njit(**JIT)
 def rank(
     ix: RankArrays,
     bx: BoundArrays,
@@ -252,16 +286,10 @@ def rank(
     buf: Scratch,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """``kernels.rank``'s best ``s.limit`` paragraphs as (ids, scores, postings read), best first."""
-    nq, aw = len(terms), s.whole_article_weight
-    on_body = np.zeros(nq, dtype=np.bool_)
-    on_art = np.zeros(nq, dtype=np.bool_)
-    for k in range(nq):
-        t = terms[k]
-        on_body[k] = not (ix.w_indptr[t + 1] > ix.w_indptr[t] and ix.w_data[ix.w_indptr[t]] == 0.0)
-        on_art[k] = aw != 0.0 and ix.a_idf[t] != 0.0
+    on_body, on_art = _words(ix, s, terms)
     nb, found, read = gather(ix, bx, s, terms, times, on_body, on_art, buf)
     best, size, n, na, got = _preselect(ix, bx, s, tables, terms, times, on_body, on_art, buf, nb, found)
-    cand, nc, nt, got_t = _candidates(ix, s, terms, times, buf, best, size)
+    cand, nc, nt, got_t, _, _ = _candidates(ix, s, terms, times, buf, best, size)
     n, na, got_c = _complete(ix, bx, s, terms, times, on_body, on_art, buf, found, cand, nc, n, na)
     # the finer features, and the final top-limit
     base = constant(ix.w_floor, terms, times)
@@ -273,16 +301,85 @@ def rank(
         total = final_score(d, ix, s, tables, buf.body, buf.titles, buf.whole, base)
         if better_than_root(fv, fi, fsize, s.limit, total, d):
             fsize = push(fv, fi, fsize, s.limit, total, d)
-    # leave the buffers as they were found
-    for r in range(nc):
-        buf.mark[cand[r]] = 0
-    for r in range(n):
-        buf.body[buf.touched[r]] = 0.0
-    for r in range(nt):
-        buf.titles[buf.t_touched[r]] = 0.0
-    for r in range(na):
-        buf.whole[buf.a_touched[r]] = 0.0
-    for r in range(nb):
-        buf.state[buf.blocks[r]] = 0
+    _leave(buf, cand, nc, n, nt, na, nb)
     ids, vals = drain(fv, fi, fsize)
     return ids, vals, read + got + got_t + got_c
+
+
+@numba.njit(**JIT)
+def candidates(
+    ix: RankArrays,
+    bx: BoundArrays,
+    s: RankSettings,
+    tables: RankTables,
+    terms: np.ndarray,
+    times: np.ndarray,
+    buf: Scratch,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """One shard's candidates (``ranking/shard.py``) in the order its numpy version gives them: the
+    best ``s.preselect`` paragraphs by coarse score, by number; then the visible paragraphs of the best
+    title matches not among them, article by article in the order of ``_titled``. Returns (those
+    paragraphs, their final scores, their coarse scores (-inf for the title matches' part), the best
+    title matches, their titles' BM25, postings read)."""
+    on_body, on_art = _words(ix, s, terms)
+    nb, found, read = gather(ix, bx, s, terms, times, on_body, on_art, buf)
+    best, size, n, na, got = _preselect(ix, bx, s, tables, terms, times, on_body, on_art, buf, nb, found)
+    cand, nc, nt, got_t, th_i, tsize = _candidates(ix, s, terms, times, buf, best, size)
+    n, na, got_c = _complete(ix, bx, s, terms, times, on_body, on_art, buf, found, cand, nc, n, na)
+    cand = cand[:nc]
+    cand[:size].sort()
+    titled = _titled(buf.titles, th_i, tsize, nt, s.title_articles)
+    _in_title_order(cand, size, titled, ix.art_start, buf.mark)
+    base = constant(ix.w_floor, terms, times)
+    final = np.empty(nc, dtype=np.float64)
+    coarse = np.full(nc, -np.inf)
+    aw, has_prior = s.whole_article_weight, s.has_recency or s.has_prefer
+    for r in range(nc):
+        d = cand[r]
+        final[r] = final_score(d, ix, s, tables, buf.body, buf.titles, buf.whole, base)
+        if r < size:  # the preselection's score, as _preselect computed it
+            c = buf.body[d] + aw * buf.whole[ix.para_article[d]] if aw != 0.0 else buf.body[d]
+            coarse[r] = c * prior(int(ix.para_days[d]), s, tables.recency) if has_prior else c
+    title_scores = np.empty(tsize, dtype=np.float64)
+    for r in range(tsize):
+        title_scores[r] = buf.titles[titled[r]]
+    _leave(buf, cand, nc, n, nt, na, nb)
+    return cand, final, coarse, titled, title_scores, read + got + got_t + got_c
+
+
+@numba.njit(**JIT)
+def _titled(titles: np.ndarray, th_i: np.ndarray, tsize: int, nt: int, m: int) -> np.ndarray:
+    """The best ``tsize`` title matches of ``nt`` in ``search.top_indices``' order: by number, except
+    that when some were cut (nt > m), those tied with the worst kept come after the rest."""
+    ordered = np.sort(th_i[:tsize])
+    if nt <= m or tsize == 0:
+        return ordered
+    worst = titles[ordered[0]]
+    for r in range(tsize):
+        worst = min(worst, titles[ordered[r]])
+    out = np.empty(tsize, dtype=np.int64)
+    k = 0
+    for tied in (False, True):
+        for r in range(tsize):
+            if (titles[ordered[r]] == worst) == tied:
+                out[k] = ordered[r]
+                k += 1
+    return out
+
+
+@numba.njit(**JIT)
+def _in_title_order(
+    cand: np.ndarray, size: int, titled: np.ndarray, art_start: np.ndarray, mark: np.ndarray
+) -> None:
+    """Put the candidates after the first ``size`` (the title matches' paragraphs, all marked) article by
+    article in the order of ``titled``, each article's by number."""
+    for r in range(size):
+        mark[cand[r]] = 2
+    k = size
+    for a in titled:
+        for p in range(art_start[a], art_start[a + 1]):
+            if mark[p] == 1:
+                cand[k] = p
+                k += 1
+    for r in range(size):
+        mark[cand[r]] = 1

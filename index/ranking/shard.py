@@ -20,7 +20,7 @@ import numpy as np
 
 from newsbot.index.generation import Generation
 from newsbot.index.layout import FLAG_HEADLINE
-from newsbot.index.ranking import scratch
+from newsbot.index.ranking import compiled, scratch
 from newsbot.index.ranking.bm25 import accumulate
 from newsbot.index.ranking.inputs import rank_arrays, rank_settings
 from newsbot.index.ranking.params import RankParams, Window
@@ -61,9 +61,22 @@ class Candidates:
 def candidates(gen: Generation, term_ids: list[int], window: Window, params: RankParams) -> Candidates:
     """The candidates of ``gen`` for a question of ``term_ids`` (see the module docstring).
 
-    Needs a generation with article keys (layout 12); the same float operations as
-    ``search.rank_numpy``, so the scores equal one index's bit for bit.
+    Needs a generation with article keys (layout 12). By the compiled kernels once they are loaded
+    (``compiled.start()``; ``pruned.candidates``, which reads only the blocks of postings that can
+    make the cuts), else by numpy: the same rows, scores and order either way.
     """
+    if not term_ids or gen.n_paragraphs == 0 or gen.art_keys is None:
+        return Candidates.empty()
+    found = compiled.candidates(gen, term_ids, window, params)
+    if found is None:
+        return candidates_numpy(gen, term_ids, window, params)
+    return _described(gen, *found)
+
+
+def candidates_numpy(gen: Generation, term_ids: list[int], window: Window, params: RankParams) -> Candidates:
+    """``candidates`` in numpy: the reference the kernels are tested against (tests/test_cluster.py),
+    and what ranks where they are not loaded. The same float operations as ``search.rank_numpy``, so
+    the scores equal one index's bit for bit."""
     if not term_ids or gen.n_paragraphs == 0 or gen.art_keys is None:
         return Candidates.empty()
     ix, (s, tables) = rank_arrays(gen), rank_settings(gen, window, params, 1)
