@@ -95,3 +95,48 @@ async def test_ray_shards_give_one_indexs_answers_through_a_shard_restart(
     finally:
         await again.close()
     assert json.loads(want[0])["hits"]
+
+
+class NoRay:
+    """A Ray that is not joined yet and must not be: ``init`` fails the test."""
+
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, **options: object) -> None:
+        raise AssertionError(f"ray.init{options} was called")
+
+
+def test_auto_with_several_rays_here_and_none_started_by_ray_start_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ray's "auto" with no RAY_ADDRESS and no ``ray_current_cluster`` file joins any Ray running on the
+    machine, the first of a frozenset of addresses: another person's Ray as often as one's own, where
+    the shards' actors die before they start. newsbot says so instead, and names the clusters."""
+    from ray._private import services
+
+    from newsbot.index.cluster import ray_shards
+    from newsbot.index.errors import NewsbotError
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))  # no ray_current_cluster there
+    monkeypatch.setattr(
+        services, "find_gcs_addresses", lambda: frozenset({"10.0.0.9:6379", "10.0.0.9:41000"})
+    )
+    with pytest.raises(
+        NewsbotError, match=r"ambiguous: 2 Ray clusters .*10\.0\.0\.9:41000, 10\.0\.0\.9:6379"
+    ):
+        ray_shards._start(NoRay(), "auto")
+
+    # the cluster `ray start` last started with this temp folder, RAY_ADDRESS, HOST:PORT or a single
+    # Ray running here: Ray's choice is not a guess, and newsbot lets Ray join it
+    (tmp_path / "ray").mkdir()
+    (tmp_path / "ray" / "ray_current_cluster").write_text("10.0.0.9:6379")
+    ray_shards._check_auto("auto")
+    (tmp_path / "ray" / "ray_current_cluster").unlink()
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.9:6379")
+    ray_shards._check_auto("auto")
+    monkeypatch.delenv("RAY_ADDRESS")
+    ray_shards._check_auto("10.0.0.9:6379")
+    monkeypatch.setattr(services, "find_gcs_addresses", lambda: frozenset({"10.0.0.9:6379"}))
+    ray_shards._check_auto("auto")

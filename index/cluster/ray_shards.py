@@ -49,11 +49,41 @@ def _ray() -> Any:
     return ray
 
 
+def _check_auto(address: str) -> None:
+    """Refuse "auto" when Ray would pick one of several clusters at random.
+
+    "auto" is RAY_ADDRESS, else the cluster ``ray start`` last started with this Ray temp folder (the
+    file ``ray_current_cluster`` in ``$RAY_TMPDIR/ray``, default ``/tmp/ray``). With neither, Ray joins
+    any Ray it finds running on this machine: with several, whichever a per-process string hash puts
+    first, so a run joins someone else's Ray (where the shards' actors die before they start:
+    "shard N is unavailable (ActorDiedError)") and the next run joins the right one. A ``ray start
+    --temp-dir`` other than ``$RAY_TMPDIR/ray`` leaves the file where "auto" does not look.
+    """
+    if address != "auto" or os.environ.get("RAY_ADDRESS"):
+        return
+    try:  # Ray's own lookup (private helpers: if they move, "auto" is left to Ray)
+        from ray._common.utils import get_ray_address_file
+        from ray._private import services
+
+        running = sorted(services.find_gcs_addresses())
+        last = services.find_bootstrap_address(None)
+        where = get_ray_address_file(None)
+    except Exception:
+        return
+    if last is None and len(running) > 1:
+        raise NewsbotError(
+            f'cluster.address = "auto" is ambiguous: {len(running)} Ray clusters run on this machine '
+            f"({', '.join(running)}) and none was started here by `ray start` ({where} is missing); "
+            'set cluster.address = "HOST:PORT" (or RAY_ADDRESS) to the head of yours'
+        )
+
+
 def _start(ray: Any, address: str) -> None:
     """Join (or, for "local", start) the Ray cluster once per process."""
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    _check_auto(address)
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     try:
         if address == "local":
