@@ -312,6 +312,7 @@ async def test_migration_2_counts_existing_articles_as_arrived(tmp_path: Path, f
         conn.executescript(
             "DROP TRIGGER articles_arrive; DROP TABLE arrivals; DROP TABLE follows; DROP TABLE announced;"
             " ALTER TABLE paragraphs DROP COLUMN flags; DROP TABLE feeds; DROP TABLE feed_states;"
+            " DROP TABLE units_elsewhere;"
             " DELETE FROM sqlite_sequence; PRAGMA user_version = 1;"
         )
     async with await NewsIndex.open(settings) as index:
