@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from newsbot.index.answer import notes
 from newsbot.index.answer.answer_type import wants_number
-from newsbot.index.answer.compose import Page, compose, search_window
+from newsbot.index.answer.compose import Page, batch_size, compose, search_window
 from newsbot.index.answer.dates import parse_date_range, strip_phrases
 from newsbot.index.answer.source import Source
 from newsbot.index.config import AnswerSettings
@@ -66,16 +66,18 @@ async def _answer(
     today = as_of or dt.date.today()
     dates = parse_date_range(text, today)
     terms = ctx.tokenizer.tokens(strip_phrases(text, dates))
-    known = await known_terms(source, terms)
-    words = [t for t in terms if t in known]
     if not terms:
         return Answer(question, as_of, (), note=notes.no_words(text))
+    # nothing dated after "now" is seen: the as-of day, or today
+    window = search_window(dates, today, today, ctx.ranking.date_slack_days, numbers=wants_number(text))
+    # (a cluster ranks in the call that finds the words' use, and sends two batches of rows with it)
+    source.expect(terms, window, ctx.ranking, first_limit(offset, k), 2 * batch_size(offset, k))
+    known = await known_terms(source, terms)
+    words = [t for t in terms if t in known]
     if not words:
         fixed = await notes.spellings(source, ctx.tokenizer, terms)
         unknown, suggestion = notes.unknown(text, ctx.tokenizer, fixed)
         return Answer(question, as_of, (), note=unknown, suggestion=suggestion)
-    # nothing dated after "now" is seen: the as-of day, or today
-    window = search_window(dates, today, today, ctx.ranking.date_slack_days, numbers=wants_number(text))
     page = await _page(ctx, source, words, window, known, offset, k)
     if page is None:
         return Answer(question, as_of, (), note=notes.weak(dates, as_of))
@@ -89,14 +91,19 @@ async def _answer(
     return Answer(question, as_of, tuple(page.hits), note=note, has_more=page.more, suggestion=respelt)
 
 
+def first_limit(offset: int, k: int) -> int:
+    """How deep a page's passages are first ranked: deep enough that a page is rarely short of
+    passages (near-duplicates collapsed, two per article). Ranking deeper costs next to nothing,
+    ranking again costs it all."""
+    return max(200, (offset + k) * 32)
+
+
 async def _page(
     ctx: Context, source: Source, words: list[str], window: Window, terms: set[str], offset: int, k: int
 ) -> Page | None:
     """The settled page of passages for the question's known ``words``; None when nothing scores
     above ``settings.min_score``."""
-    # deep enough that a page is rarely short of passages (near-duplicates collapsed, two per article):
-    # ranking deeper costs next to nothing, ranking again costs it all
-    limit = max(200, (offset + k) * 32)
+    limit = first_limit(offset, k)
     while True:
         ranked = await source.rank(words, window, ctx.ranking, limit)
         everything = len(ranked) < limit  # nothing was cut off

@@ -79,6 +79,11 @@ def _shift(day: dt.date, by: dt.timedelta) -> dt.date:
         return dt.date.min if by < dt.timedelta(0) else dt.date.max
 
 
+def batch_size(offset: int, k: int) -> int:
+    """How many of the ranking's passages a page's rows are fetched for at a time."""
+    return max(12, 2 * (offset + k + 1))
+
+
 async def compose(
     ranked: list[Passage],
     terms: set[str],
@@ -98,7 +103,7 @@ async def compose(
     picker: Picker[ParagraphRow] = Picker(
         want=offset + k + 1, cap=settings.per_article, repeat_factor=settings.repeat_factor
     )
-    batch = max(12, 2 * (offset + k + 1))
+    batch = batch_size(offset, k)
     video_pages: set[int] = set()  # shown once, by their first paragraph (the headline)
     for lo in range(0, len(ranked), batch):
         if picker.full:

@@ -33,6 +33,12 @@ class Passage:
 
 
 class Source(Protocol):
+    def expect(self, terms: list[str], window: Window, params: RankParams, limit: int, rows: int) -> None:
+        """The question's ``terms`` (all of them), and how it will likely be ranked next (``rank`` of
+        the terms some paragraph or title holds) and how many of the best passages' rows it will
+        want first: a source far from its data may fetch it all in one go."""
+        ...
+
     async def term_use(self, terms: list[str]) -> dict[str, int]:
         """How many paragraphs and titles hold each of ``terms`` (those the vocabulary knows)."""
         ...
@@ -55,6 +61,9 @@ class GenerationSource:
         self.gen = gen
         self.lookups = lookups
         self._ids: dict[str, int] = {}
+
+    def expect(self, terms: list[str], window: Window, params: RankParams, limit: int, rows: int) -> None:
+        return None  # its data is at hand
 
     async def term_use(self, terms: list[str]) -> dict[str, int]:
         ids = await self.lookups.term_ids(terms)

@@ -15,6 +15,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import numpy as np
+
 from newsbot.index.answer import answering, notes
 from newsbot.index.api import NewsIndex
 from newsbot.index.cluster.steps import Message, Steps
@@ -29,6 +31,10 @@ from newsbot.index.store import generations, stories
 from newsbot.index.store.queries import ParagraphKey, ParagraphRow
 
 KEPT_TERM_IDS = 100_000  # term ids a shard keeps (_term_ids); past this, they are forgotten at once
+
+
+Searched = tuple[dict[str, int], Candidates, dict[ParagraphKey, ParagraphRow]]
+"""What :meth:`Shard.search` returns: the words' use, the candidates, the best candidates' rows."""
 
 
 def shard_database(database: Path, shard: int, shards: int) -> Path:
@@ -145,6 +151,17 @@ class Shard:
         ids = await self._term_ids(terms)
         known = [ids[t] for t in terms if t in ids]
         return await asyncio.to_thread(candidates, gen, known, window, params)
+
+    async def search(
+        self, number: int, terms: list[str], window: Window, params: RankParams, rows: int
+    ) -> Searched:
+        """``term_use`` and ``candidates`` in one call, ranking the words some paragraph or title here
+        holds (a word none holds adds nothing), with the rows of the ``rows`` best candidates."""
+        use = await self.term_use(number, terms)
+        found = await self.candidates(number, [t for t in terms if use.get(t)], window, params)
+        best = np.argsort(-found.final, kind="stable")[:rows]
+        keys = [(int(found.article[r]), int(found.position[r])) for r in best.tolist()]
+        return use, found, await self.paragraph_rows(keys) if keys else {}
 
     async def paragraph_rows(self, keys: list[ParagraphKey]) -> dict[ParagraphKey, ParagraphRow]:
         return await self._open().queries.paragraph_rows(keys)
