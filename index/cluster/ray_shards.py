@@ -10,6 +10,7 @@ when an actor dies). A call that fails raises :class:`ShardUnavailable`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from typing import Any
 
@@ -17,7 +18,14 @@ from newsbot.index.cluster.shard import Shard
 from newsbot.index.config import Settings
 from newsbot.index.errors import NewsbotError, ShardUnavailable
 from newsbot.index.ingest.sources import SourceFile
-from newsbot.index.ingest.workers import Progress, Read, Reading, collect, read_and_tokenize
+from newsbot.index.ingest.workers import (
+    Progress,
+    Read,
+    Reading,
+    collect,
+    end_with_parent,
+    read_and_tokenize,
+)
 from newsbot.index.tokenizer import TokenizerSpec
 
 PARSE_CHUNK = 250  # files read by one task
@@ -28,6 +36,9 @@ class ShardHost:
     """The actor: a :class:`Shard`, opened on first use (and again after a restart)."""
 
     def __init__(self, settings: Settings, number: int, shards: int) -> None:
+        # end with the node's raylet (this process's parent), even with the store open: Python's exit
+        # would otherwise wait for the store's connection thread for ever
+        end_with_parent(os.getppid())
         self.shard = Shard(settings, number, shards)
         self.opened = False
 
@@ -37,6 +48,9 @@ class ShardHost:
             self.opened = True
         if method == "open":
             return None
+        if method == "close":
+            self.opened = False
+            return await self.shard.close()
         return await getattr(self.shard, method)(*args)
 
 
@@ -174,6 +188,9 @@ class RayShards:
         return collect(sources, reads, progress)
 
     async def close(self) -> None:
+        closing = [asyncio.wrap_future(a.call.remote("close").future()) for a in self.actors]
+        with contextlib.suppress(Exception):  # (an actor gone is closed)
+            await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 10)
         for actor in self.actors:
             try:
                 self.ray.kill(actor)
