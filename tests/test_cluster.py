@@ -205,3 +205,21 @@ async def test_a_cluster_reads_each_file_once_and_again_only_when_it_changes(
         assert (await index.reindex()).generation == report.generation and read == []
     finally:
         await index.close()
+
+
+async def test_a_changed_file_whose_text_moves_shard_is_counted_as_changed(tmp_path: Path) -> None:
+    folder = news_copy(tmp_path)
+    one = await NewsIndex.open(make_settings(tmp_path / "one", [folder]))
+    index = await cluster(make_settings(tmp_path / "many", [folder]), 7)
+    try:
+        assert counts(await index.reindex()) == counts(await one.reindex())
+        for path in sorted(folder.rglob("*.txt"))[:4]:  # most of their new texts go to another shard
+            path.write_text(path.read_text(encoding="utf-8") + "\nA night tram.\n", encoding="utf-8")
+        alone = await one.reindex()
+        assert (alone.added, alone.changed, alone.removed) == (0, 4, 0)
+        report = await index.reindex()
+        assert counts(report) == counts(alone) and report.unchanged == alone.unchanged
+        assert index._moved >= 2  # (texts that did move: each shard alone counted them added, removed)
+    finally:
+        await index.close()
+        await one.close()

@@ -10,8 +10,8 @@ with ``RAY_ADDRESS`` naming this cluster, so no other Ray on the machine is join
 - The actors are spread over more than one node.
 - The settings name the cluster by its head's ``HOST:PORT``; as many shards as nodes put one shard on
   each node; same-day stories are listed as one index lists them.
-- A known fault, marked xfail with its reason: a changed file whose text moves to another shard is
-  counted as added and removed.
+- A reindex counts the files as one index does, also a changed file whose text moves to another
+  shard.
 
 The cluster is started once for the module (about 10 s), in a short private temp folder, and shut
 down with the module (never with ``ray stop``: that stops every Ray on the machine).
@@ -138,7 +138,7 @@ async def stats_of(index: NewsIndex) -> tuple[object, ...]:
 
 
 def held(report: IndexReport) -> tuple[int, ...]:
-    """What a reindex leaves in the index (how it counts the files: see the xfail test)."""
+    """What a reindex leaves in the index (how it counts the files: a test below)."""
     return (report.articles, report.paragraphs, report.duplicates)
 
 
@@ -186,7 +186,7 @@ async def test_the_sample_news_on_three_nodes_gets_one_indexs_answers(tmp_path: 
         write_article(folder, "new/copy.txt", "Night ferry", ferry, date="2026-11-27")  # a duplicate
         second = await one.reindex()
         assert (second.added, second.changed, second.removed, second.duplicates) == (2, 1, 1, 1)
-        for index in (three, seven):  # (the files' counts: the xfail test below)
+        for index in (three, seven):  # (the files' counts: a test below)
             report = await index.reindex()
             assert held(report) == held(second) and report.generation == 2
         after = await same_as(one, three, asked)
@@ -219,12 +219,6 @@ async def test_as_many_shards_as_nodes_put_one_shard_on_each_node(tmp_path: Path
         await index.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a changed file whose new text goes to another shard is counted as one added (there) and one "
-    "removed (where its old text was), where one index counts one changed: the shards' reports do not "
-    "name the files",
-)
 @pytest.mark.timeout(120)
 async def test_a_reindex_on_the_nodes_counts_the_files_as_one_index_does(tmp_path: Path, nodes: Any) -> None:
     folder = news_copy(tmp_path)

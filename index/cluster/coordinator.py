@@ -39,6 +39,7 @@ class ClusterIndex(NewsIndex):
     shards: Shards
     numbers: list[int]  # each shard's generation in the cluster's current one (all 0: none)
     cluster_number: int
+    _moved: int = 0  # in the running reindex: articles whose new text went to another shard
 
     @classmethod
     async def open_cluster(cls, settings: Settings, shards: Shards, **options: Any) -> ClusterIndex:
@@ -178,8 +179,12 @@ class ClusterIndex(NewsIndex):
         peers: Peers | None = None,
     ) -> IndexReport:
         with writer_lock(self.database):
+            self._moved = 0
             reports, built = await self._steps(scan, forget, progress or _quiet)
             report = _joined(reports)
+            # an article whose file changed and whose new text went to another shard: changed
+            report.added, report.removed = report.added - self._moved, report.removed - self._moved
+            report.changed += self._moved
             report.generation = self.cluster_number
             if built:
                 self.cluster_number += 1
@@ -243,7 +248,9 @@ class ClusterIndex(NewsIndex):
         """Read the files the shards asked for once, and give each its articles."""
         sources = reading.union(asks)
         spec = next(iter(asks.values()))[1]
-        return reading.route(asks, await self.shards.parse(sources, spec, progress), self.shards.count)
+        read = await self.shards.parse(sources, spec, progress)
+        self._moved += reading.moved(asks, read, self.shards.count)
+        return reading.route(asks, read, self.shards.count)
 
 
 def _quiet(stage: str, done: int, total: int) -> None:

@@ -3,7 +3,8 @@
 The shard's reindex runs as a task; each time it must agree with the other shards it sends a
 :class:`Message` and waits for the coordinator's reply:
 
-- ``read`` (the files it needs read, its tokenizer): reply: its articles in them (``reading.py``);
+- ``read`` (the files it needs read, its tokenizer, the articles it stores from them): reply: its
+  articles in them (``reading.py``);
   asked before ``changed``, and again by a shard whose articles' citations need more files.
 - ``changed`` (bool): whether its articles changed; reply: whether any shard's did.
 - ``stats`` (``TermStats``): its statistics; reply: every shard's summed (``Totals``).
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from newsbot.index.cluster.stats import Totals, for_shard, term_stats
 from newsbot.index.errors import IndexingError, NewsbotError
 from newsbot.index.ingest.build import CorpusStats
+from newsbot.index.ingest.plan import Key
 from newsbot.index.ingest.sources import SourceFile
 from newsbot.index.ingest.workers import Reading
 from newsbot.index.tokenizer import TokenizerSpec
@@ -86,8 +88,10 @@ class Steps:
         return await self._in.get()
 
     # --- the shard's reindex's side (ingest/peers.py) ------------------------------------------
-    async def read(self, sources: list[SourceFile], spec: TokenizerSpec) -> tuple[Reading, list[SourceFile]]:
-        routed = await self._ask(Message("read", (sources, spec)))
+    async def read(
+        self, sources: list[SourceFile], spec: TokenizerSpec, held: list[Key]
+    ) -> tuple[Reading, list[SourceFile]]:
+        routed = await self._ask(Message("read", (sources, spec, held)))
         if not isinstance(routed, tuple):
             raise _Stop()
         return routed

@@ -108,7 +108,9 @@ class Indexer:
         if self.peers is None:
             reading = await asyncio.to_thread(read_all, found.to_read, self.spec, self.progress)
         else:  # (a shard gets its own articles, and remembers the files that hold none)
-            reading, away = await self.peers.read(found.to_read, self.spec)
+            reread = {(src.root, src.rel) for src in found.to_read}
+            held = [k for k, row in old.items() if (k[0], row.unit) in reread]
+            reading, away = await self.peers.read(found.to_read, self.spec, held)
             await elsewhere.remember(store, self._elsewhere, found.to_read, away, set(found.listed))
         report.skipped.extend(reading.skipped)
         report.warnings.extend(reading.warnings)
@@ -230,7 +232,7 @@ class Indexer:
             if self.peers is None:
                 more = await asyncio.to_thread(read_all, extra, self.spec, lambda stage, done, total: None)
             else:
-                more = (await self.peers.read(extra, self.spec))[0]
+                more = (await self.peers.read(extra, self.spec, []))[0]
             read = [(src, records) for src, records in more.records if records]
             reread(found, old, [src for src, _ in read])  # a file that could not be read keeps its rows
             reading.records.extend(read)

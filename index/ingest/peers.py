@@ -12,15 +12,19 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from newsbot.index.ingest.build import CorpusStats
+from newsbot.index.ingest.plan import Key
 from newsbot.index.ingest.sources import SourceFile
 from newsbot.index.ingest.workers import Reading
 from newsbot.index.tokenizer import TokenizerSpec
 
 
 class Peers(Protocol):
-    async def read(self, sources: list[SourceFile], spec: TokenizerSpec) -> tuple[Reading, list[SourceFile]]:
+    async def read(
+        self, sources: list[SourceFile], spec: TokenizerSpec, held: list[Key]
+    ) -> tuple[Reading, list[SourceFile]]:
         """This shard's articles in ``sources`` (read once for the whole cluster, in the order given),
-        and those of ``sources`` whose articles are all other shards'."""
+        and those of ``sources`` whose articles are all other shards'. ``held``: the articles this
+        shard stores from those files (one that moves to another shard is counted as changed)."""
         ...
 
     async def changed(self, changed: bool) -> bool:
