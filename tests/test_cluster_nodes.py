@@ -24,7 +24,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,8 @@ from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.config import Settings
 from newsbot.index.model import IndexReport
 from newsbot.index.opening import open_index
-from tests import ray_workers
 from tests.helpers import CORPUS, SHARED, make_settings, write_article
+from tests.private_ray import end_processes, private_ray, worker_pids
 from tests.test_cluster import QUESTIONS, Asked, answers, counts, news_copy
 
 ray = pytest.importorskip("ray")
@@ -47,46 +46,27 @@ pytestmark = pytest.mark.cluster
 
 NODES = 3  # the head and two added nodes
 MIB = 1024 * 1024
-ENV = {
-    "RAY_USAGE_STATS_ENABLED": "0",
-    "RAY_AUTH_MODE": "disabled",
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-}
 
 
 @pytest.fixture(scope="module")
 def nodes() -> Iterator[Any]:
     """A three-node Ray cluster on this machine; ``[cluster] address = "auto"`` joins it."""
-    if ray.is_initialized():  # a Ray left connected by another module would be joined instead
-        ray.shutdown()
-    folder = tempfile.mkdtemp(prefix="nbnodes", dir="/tmp")  # Ray's socket paths must be short
-    env = {**ENV, "RAY_TMPDIR": folder}
-    kept = {k: os.environ.get(k) for k in [*env, "RAY_ADDRESS"]}
-    os.environ.update(env)
-    cluster = None
-    try:
+    with private_ray("nbnodes", also=("RAY_ADDRESS",)):
         small = {"num_cpus": 1, "object_store_memory": 80 * MIB}
         cluster = cluster_utils.Cluster(
             initialize_head=True, head_node_args={**small, "include_dashboard": False}
         )
-        for _ in range(NODES - 1):
-            cluster.add_node(**small)
-        cluster.wait_for_nodes()
-        os.environ["RAY_ADDRESS"] = cluster.address  # "auto" reads it first (Ray's own rule)
-        yield cluster
-    finally:
-        if ray.is_initialized():
+        try:
+            for _ in range(NODES - 1):
+                cluster.add_node(**small)
+            cluster.wait_for_nodes()
+            os.environ["RAY_ADDRESS"] = cluster.address  # "auto" reads it first (Ray's own rule)
+            yield cluster
+        finally:
             ray.shutdown()
-        if cluster is not None:
-            left = ray_workers.workers(cluster)
+            left = worker_pids(cluster)
             cluster.shutdown()
-            ray_workers.end(left)
-        for k, v in kept.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        shutil.rmtree(folder, ignore_errors=True)
+            end_processes(left)
 
 
 def on_nodes(tmp_path: Path, folder: Path, shards: int) -> Settings:

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.opening import open_index
 from tests.helpers import make_settings
+from tests.private_ray import private_ray
 from tests.test_cluster import QUESTIONS, answers, news_copy
 
 ray = pytest.importorskip("ray")
@@ -28,26 +26,8 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    folder = tempfile.mkdtemp(prefix="nbray", dir="/tmp")  # Ray's socket paths must be short
-    env = {
-        "RAY_TMPDIR": folder,
-        "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_AUTH_MODE": "disabled",
-        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-    }
-    kept = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with private_ray("nbray"):
         yield
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        for k, v in kept.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.timeout(300)

@@ -8,10 +8,7 @@ folder (never ``ray stop``: that stops every Ray on the machine).
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,8 +19,8 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.errors import NewsbotError
 from newsbot.index.opening import open_index
-from tests import ray_workers
 from tests.helpers import make_settings
+from tests.private_ray import end_processes, private_ray, worker_pids
 from tests.test_cluster import QUESTIONS, answers, news_copy
 
 ray = pytest.importorskip("ray")
@@ -34,24 +31,9 @@ HEAD = {"num_cpus": 1, "object_store_memory": 80 * 1024 * 1024, "include_dashboa
 
 
 @pytest.fixture
-def private_ray() -> Iterator[None]:
-    if ray.is_initialized():
-        ray.shutdown()
-    folder = tempfile.mkdtemp(prefix="nbrc", dir="/tmp")  # Ray's socket paths must be short
-    env = {"RAY_TMPDIR": folder, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
-    kept = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+def own_ray() -> Iterator[None]:
+    with private_ray("nbrc"):
         yield
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
-        for k, v in kept.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -61,7 +43,7 @@ def free_port() -> int:
 
 
 @pytest.mark.timeout(240)
-async def test_the_coordinator_rejoins_a_cluster_it_lost(tmp_path: Path, private_ray: None) -> None:
+async def test_the_coordinator_rejoins_a_cluster_it_lost(tmp_path: Path, own_ray: None) -> None:
     folder = news_copy(tmp_path)
     async with await NewsIndex.open(make_settings(tmp_path / "one", [folder])) as one:
         await one.reindex()
@@ -77,7 +59,7 @@ async def test_the_coordinator_rejoins_a_cluster_it_lost(tmp_path: Path, private
         await index.reindex()
         assert await answers(index, QUESTIONS) == want
         actors = list(index.shards.actors)  # type: ignore[attr-defined]
-        left = ray_workers.workers(head)
+        left = worker_pids(head)
         head.head_node.kill_all_processes(check_alive=False, allow_graceful=False)  # the head is gone
 
         again = cluster_utils.Cluster(initialize_head=True, head_node_args={**HEAD, "gcs_server_port": port})
@@ -97,7 +79,7 @@ async def test_the_coordinator_rejoins_a_cluster_it_lost(tmp_path: Path, private
         await index.close()
         ray.shutdown()  # (the driver leaves first: Cluster will not stop the node it is attached to)
         if again is not None:
-            left |= ray_workers.workers(again)
+            left |= worker_pids(again)
             again.shutdown()
         head.shutdown()
-        ray_workers.end(left)
+        end_processes(left)
