@@ -3,7 +3,8 @@ and as 1, 2 and 4 shards (Ray actors on a private local Ray), the 224 dev questi
 the same run.
 
     python bench/cluster.py [--corpus all|demo|FOLDER] [--shards 1,2,4] [--rounds 3]
-        [--workdir /tmp/newsbot-cluster] [--reuse] [--profile] [--out bench/results/cluster.json]
+        [--workdir /tmp/newsbot-cluster] [--reuse] [--profile] [--build-in-process]
+        [--out bench/results/cluster.json]
 
 Every configuration is opened as the CLI and the bot open it (``opening.open_index``; ``[cluster]
 shards = N``, ``address = "local"``) and built from the files (``reindex``). Reported per
@@ -52,6 +53,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workdir", type=Path, default=Path("/tmp/newsbot-cluster"))
     p.add_argument("--reuse", action="store_true", help="keep what an earlier run built (no build times)")
     p.add_argument("--profile", action="store_true", help="also time the parts of a cluster's answer")
+    p.add_argument(
+        "--build-in-process",
+        action="store_true",
+        help="build the shards in this process (address inprocess), then serve them by Ray actors",
+    )
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "cluster.json")
     return p.parse_args(argv)
 
@@ -274,7 +280,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             name = "single" if shards == 0 else f"{shards} shards"
             print(f"{name}:", flush=True)
             folder = args.workdir / ("single" if shards == 0 else f"shards-{shards}")
-            configs[name], runs[name] = await opened(news, folder, shards, args.reuse)
+            if shards and args.build_in_process and not args.reuse:  # (one process's memory, no copies)
+                index, runs[name] = await opened(news, folder, shards, False, "inprocess")
+                await index.close()
+                configs[name] = (await opened(news, folder, shards, True))[0]
+            else:
+                configs[name], runs[name] = await opened(news, folder, shards, args.reuse)
         if args.profile:  # the same shards' databases, served in this process: the cost of Ray apart
             for shards in counts:
                 name = f"{shards} shards, in process"
