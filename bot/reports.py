@@ -139,6 +139,8 @@ def stats_message(
             value=clip("\n".join(lines), FIELD_VALUE_LIMIT),
             inline=False,
         )
+    if stats.note:
+        embed.add_field(name="Part of the archive", value=clip(stats.note, FIELD_VALUE_LIMIT), inline=False)
     if failing:
         embed.add_field(
             name=f"Failing feeds ({len(failing)})",

@@ -119,4 +119,6 @@ def stats(s: Stats) -> str:
     if s.top_unanswered:
         lines.append("Most asked without a good answer:")
         lines += [f"  {n}× {escape(q)}" for q, n in s.top_unanswered]
+    if s.note:
+        lines.append(f"[yellow]{escape(s.note)}[/yellow]")
     return "\n".join(lines)

@@ -198,6 +198,7 @@ class Stats:
     top_unanswered: tuple[tuple[str, int], ...]
     feedback_up: int
     feedback_down: int
+    note: str | None = None  # what the figures leave out (a cluster's shard that did not answer)
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,10 +51,14 @@ async def test_a_shard_down_gives_partial_answers_that_say_so(tmp_path: Path) ->
         stories = await index.latest(10)
         assert stories and stories.note and "shard 1 of 3" in stories.note
         assert not {s.path for s in stories} & gone
+        stats = await index.stats()
+        assert stats.note and "shard 1 of 3" in stats.note and stats.articles == 42 - len(gone)
 
         await down.open()  # back: answers are whole again
         assert await answers(index, QUESTIONS) == whole
         assert (await index.latest(10)).note is None
+        stats = await index.stats()
+        assert stats.note is None and stats.articles == 42
     finally:
         await index.close()
 

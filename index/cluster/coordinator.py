@@ -130,7 +130,8 @@ class ClusterIndex(NewsIndex):
 
     async def stats(self) -> Stats:
         own = await self.queries.stats(self.cluster_number)
-        parts: list[Stats] = await each_of(self.shards, "stats", [(n,) for n in self.numbers])
+        source = ClusterSource(self.shards, self.numbers)
+        parts = [p for p in await source.each("stats", [(n,) for n in self.numbers]) if p is not None]
         newest = max((p.newest for p in parts if p.newest), default=None)
         built = max((p.built_at for p in parts if p.built_at), default=None)
         return Stats(
@@ -144,6 +145,7 @@ class ClusterIndex(NewsIndex):
             top_unanswered=own.top_unanswered,
             feedback_up=own.feedback_up,
             feedback_down=own.feedback_down,
+            note=source.gap("articles"),
         )
 
     # --- following new stories (cluster/follows.py) ---------------------------------------------
