@@ -21,14 +21,14 @@ from newsbot.index.api import MAX_TOPIC_CHARS, NewsIndex, ProgressCallback
 from newsbot.index.cluster import reading, steps
 from newsbot.index.cluster.follows import ClusterFollowBook, pull_arrivals
 from newsbot.index.cluster.source import ClusterSource
-from newsbot.index.cluster.stats import total
+from newsbot.index.cluster.stats import cluster_id, located, total
 from newsbot.index.cluster.transport import Shards, each, each_of
 from newsbot.index.config import Settings
-from newsbot.index.errors import ClusterUnavailable, IndexingError, NewsbotError, NoIndexError, StoreError
+from newsbot.index.errors import IndexingError, NewsbotError, NoIndexError, StoreError
 from newsbot.index.generation import Generation
 from newsbot.index.ingest.lock import writer_lock
 from newsbot.index.ingest.peers import Peers
-from newsbot.index.model import Answer, IndexReport, Stats, Stories, Story
+from newsbot.index.model import IndexReport, Stats, Stories, Story
 
 CLUSTER = "cluster"  # meta: the cluster's generation, {"number": N, "shards": [each shard's]}
 
@@ -96,15 +96,6 @@ class ClusterIndex(NewsIndex):
         return self.numbers
 
     # --- asking ----------------------------------------------------------------------------
-    async def ask(
-        self, question: str, *, k: int | None = None, as_of: dt.date | None = None, offset: int = 0
-    ) -> Answer:
-        try:
-            return await super().ask(question, k=k, as_of=as_of, offset=offset)
-        except ClusterUnavailable:
-            await self.shards.reconnect()
-            raise
-
     async def _source(self) -> ClusterSource:
         return ClusterSource(self.shards, self._serving_numbers())
 
@@ -119,11 +110,7 @@ class ClusterIndex(NewsIndex):
         source = ClusterSource(self.shards, self._serving_numbers())
         n = max(1, min(n, 25))
         per = [(number, n, topic, since, until) for number in source.numbers]
-        try:
-            parts = await source.each("latest", per)
-        except ClusterUnavailable:
-            await self.shards.reconnect()
-            raise
+        parts = await source.each("latest", per)
         stories = [s for part in parts if part for s in part]
         stories.sort(key=lambda s: (s.date is None, -(s.date.toordinal() if s.date else 0), -s.key))
         return Stories(stories[:n], note=source.gap("stories"))
@@ -153,13 +140,15 @@ class ClusterIndex(NewsIndex):
         count = self.shards.count
         by_shard: list[list[int]] = [[] for _ in range(count)]
         for article in article_ids:
-            by_shard[article % count].append(article // count)
+            shard, local = located(article, count)
+            by_shard[shard].append(local)
         asked = [s for s in range(count) if by_shard[s]]
         found = await asyncio.gather(*(self.shards.call(s, "stories", by_shard[s]) for s in asked))
         out: dict[int, Story] = {}
         for s, part in zip(asked, found, strict=True):
             for local, story in part.items():
-                out[local * count + s] = dataclasses.replace(story, article_id=local * count + s)
+                article = cluster_id(local, s, count)
+                out[article] = dataclasses.replace(story, article_id=article)
         return out
 
     async def _topic_articles(self, number: int, topic: str) -> set[int]:
@@ -170,7 +159,7 @@ class ClusterIndex(NewsIndex):
         per = [(n, topic[:MAX_TOPIC_CHARS]) for n in self.numbers]
         parts = await each_of(self.shards, "topic_articles", per)
         count = self.shards.count
-        return {a * count + s for s, part in enumerate(parts) for a in part}
+        return {cluster_id(a, s, count) for s, part in enumerate(parts) for a in part}
 
     # --- reindexing ------------------------------------------------------------------------
     async def _reindex(

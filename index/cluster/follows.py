@@ -13,6 +13,7 @@ import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from newsbot.index.cluster.stats import cluster_id
 from newsbot.index.cluster.transport import Shards
 from newsbot.index.model import Story
 from newsbot.index.store.database import Store
@@ -65,7 +66,7 @@ async def pull_arrivals(store: Store, shards: Shards) -> None:
         await store.execute_many(
             "INSERT INTO arrivals(text_key, article_id) VALUES (?, ?)"
             " ON CONFLICT(text_key) DO UPDATE SET article_id = excluded.article_id",
-            [(key, article * count + shard) for _, key, article in rows],
+            [(key, cluster_id(article, shard, count)) for _, key, article in rows],
         )
         marks[shard] = max([marks[shard], *(seq for seq, _, _ in rows)])
     await store.set_meta(PULLED, json.dumps(marks))

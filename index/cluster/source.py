@@ -8,7 +8,8 @@ numbers its own), so that the per-article cap and the row look-ups find the righ
 A shard that does not answer (its actor died and is restarting, its node is gone) is left out for the
 rest of the question, and :meth:`ClusterSource.gap` says so, for the answer's note: the other shards'
 passages keep their scores (every shard weighs with the whole cluster's statistics). When no shard
-answers, the question fails with :class:`ClusterUnavailable`.
+answers, the question fails with :class:`ClusterUnavailable`, and the next one joins the cluster
+afresh (``Shards.reconnect``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections import Counter
 from typing import Any
 
 from newsbot.index.answer.source import Passage
+from newsbot.index.cluster.stats import cluster_id, located
 from newsbot.index.cluster.transport import Shards
 from newsbot.index.errors import ClusterUnavailable, ShardUnavailable
 from newsbot.index.ranking.merge import merge
@@ -67,7 +69,8 @@ class ClusterSource:
     async def each(self, method: str, per_shard: list[tuple[Any, ...]]) -> list[Any]:
         """Every shard's ``method(*per_shard[i])`` at once; None from those that are down."""
         out = await asyncio.gather(*(self._call(i, method, *args) for i, args in enumerate(per_shard)))
-        if len(self.down) == self.shards.count:
+        if len(self.down) == self.shards.count:  # the cluster may be gone: join it afresh next time
+            await self.shards.reconnect()
             raise ClusterUnavailable(str(next(iter(self.down.values()))))
         return list(out)
 
@@ -93,7 +96,7 @@ class ClusterSource:
             if part is not None:
                 total.update(part[0])
                 for (article, position), row in part[2].items():
-                    key = (article * count + s, position)
+                    key = (cluster_id(article, s, count), position)
                     self._rows[key] = dataclasses.replace(row, article_id=key[0])
         words = [t for t in terms if total.get(t)]  # (what rank is asked for next)
         self._searched = (words, [None if part is None else part[1] for part in found])
@@ -112,7 +115,7 @@ class ClusterSource:
             merged.shard.tolist(), merged.row.tolist(), merged.score.tolist(), strict=True
         ):
             part = parts[s]
-            article = int(part.article[r]) * count + s
+            article = cluster_id(int(part.article[r]), s, count)
             out.append(Passage(article, int(part.position[r]), score, bool(part.headline[r])))
         return out
 
@@ -131,11 +134,12 @@ class ClusterSource:
         out = {key: self._rows[key] for key in keys if key in self._rows}
         by_shard: list[list[ParagraphKey]] = [[] for _ in range(count)]
         for article, position in (key for key in keys if key not in out):
-            by_shard[article % count].append((article // count, position))
+            shard, local = located(article, count)
+            by_shard[shard].append((local, position))
         asked = [s for s in range(count) if by_shard[s]]  # (most pages come from a few shards)
         found = await asyncio.gather(*(self._call(s, "paragraph_rows", by_shard[s]) for s in asked))
         for s, rows in zip(asked, found, strict=True):
             for (article, position), row in (rows or {}).items():
-                key = (article * count + s, position)
+                key = (cluster_id(article, s, count), position)
                 out[key] = dataclasses.replace(row, article_id=key[0])
         return out

@@ -22,6 +22,16 @@ def shard_of(text_hash: str, shards: int) -> int:
     return int(text_hash[-12:], 16) % shards
 
 
+def cluster_id(local: int, shard: int, shards: int) -> int:
+    """An article's cluster-wide number, from its id in shard ``shard``'s store."""
+    return local * shards + shard
+
+
+def located(article: int, shards: int) -> tuple[int, int]:
+    """The shard holding the article of cluster-wide number ``article``, and its id there."""
+    return article % shards, article // shards
+
+
 @dataclass(frozen=True, slots=True)
 class TermStats:
     """A shard's statistics by word (the words its vocabulary holds, in its term id order)."""
