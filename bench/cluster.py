@@ -3,12 +3,12 @@ and as 1, 2 and 4 shards (Ray actors on a private local Ray), the 224 dev questi
 the same run.
 
     python bench/cluster.py [--corpus all|demo|FOLDER] [--shards 1,2,4] [--rounds 3]
-        [--workdir /tmp/newsbot-cluster] [--reuse] [--profile] [--build-in-process]
+        [--workdir /tmp/newsbot-cluster] [--reuse] [--profile] [--build-in-process] [--all-at-once]
         [--out bench/results/cluster.json]
 
 Every configuration is opened as the CLI and the bot open it (``opening.open_index``; ``[cluster]
 shards = N``, ``address = "local"``) and built from the files (``reindex``). Reported per
-configuration: the build time; the answer latency (``ask``, as of each question's date) p50 / p99
+configuration: the build time and how far the machine's memory in use rose during it; the answer latency (``ask``, as of each question's date) p50 / p99
 over ``--rounds`` rounds, each round asking every configuration each question in turn (so the
 machine's noise falls on all alike); each shard actor's memory (RSS after the questions, and its
 peak, the build's); and whether every answer, as JSON (passages, order, scores, excerpts, notes),
@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from common import REPO, dev_questions, latency_summary, machine_info, news_folders, write_json
+from common import REPO, MachinePeak, dev_questions, latency_summary, machine_info, news_folders, write_json
 
 Question = tuple[str, Any]
 
@@ -57,6 +57,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--build-in-process",
         action="store_true",
         help="build the shards in this process (address inprocess), then serve them by Ray actors",
+    )
+    p.add_argument(
+        "--all-at-once",
+        action="store_true",
+        help="build every shard at once, even shards that share a node (they build in turn otherwise)",
     )
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "cluster.json")
     return p.parse_args(argv)
@@ -123,10 +128,15 @@ async def opened(
     built: dict[str, Any] = {}
     if index.is_empty:
         started = time.perf_counter()
-        report = await index.reindex()
+        with MachinePeak() as memory:
+            report = await index.reindex()
         built = {"build_s": time.perf_counter() - started, "articles": report.articles}
-        built["paragraphs"] = report.paragraphs
-        print(f"  built in {built['build_s']:.1f} s: {report.paragraphs:,} paragraphs", flush=True)
+        built.update(paragraphs=report.paragraphs, build_machine_extra_mb=memory.extra_mb)
+        print(
+            f"  built in {built['build_s']:.1f} s: {report.paragraphs:,} paragraphs; the machine's memory"
+            f" in use peaked {memory.extra_mb:,.0f} MB above its start",
+            flush=True,
+        )
     if shards:
         for i in range(shards):
             if address != "inprocess":
@@ -269,6 +279,10 @@ async def ray_floor(n: int = 300) -> dict[str, Any]:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.all_at_once:  # (the coordinator asks steps.waves how to build)
+        from newsbot.index.cluster import steps
+
+        steps.waves = lambda nodes: [list(range(len(nodes)))]
     news = news_folders(args.corpus, args.workdir)
     questions = dev_questions()
     counts = [int(s) for s in args.shards.split(",") if s.strip()]

@@ -14,6 +14,7 @@ import random
 import shutil
 import sqlite3
 import tarfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -54,6 +55,42 @@ def peak_rss_mb() -> float:
 def rss_mb() -> float:
     """The current resident set size of this process, in MB."""
     return _status_mb("VmRSS")
+
+
+def machine_used_mb() -> float:
+    """This machine's memory in use now, in MB (MemTotal − MemAvailable: every process's, page cache
+    that can be dropped left out)."""
+    fields: dict[str, int] = {}
+    with open("/proc/meminfo", encoding="ascii") as fh:
+        for line in fh:
+            name, _, value = line.partition(":")
+            fields[name] = int(value.split()[0])
+    return (fields["MemTotal"] - fields["MemAvailable"]) / 1024
+
+
+class MachinePeak:
+    """The most memory this machine had in use while the ``with`` block ran, in MB above what it had
+    in use when the block began (sampled four times a second): ``.extra_mb``."""
+
+    def __enter__(self) -> MachinePeak:
+        self.base = self.peak = machine_used_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.peak = max(self.peak, machine_used_mb())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, machine_used_mb())
+
+    @property
+    def extra_mb(self) -> float:
+        return self.peak - self.base
 
 
 def latency_summary(seconds: list[float]) -> dict[str, float]:

@@ -186,13 +186,13 @@ async def test_a_cluster_reads_each_file_once_and_again_only_when_it_changes(
 
     folder = news_copy(tmp_path)
     read: list[str] = []
-    real = transport.read_all
+    real = transport.read_parts
 
     def counting(sources: list, *args: object) -> object:  # type: ignore[type-arg]
         read.extend(s.rel for s in sources)
         return real(sources, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(transport, "read_all", counting)
+    monkeypatch.setattr(transport, "read_parts", counting)
     index = await cluster(make_settings(tmp_path / "many", [folder]), 3)
     try:
         await index.reindex()

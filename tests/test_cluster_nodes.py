@@ -148,6 +148,8 @@ async def test_the_sample_news_on_three_nodes_gets_one_indexs_answers(tmp_path: 
         placed = actor_nodes(three) + actor_nodes(seven)
         assert len(set(placed)) > 1, f"all ten shards on one node of {alive_nodes()}"
         assert set(placed) <= alive_nodes() and len(alive_nodes()) == NODES
+        for index in (three, seven):  # the shards say where they are, and build one per node at once
+            assert await index.shards.nodes() == actor_nodes(index)
 
         first = counts(await one.reindex())
         for index in (three, seven):

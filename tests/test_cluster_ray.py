@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from newsbot.index.api import NewsIndex
+from newsbot.index.cluster import ray_shards
 from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.opening import open_index
 from tests.helpers import make_settings
@@ -32,8 +33,12 @@ def local_ray() -> Iterator[None]:
 
 @pytest.mark.timeout(300)
 async def test_ray_shards_give_one_indexs_answers_through_a_shard_restart(
-    tmp_path: Path, local_ray: None
+    tmp_path: Path, local_ray: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the files read in parts of 10 (tasks of 3 files, 2 ahead), each part handed on before the next
+    monkeypatch.setattr(ray_shards, "PART_FILES", 10)
+    monkeypatch.setattr(ray_shards, "PARSE_CHUNK", 3)
+    monkeypatch.setattr(ray_shards, "CHUNKS_AHEAD", 2)
     folder = news_copy(tmp_path)
     async with await NewsIndex.open(make_settings(tmp_path / "one", [folder])) as one:
         await one.reindex()

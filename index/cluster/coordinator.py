@@ -197,34 +197,32 @@ class ClusterIndex(NewsIndex):
         try:
             progress("scan", 0, 0)
             messages = await each(self.shards, "begin", scan, forget)
+            waves: list[list[int]] = []
             while True:
                 failed = [(i, m) for i, m in enumerate(messages) if m.kind == "failed"]
                 if failed:
                     raise steps.failure(*failed[0])
                 asks = {i: m.value for i, m in enumerate(messages) if m.kind == "read"}
                 if asks:  # (the others wait at their next step meanwhile)
-                    routed = await self._read(asks, progress)
-                    answers = await asyncio.gather(*(self.shards.call(i, "step", routed[i]) for i in asks))
-                    messages = [
-                        answers[list(asks).index(i)] if i in asks else m for i, m in enumerate(messages)
-                    ]
+                    answers = await self._read(asks, progress)
+                    messages = [answers.get(i, m) for i, m in enumerate(messages)]
                     continue
                 kinds = {m.kind for m in messages}
                 if kinds == {"done"}:
                     return [m.value for m in messages], built
-                if kinds == {"changed"}:  # every shard has read the files
+                waves = waves or steps.waves(await self.shards.nodes())
+                if kinds == {"changed"}:  # every shard has read the files; now they store them
                     built = any(m.value for m in messages)
                     progress("parse", count, count)
-                    reply: object = built
+                    messages = await self._in_turn(messages, built, waves)
                 elif kinds == {"stats"}:  # ... and stored its articles; now they weigh with the sums
                     progress("build", 0, count)
-                    reply = total([m.value for m in messages])
+                    totals = total([m.value for m in messages])
+                    messages = await self._in_turn(messages, totals, waves, progress)
                 elif kinds == {"ready"}:  # ... and wrote its generation; now all of them publish
-                    progress("build", count, count)
-                    reply = True
+                    messages = await each(self.shards, "step", True)
                 else:
                     raise steps.failure(0, steps.Message("failed", f"the shards disagree ({sorted(kinds)})"))
-                messages = await each(self.shards, "step", reply)
         except BaseException as exc:
             for i in range(self.shards.count):
                 with contextlib.suppress(Exception):  # a shard gone rolls back by itself
@@ -233,15 +231,46 @@ class ClusterIndex(NewsIndex):
                 raise IndexingError(f"{exc}; the previous index is still serving") from None
             raise
 
+    async def _in_turn(
+        self,
+        messages: list[steps.Message],
+        reply: object,
+        waves: list[list[int]],
+        building: ProgressCallback | None = None,
+    ) -> list[steps.Message]:
+        """Give every shard ``reply``, a wave at a time (steps.waves: shards that share a node store
+        and build one after another, within its memory); returns their next messages. ``building``:
+        told how many shards have built after each wave."""
+        out, done = list(messages), 0
+        for wave in waves:
+            got = await asyncio.gather(*(self.shards.call(i, "step", reply) for i in wave))
+            for i, message in zip(wave, got, strict=True):
+                if message.kind == "failed":  # (the next waves are not started)
+                    raise steps.failure(i, message)
+                out[i] = message
+            done += len(wave)
+            if building is not None:
+                building("build", done, len(messages))
+        return out
+
     async def _read(
         self, asks: dict[int, reading.Ask], progress: ProgressCallback
-    ) -> dict[int, reading.Routed]:
-        """Read the files the shards asked for once, and give each its articles."""
-        sources = reading.union(asks)
+    ) -> dict[int, steps.Message]:
+        """Read the files the shards asked for once, a part at a time, and give each shard its
+        articles in each part before the next is read; returns the asking shards' next messages."""
+        router = reading.Router(asks, self.shards.count)
         spec = next(iter(asks.values()))[1]
-        read = await self.shards.parse(sources, spec, progress)
-        self._moved += reading.moved(asks, read, self.shards.count)
-        return reading.route(asks, read, self.shards.count)
+        async for part in self.shards.parse(reading.union(asks), spec, progress):
+            routed = router.route(part)
+            del part
+            asked = list(routed)
+            acks = await asyncio.gather(*(self.shards.call(i, "step", routed.pop(i)) for i in asked))
+            for i, ack in zip(asked, acks, strict=True):
+                if ack.kind != "more":
+                    raise steps.failure(i, ack if ack.kind == "failed" else steps.Message("failed", ack.kind))
+        self._moved += router.moved
+        answers = await asyncio.gather(*(self.shards.call(i, "step", reading.END) for i in asks))
+        return dict(zip(asks, answers, strict=True))
 
 
 def _quiet(stage: str, done: int, total: int) -> None:

@@ -29,6 +29,7 @@ from newsbot.index.ranking.params import RankParams, Window
 from newsbot.index.ranking.shard import Candidates, candidates
 from newsbot.index.store import generations, stories
 from newsbot.index.store.queries import ParagraphKey, ParagraphRow
+from newsbot.index.store.reader import Reader
 
 KEPT_TERM_IDS = 100_000  # term ids a shard keeps (_term_ids); past this, they are forgotten at once
 
@@ -69,6 +70,7 @@ class Shard:
         self._held: dict[int, Generation] = {}  # the generations a question may name
         self._steps: Steps | None = None
         self._ids: dict[str, int] = {}  # term ids found (_term_ids)
+        self.reader = Reader(self.settings.database)  # a search's queries, on any thread
 
     async def open(self) -> int:
         """Open the shard's store; returns the generation it serves (0: none yet)."""
@@ -88,8 +90,10 @@ class Shard:
     async def close(self) -> None:
         if self._steps is not None:
             await self._steps.abort()
-        if self.index is not None:
-            await self.index.close()
+        index, self.index = self.index, None
+        if index is not None:
+            await index.close()
+        self.reader.close()
 
     def _open(self) -> NewsIndex:
         if self.index is None:
@@ -124,23 +128,30 @@ class Shard:
                 del self._held[n]
 
     # --- answering -------------------------------------------------------------------------
-    async def _term_ids(self, terms: list[str]) -> dict[str, int]:
+    def _term_ids(self, terms: list[str]) -> dict[str, int]:
         """The ids of those of ``terms`` the vocabulary holds. The vocabulary only grows and an id never
-        changes, so the ids found are kept: a question's words are looked up by ``term_use``, and
-        ``candidates`` then finds them here (words not found are asked again: a reindex may add them)."""
-        missing = [t for t in dict.fromkeys(terms) if t not in self._ids]
+        changes, so the ids found are kept (words not found are asked again: a reindex may add them).
+        Any thread may call this: the kept ids are replaced, never cleared under another's feet."""
+        ids = self._ids
+        missing = [t for t in dict.fromkeys(terms) if t not in ids]
         if missing:
-            found = await self._open().queries.term_ids(missing)
-            if len(self._ids) + len(found) > KEPT_TERM_IDS:
-                self._ids.clear()
-            self._ids.update(found)
-        return {t: self._ids[t] for t in terms if t in self._ids}
+            found = self.reader.term_ids(missing)
+            if len(ids) + len(found) > KEPT_TERM_IDS:
+                self._ids = ids = {}
+            ids.update(found)
+        return {t: ids[t] for t in terms if t in ids}
+
+    def _candidates(
+        self, gen: Generation, terms: list[str], window: Window, params: RankParams
+    ) -> Candidates:
+        ids = self._term_ids(terms)
+        return candidates(gen, [ids[t] for t in terms if t in ids], window, params)
 
     async def term_use(self, number: int, terms: list[str]) -> dict[str, int]:
         gen = await self._generation(number)
         if gen is None:
             return {}
-        return notes.term_use(gen, await self._term_ids(terms))
+        return notes.term_use(gen, await asyncio.to_thread(self._term_ids, terms))
 
     async def candidates(
         self, number: int, terms: list[str], window: Window, params: RankParams
@@ -148,23 +159,41 @@ class Shard:
         gen = await self._generation(number)
         if gen is None:
             return Candidates.empty()
-        ids = await self._term_ids(terms)
-        known = [ids[t] for t in terms if t in ids]
-        return await asyncio.to_thread(candidates, gen, known, window, params)
+        return await asyncio.to_thread(self._candidates, gen, terms, window, params)
 
     async def search(
         self, number: int, terms: list[str], window: Window, params: RankParams, rows: int
     ) -> Searched:
         """``term_use`` and ``candidates`` in one call, ranking the words some paragraph or title here
         holds (a word none holds adds nothing), with the rows of the ``rows`` best candidates."""
-        use = await self.term_use(number, terms)
-        found = await self.candidates(number, [t for t in terms if use.get(t)], window, params)
+        gen = await self._generation(number)
+        return await asyncio.to_thread(self._search, gen, terms, window, params, rows)
+
+    def search_now(
+        self, number: int, terms: list[str], window: Window, params: RankParams, rows: int
+    ) -> Searched | None:
+        """:meth:`search` on the calling thread, with no event loop (a Ray actor answers on its own
+        threads); None when generation ``number`` is not loaded here (:meth:`search` loads it)."""
+        gen = self._held.get(number)
+        if gen is None and number:
+            return None
+        return self._search(gen, terms, window, params, rows)
+
+    def _search(
+        self, gen: Generation | None, terms: list[str], window: Window, params: RankParams, rows: int
+    ) -> Searched:
+        self._open()  # (a closed shard answers nothing)
+        if gen is None:
+            return {}, Candidates.empty(), {}
+        use = notes.term_use(gen, self._term_ids(terms))
+        found = self._candidates(gen, [t for t in terms if use.get(t)], window, params)
         best = np.argsort(-found.final, kind="stable")[:rows]
         keys = [(int(found.article[r]), int(found.position[r])) for r in best.tolist()]
-        return use, found, await self.paragraph_rows(keys) if keys else {}
+        return use, found, self.reader.paragraph_rows(keys) if keys else {}
 
     async def paragraph_rows(self, keys: list[ParagraphKey]) -> dict[ParagraphKey, ParagraphRow]:
-        return await self._open().queries.paragraph_rows(keys)
+        self._open()
+        return await asyncio.to_thread(self.reader.paragraph_rows, keys)
 
     async def latest(
         self, number: int, n: int, topic: str | None, since: dt.date | None, until: dt.date | None

@@ -3,8 +3,8 @@
 The shard's reindex runs as a task; each time it must agree with the other shards it sends a
 :class:`Message` and waits for the coordinator's reply:
 
-- ``read`` (the files it needs read, its tokenizer, the articles it stores from them): reply: its
-  articles in them (``reading.py``);
+- ``read`` (the files it needs read, its tokenizer, the articles it stores from them): replies: its
+  articles in them, a part at a time (``reading.Part``, each answered ``more``), then ``reading.END``;
   asked before ``changed``, and again by a shard whose articles' citations need more files.
 - ``changed`` (bool): whether its articles changed; reply: whether any shard's did.
 - ``stats`` (``TermStats``): its statistics; reply: every shard's summed (``Totals``).
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from newsbot.index.cluster.reading import END, Part, assemble
 from newsbot.index.cluster.stats import Totals, for_shard, term_stats
 from newsbot.index.errors import IndexingError, NewsbotError
 from newsbot.index.ingest.build import CorpusStats
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    kind: str  # changed, stats, ready, done, failed
+    kind: str  # read, more, changed, stats, ready, done, failed
     value: Any = None
 
 
@@ -91,10 +92,14 @@ class Steps:
     async def read(
         self, sources: list[SourceFile], spec: TokenizerSpec, held: list[Key]
     ) -> tuple[Reading, list[SourceFile]]:
-        routed = await self._ask(Message("read", (sources, spec, held)))
-        if not isinstance(routed, tuple):
+        parts: list[Part] = []
+        reply = await self._ask(Message("read", (sources, spec, held)))
+        while isinstance(reply, Part):  # (answered "more" until the last)
+            parts.append(reply)
+            reply = await self._ask(Message("more"))
+        if reply != END:
             raise _Stop()
-        return routed
+        return assemble(sources, parts)
 
     async def changed(self, changed: bool) -> bool:
         return bool(await self._ask(Message("changed", changed)))
@@ -108,6 +113,17 @@ class Steps:
     async def agree(self, number: int) -> None:
         if await self._ask(Message("ready", number)) is not True:
             raise _Stop()
+
+
+def waves(nodes: list[str]) -> list[list[int]]:
+    """The shards (``nodes[i]``: shard i's node) in waves with at most one shard of any node each: the
+    coordinator has shards that share a node store and build one after another (their memory peaks
+    apart), and shards of different nodes at once."""
+    by_node: dict[str, list[int]] = {}
+    for shard, node in enumerate(nodes):
+        by_node.setdefault(node, []).append(shard)
+    depth = max((len(s) for s in by_node.values()), default=0)
+    return [[s[k] for s in by_node.values() if k < len(s)] for k in range(depth)]
 
 
 def failure(shard: int, message: Message) -> IndexingError:

@@ -5,14 +5,17 @@ with plain values."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from newsbot.index.cluster.shard import Shard
 from newsbot.index.config import Settings
 from newsbot.index.errors import NewsbotError, ShardUnavailable
 from newsbot.index.ingest.sources import SourceFile
-from newsbot.index.ingest.workers import Progress, Reading, read_all
+from newsbot.index.ingest.workers import Progress, Reading, read_parts
 from newsbot.index.tokenizer import TokenizerSpec
+
+PART_FILES = 2000  # files a reindex reads before it hands their articles to the shards
 
 
 class Shards(Protocol):
@@ -22,12 +25,19 @@ class Shards(Protocol):
         """Shard ``shard``'s ``method(*args)``; raises ShardUnavailable when it cannot answer."""
         ...
 
+    async def nodes(self) -> list[str]:
+        """The node each shard runs on (shards of one node build in turn: ``steps.waves``)."""
+        ...
+
     async def reconnect(self) -> None:
         """Called when no shard answered a question: start afresh on the next call."""
         ...
 
-    async def parse(self, sources: list[SourceFile], spec: TokenizerSpec, progress: Progress) -> Reading:
-        """Read, parse and tokenize ``sources`` (for a reindex), as ``workers.read_all`` does."""
+    def parse(
+        self, sources: list[SourceFile], spec: TokenizerSpec, progress: Progress
+    ) -> AsyncIterator[Reading]:
+        """Read, parse and tokenize ``sources`` (for a reindex), as ``workers.read_all`` does, a part
+        (about ``PART_FILES`` files, in order) at a time."""
         ...
 
     async def close(self) -> None: ...
@@ -59,11 +69,21 @@ class LocalShards:
         except Exception as exc:  # what a shard's process dying would look like over Ray
             raise ShardUnavailable(shard, f"{type(exc).__name__}: {exc}") from exc
 
+    async def nodes(self) -> list[str]:
+        return ["this process"] * self.count
+
     async def reconnect(self) -> None:
         return None  # nothing between here and the shards to lose
 
-    async def parse(self, sources: list[SourceFile], spec: TokenizerSpec, progress: Progress) -> Reading:
-        return await asyncio.to_thread(read_all, sources, spec, progress)  # (on every core here)
+    async def parse(
+        self, sources: list[SourceFile], spec: TokenizerSpec, progress: Progress
+    ) -> AsyncIterator[Reading]:
+        parts = read_parts(sources, spec, progress, PART_FILES)  # (on every core here)
+        try:
+            while (part := await asyncio.to_thread(next, parts, None)) is not None:
+                yield part
+        finally:
+            await asyncio.to_thread(parts.close)
 
     async def close(self) -> None:
         for shard in self.shards:

@@ -10,8 +10,10 @@ them SIGKILL (``PR_SET_PDEATHSIG``), and everywhere a watchdog thread in each no
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
+import itertools
 import multiprocessing
 import os
 import signal
@@ -19,15 +21,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from newsbot.index.ingest.sources import Record, SourceFile, read
 from newsbot.index.model import Skipped
 from newsbot.index.tokenizer import Tokenizer, TokenizerSpec
 
+T = TypeVar("T")
 Progress = Callable[[str, int, int], None]  # (stage, done, total); may be called from any thread
 PROCESS_THRESHOLD = 2000  # files to read before worker processes pay for their start-up
 PROCESS_CHUNK = 250
@@ -99,11 +103,36 @@ def read_all(to_read: list[SourceFile], spec: TokenizerSpec, progress: Progress)
         return collect(to_read, results, progress)
 
 
-def collect(to_read: list[SourceFile], results: Iterable[Read], progress: Progress) -> Reading:
-    """Each file's :data:`Read`, in the order of ``to_read``, as one :class:`Reading`."""
-    out = Reading()
+def read_parts(
+    to_read: list[SourceFile], spec: TokenizerSpec, progress: Progress, size: int
+) -> Generator[Reading, None, None]:
+    """:func:`read_all` a part at a time: a :class:`Reading` of each ``size`` files of ``to_read`` in
+    turn (a cluster's coordinator hands each part on to the shards before it reads the next)."""
     total = len(to_read)
-    for done, (src, (records, skipped)) in enumerate(zip(to_read, results, strict=True), start=1):
+    progress("parse", 0, total)
+    n_cores = cores()
+    if total >= PROCESS_THRESHOLD and n_cores > 1:
+        stream = _in_processes(to_read, spec, n_cores)
+    else:
+        stream = _in_threads(to_read)
+    with contextlib.closing(stream) as results:
+        for lo in range(0, total, size):
+            part = to_read[lo : lo + size]
+            yield collect(part, itertools.islice(results, len(part)), progress, lo, total)
+
+
+def collect(
+    to_read: list[SourceFile],
+    results: Iterable[Read],
+    progress: Progress,
+    before: int = 0,
+    total: int | None = None,
+) -> Reading:
+    """Each file's :data:`Read`, in the order of ``to_read``, as one :class:`Reading`; progress is told
+    of ``before`` files read earlier, of ``total`` (default: these)."""
+    out = Reading()
+    total = len(to_read) if total is None else total
+    for done, (src, (records, skipped)) in enumerate(zip(to_read, results, strict=True), start=before + 1):
         out.records.append((src, records))
         out.skipped.extend(skipped)
         for rec in records:
@@ -114,9 +143,22 @@ def collect(to_read: list[SourceFile], results: Iterable[Read], progress: Progre
     return out
 
 
+def _in_order(pool: Executor, fn: Callable[..., T], items: list[Any], *more: Any) -> Generator[T, None, None]:
+    """``pool.map(fn, items, *more)``, but with at most twice the pool's workers' calls ahead of the
+    result taken last (``map`` would read everything ahead, holding it all until taken)."""
+    ahead = 2 * getattr(pool, "_max_workers", 1)
+    waiting: collections.deque[Future[T]] = collections.deque()
+    for args in zip(items, *more, strict=True):
+        waiting.append(pool.submit(fn, *args))
+        if len(waiting) >= ahead:
+            yield waiting.popleft().result()
+    while waiting:
+        yield waiting.popleft().result()
+
+
 def _in_threads(sources: list[SourceFile]) -> Generator[Read, None, None]:
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        yield from pool.map(read, sources)
+        yield from _in_order(pool, read, sources)
 
 
 def _in_processes(
@@ -129,7 +171,7 @@ def _in_processes(
         with ProcessPoolExecutor(
             max_workers=n_cores, mp_context=context, initializer=end_with_parent, initargs=(os.getpid(),)
         ) as pool:
-            for chunk in pool.map(read_and_tokenize, chunks, [spec] * len(chunks)):
+            for chunk in _in_order(pool, read_and_tokenize, chunks, [spec] * len(chunks)):
                 for item in chunk:
                     yield item
                     done += 1

@@ -42,7 +42,7 @@ def _disk_full(path: Path) -> bool:
         return False
 
 
-def _translate(exc: Exception, path: Path) -> StoreError:
+def translate(exc: Exception, path: Path) -> StoreError:
     """A StoreError that says, in a user's words, what went wrong with the database at ``path``."""
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
@@ -91,7 +91,7 @@ def _usable(path: Path, create: bool) -> None:
         if not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _translate(exc, path) from None
+        raise translate(exc, path) from None
 
 
 def _read_only_uris(path: Path) -> list[str]:
@@ -174,12 +174,12 @@ class Store:
             return await cls._open(path, str(path), migrate=migrate)
         except (sqlite3.Error, OSError) as exc:
             if not (reading and _unwritable(exc)):
-                raise _translate(exc, path) from None
+                raise translate(exc, path) from None
             first = exc
         for uri in _read_only_uris(path):
             with contextlib.suppress(sqlite3.Error, OSError):
                 return await cls._open(path, uri, migrate=False, read_only=True)
-        raise _translate(first, path) from None
+        raise translate(first, path) from None
 
     @classmethod
     async def _open(cls, path: Path, target: str, *, migrate: bool, read_only: bool = False) -> Store:
@@ -218,7 +218,7 @@ class Store:
 
     def error(self, exc: Exception) -> StoreError:
         """``exc`` (an error of SQLite or of the database file) as the StoreError to raise."""
-        return _translate(exc, self.path)
+        return translate(exc, self.path)
 
     # --- schema -----------------------------------------------------------------------------
     async def migrate(self) -> None:

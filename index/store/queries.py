@@ -8,8 +8,9 @@ can be tested with rows held in memory; :class:`Queries` is that on a real :clas
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from newsbot.index.model import Stats, Story
 from newsbot.index.store import stories
@@ -36,6 +37,47 @@ class ParagraphRow:
     path: str | None
 
 
+def term_ids_query(terms: list[str]) -> tuple[str, list[str]]:
+    """The query of :meth:`Queries.term_ids` (no parameters: nothing to ask)."""
+    unique = sorted(set(terms))
+    return f"SELECT term, id FROM terms WHERE term IN ({','.join('?' * len(unique))})", unique
+
+
+def paragraph_rows_queries(keys: list[ParagraphKey]) -> list[tuple[str, list[int]]]:
+    """The queries of :meth:`Queries.paragraph_rows`, whose rows ``paragraph_rows_of`` reads."""
+    out = []
+    # an OR of pairs is looked up in the (article_id, position) index (a row-value IN scans
+    # it); SQLite allows expressions about 1,000 deep, so at most ROWS_AT_ONCE pairs a query
+    for lo in range(0, len(keys), ROWS_AT_ONCE):
+        part = keys[lo : lo + ROWS_AT_ONCE]
+        where = " OR ".join(["(p.article_id = ? AND p.position = ?)"] * len(part))
+        sql = (
+            "SELECT p.id, p.position, p.text, a.id, a.title, a.date, a.source, a.url,"
+            " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1)"
+            f" FROM paragraphs p JOIN articles a ON a.id = p.article_id WHERE {where}"
+        )
+        out.append((sql, [v for key in part for v in key]))
+    return out
+
+
+def paragraph_rows_of(rows: Iterable[Sequence[Any]]) -> dict[ParagraphKey, ParagraphRow]:
+    out: dict[ParagraphKey, ParagraphRow] = {}
+    for r in rows:
+        article, position = int(r[3]), int(r[1])
+        out[article, position] = ParagraphRow(
+            id=int(r[0]),
+            position=position,
+            text=str(r[2]),
+            article_id=article,
+            title=str(r[4]),
+            date=str(r[5]) if r[5] else None,
+            source=r[6] if isinstance(r[6], str) else None,
+            url=r[7] if isinstance(r[7], str) else None,
+            path=str(r[8]) if r[8] else None,
+        )
+    return out
+
+
 class Rows(Protocol):
     """What composing an answer reads: the rows of the passages shown."""
 
@@ -56,41 +98,15 @@ class Queries:
 
     async def term_ids(self, terms: list[str]) -> dict[str, int]:
         """The ids of those of ``terms`` the vocabulary holds (it keeps words of articles long gone)."""
-        unique = sorted(set(terms))
-        if not unique:
-            return {}
-        marks = ",".join("?" * len(unique))
-        rows = await self.store.rows(f"SELECT term, id FROM terms WHERE term IN ({marks})", unique)
-        return {t: int(i) for t, i in rows}
+        sql, params = term_ids_query(terms)
+        return {t: int(i) for t, i in await self.store.rows(sql, params)} if params else {}
 
     async def paragraph_rows(self, keys: list[ParagraphKey]) -> dict[ParagraphKey, ParagraphRow]:
         """Paragraph rows with their article's citation, by (article id, position); absent keys
         (removed by a reindex since) have no row."""
         out: dict[ParagraphKey, ParagraphRow] = {}
-        # an OR of pairs is looked up in the (article_id, position) index (a row-value IN scans
-        # it); SQLite allows expressions about 1,000 deep, so at most ROWS_AT_ONCE pairs a query
-        for lo in range(0, len(keys), ROWS_AT_ONCE):
-            part = keys[lo : lo + ROWS_AT_ONCE]
-            where = " OR ".join(["(p.article_id = ? AND p.position = ?)"] * len(part))
-            rows = await self.store.rows(
-                "SELECT p.id, p.position, p.text, a.id, a.title, a.date, a.source, a.url,"
-                " (SELECT rel FROM files f WHERE f.article_id = a.id ORDER BY rel LIMIT 1)"
-                f" FROM paragraphs p JOIN articles a ON a.id = p.article_id WHERE {where}",
-                [v for key in part for v in key],
-            )
-            for r in rows:
-                article, position = int(r[3]), int(r[1])
-                out[article, position] = ParagraphRow(
-                    id=int(r[0]),
-                    position=position,
-                    text=str(r[2]),
-                    article_id=article,
-                    title=str(r[4]),
-                    date=str(r[5]) if r[5] else None,
-                    source=r[6] if isinstance(r[6], str) else None,
-                    url=r[7] if isinstance(r[7], str) else None,
-                    path=str(r[8]) if r[8] else None,
-                )
+        for sql, params in paragraph_rows_queries(keys):
+            out.update(paragraph_rows_of(await self.store.rows(sql, params)))
         return out
 
     async def latest(
