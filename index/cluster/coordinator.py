@@ -260,14 +260,17 @@ class ClusterIndex(NewsIndex):
         articles in each part before the next is read; returns the asking shards' next messages."""
         router = reading.Router(asks, self.shards.count)
         spec = next(iter(asks.values()))[1]
-        async for part in self.shards.parse(reading.union(asks), spec, progress):
-            routed = router.route(part)
-            del part
-            asked = list(routed)
-            acks = await asyncio.gather(*(self.shards.call(i, "step", routed.pop(i)) for i in asked))
-            for i, ack in zip(asked, acks, strict=True):
-                if ack.kind != "more":
-                    raise steps.failure(i, ack if ack.kind == "failed" else steps.Message("failed", ack.kind))
+        parts = self.shards.parse(reading.union(asks), spec, progress)
+        async with contextlib.aclosing(parts):  # (the reading stops at once when a shard fails)
+            async for part in parts:
+                routed = router.route(part)
+                del part
+                asked = list(routed)
+                acks = await asyncio.gather(*(self.shards.call(i, "step", routed.pop(i)) for i in asked))
+                for i, ack in zip(asked, acks, strict=True):
+                    if ack.kind != "more":
+                        wrong = ack if ack.kind == "failed" else steps.Message("failed", ack.kind)
+                        raise steps.failure(i, wrong)
         self._moved += router.moved
         answers = await asyncio.gather(*(self.shards.call(i, "step", reading.END) for i in asks))
         return dict(zip(asks, answers, strict=True))

@@ -14,7 +14,7 @@ import collections
 import contextlib
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from newsbot.index.cluster.shard import Shard
@@ -217,7 +217,7 @@ class RayShards:
 
     async def parse(
         self, sources: list[SourceFile], spec: TokenizerSpec, progress: Progress
-    ) -> AsyncIterator[Reading]:
+    ) -> AsyncGenerator[Reading, None]:
         """Read, parse and tokenize ``sources`` as Ray tasks (a chunk of files each) on any node, a few
         chunks ahead of the part being handed on: the news folders must be at the same path on every
         node."""

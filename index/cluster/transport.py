@@ -5,7 +5,7 @@ with plain values."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
 from newsbot.index.cluster.shard import Shard
@@ -35,7 +35,7 @@ class Shards(Protocol):
 
     def parse(
         self, sources: list[SourceFile], spec: TokenizerSpec, progress: Progress
-    ) -> AsyncIterator[Reading]:
+    ) -> AsyncGenerator[Reading, None]:
         """Read, parse and tokenize ``sources`` (for a reindex), as ``workers.read_all`` does, a part
         (about ``PART_FILES`` files, in order) at a time."""
         ...
@@ -77,7 +77,7 @@ class LocalShards:
 
     async def parse(
         self, sources: list[SourceFile], spec: TokenizerSpec, progress: Progress
-    ) -> AsyncIterator[Reading]:
+    ) -> AsyncGenerator[Reading, None]:
         parts = read_parts(sources, spec, progress, PART_FILES)  # (on every core here)
         try:
             while (part := await asyncio.to_thread(next, parts, None)) is not None:

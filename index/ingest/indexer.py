@@ -30,7 +30,7 @@ import numpy as np
 
 from newsbot.index import generation
 from newsbot.index.errors import IndexingError, NewsbotError, disk_full
-from newsbot.index.ingest import citations, elsewhere
+from newsbot.index.ingest import citations, elsewhere, memory
 from newsbot.index.ingest.build import count, finish
 from newsbot.index.ingest.citations import Citations, StoredArticle, reread
 from newsbot.index.ingest.files import printable
@@ -391,3 +391,5 @@ async def reindex(
                 f"the disk is full (no space left in {where}); the previous index is still serving"
             ) from None
         raise IndexingError(f"reindex failed ({exc}); the previous index is still serving") from None
+    finally:
+        memory.give_back()
