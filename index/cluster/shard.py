@@ -91,9 +91,9 @@ class Shard:
         if self._steps is not None:
             await self._steps.abort()
         index, self.index = self.index, None
+        self.reader.close()  # (first: the last connection to close tidies the -wal and -shm)
         if index is not None:
             await index.close()
-        self.reader.close()
 
     def _open(self) -> NewsIndex:
         if self.index is None:
