@@ -18,6 +18,7 @@ from newsbot.index.api import NewsIndex
 from newsbot.index.cluster import steps, transport
 from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.cluster.stats import Totals
+from newsbot.index.errors import IndexingError
 from newsbot.index.ingest.sources import Record
 from newsbot.index.ingest.workers import Reading
 from tests.helpers import make_settings, write_article
@@ -124,3 +125,44 @@ async def test_the_files_are_read_and_handed_on_a_part_at_a_time(
     finally:
         await index.close()
         await one.close()
+
+
+async def test_a_shard_failing_while_the_parts_come_stops_the_reading_and_rolls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport, "PART_FILES", 5)
+    folder = news_copy(tmp_path)
+    index = await cluster(make_settings(tmp_path / "many", [folder]), 3)
+    try:
+        await index.reindex()
+        before, numbers = await answers(index, QUESTIONS), list(index.numbers)
+        for i in range(20):  # 20 new files: 4 parts
+            write_article(
+                folder, f"late/{i}.txt", f"Harbor tram late {i}", [f"The tram ran {i} minutes late."]
+            )
+        parts: list[int] = []
+        real_parse, real_ask = index.shards.parse, steps.Steps._ask
+
+        async def parse(*args: Any) -> AsyncIterator[Reading]:
+            async for part in real_parse(*args):
+                parts.append(len(part.records))
+                yield part
+
+        async def ask(self: steps.Steps, message: steps.Message) -> object:
+            if self.shard == 1 and message.kind == "more" and len(parts) == 2:
+                raise OSError("disk unplugged")  # as shard 1 takes the second part
+            return await real_ask(self, message)
+
+        index.shards.parse = parse  # type: ignore[method-assign]
+        monkeypatch.setattr(steps.Steps, "_ask", ask)
+        with pytest.raises(
+            IndexingError, match=r"shard 1: .*disk unplugged.*previous index is still serving"
+        ):
+            await index.reindex()
+        assert parts == [5, 5]  # the reading stopped there
+        monkeypatch.setattr(steps.Steps, "_ask", real_ask)
+        assert index.numbers == numbers and await answers(index, QUESTIONS) == before
+        report = await index.reindex()  # and the next one goes through
+        assert report.added == 20 and report.generation == 2
+    finally:
+        await index.close()
