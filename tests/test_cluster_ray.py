@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +22,7 @@ import pytest
 from newsbot.index.api import NewsIndex
 from newsbot.index.cluster import ray_shards
 from newsbot.index.cluster.coordinator import ClusterIndex
+from newsbot.index.config import SAMPLE_NEWS
 from newsbot.index.opening import open_index
 from tests.helpers import make_settings
 from tests.private_ray import private_ray
@@ -125,3 +131,34 @@ def test_auto_with_several_rays_here_and_none_started_by_ray_start_is_refused(
     ray_shards._check_auto("10.0.0.9:6379")
     monkeypatch.setattr(services, "find_gcs_addresses", lambda: frozenset({"10.0.0.9:6379"}))
     ray_shards._check_auto("auto")
+
+
+@pytest.mark.timeout(300)
+def test_a_local_cluster_ignores_a_token_in_the_home_folder(tmp_path: Path) -> None:
+    """A Ray token in ~/.ray (left by some other Ray) is not used for the process's own Ray, nor said."""
+    home = tmp_path / "home"
+    (home / ".ray").mkdir(parents=True)
+    (home / ".ray" / "auth_token").write_text("0123456789abcdef" * 4, encoding="ascii")
+    settings = tmp_path / "newsbot.toml"
+    settings.write_text(
+        f'[store]\ndatabase = "{tmp_path / "news.db"}"\n[cluster]\nshards = 2\naddress = "local"\n',
+        encoding="utf-8",
+    )
+    ray_tmp = tempfile.mkdtemp(prefix="nbtok", dir="/tmp")  # (Ray's socket paths must be short)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(HOME=str(home), RAY_TMPDIR=ray_tmp, RAY_USAGE_STATS_ENABLED="0")
+    try:
+        for argv in (["index", str(SAMPLE_NEWS)], ["ask", "harbor tram riders"]):
+            run = subprocess.run(
+                [sys.executable, "-m", "newsbot.cli", "--config", str(settings), *argv],
+                capture_output=True,
+                text=True,
+                timeout=240,
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
+            assert run.returncode == 0, run.stderr
+            assert "token" not in run.stderr.lower(), run.stderr
+        assert "Harbor Line Tram" in run.stdout
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)

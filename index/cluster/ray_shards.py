@@ -13,6 +13,7 @@ import asyncio
 import collections
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -86,7 +87,11 @@ async def _on_loop(host: ShardHost, method: str, args: tuple[Any, ...]) -> Any:
     return await getattr(shard, method)(*args)
 
 
-def _ray() -> Any:
+def _ray(address: str) -> Any:
+    if address == "local" and "ray" not in sys.modules:
+        # a Ray of this process's own needs no token; Ray reads this once, when imported (a token
+        # in ~/.ray would otherwise be used, and said so on every command)
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     try:
         import ray
     except ImportError:
@@ -144,7 +149,7 @@ class RayShards:
     """The coordinator's side: the actors, and calls to them with a timeout."""
 
     def __init__(self, settings: Settings, count: int) -> None:
-        self.ray = _ray()
+        self.ray = _ray(settings.cluster.address)
         self.settings = settings
         self.count = count
         self.timeout = settings.cluster.call_timeout_seconds
