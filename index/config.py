@@ -166,6 +166,9 @@ class ClusterSettings:
     address: str = "local"
     # How long a shard may take to answer before the answer goes without it.
     call_timeout_seconds: float = 30.0
+    # Ray actors per shard: each answers questions, so that one lost leaves the shard answering. The
+    # copies read the same files (on other nodes: a shared filesystem); the first one reindexes.
+    replicas: int = 1
 
 
 @dataclass(frozen=True)

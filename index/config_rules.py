@@ -110,3 +110,4 @@ def validate(s: Settings) -> None:
     ok = c.address in ("local", "auto", "inprocess") or bool(_RAY_ADDRESS.fullmatch(c.address))
     need(ok, "cluster.address", 'must be "local", "auto", "inprocess", "HOST:PORT" or "ray://HOST:PORT"')
     need(0 < c.call_timeout_seconds < math.inf, "cluster.call_timeout_seconds", "must be above 0")
+    need(1 <= c.replicas <= 8, "cluster.replicas", "must be 1 to 8")

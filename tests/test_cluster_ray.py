@@ -16,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from newsbot.index.cluster import ray_shards
 from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.config import SAMPLE_NEWS
 from newsbot.index.opening import open_index
-from tests.helpers import make_settings
+from tests.helpers import make_settings, write_article
 from tests.private_ray import private_ray
 from tests.test_cluster import QUESTIONS, answers, news_copy
 
@@ -162,3 +163,41 @@ def test_a_local_cluster_ignores_a_token_in_the_home_folder(tmp_path: Path) -> N
         assert "Harbor Line Tram" in run.stdout
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+@pytest.mark.timeout(300)
+async def test_with_replicas_a_lost_actor_leaves_its_shard_answering(tmp_path: Path, local_ray: None) -> None:
+    folder = news_copy(tmp_path)
+    one = await NewsIndex.open(make_settings(tmp_path / "one", [folder]))
+    cluster = {"shards": 2, "replicas": 2, "call_timeout_seconds": 20}
+    index = await open_index(make_settings(tmp_path / "many", [folder], cluster=cluster))
+    assert isinstance(index, ClusterIndex)
+    try:
+        await one.reindex()
+        assert (await index.reindex()).articles == 42
+        want = await answers(one, QUESTIONS)
+        for _ in range(2):  # (each shard's two actors take turns)
+            assert await answers(index, QUESTIONS) == want
+        shards: Any = index.shards
+        assert len(shards.copies) == 2 and all(len(c) == 1 for c in shards.copies)
+
+        ray.kill(shards.actors[1], no_restart=False)  # shard 1's first actor: its copy answers
+        asked = [QUESTIONS[i % 5] for i in range(40)]
+        got = await asyncio.gather(*(answers(index, [q]) for q in asked))
+        assert [g[0] for g in got] == [want[i % 5] for i in range(40)]  # whole, none with a note
+
+        write_article(folder, "new/ferry.txt", "Night ferry", ["The harbor ferry now runs at night."])
+        await one.reindex()
+        for _ in range(60):  # the first actor, restarted, reindexes; both actors serve the new generation
+            try:
+                report = await index.reindex()
+                break
+            except Exception:
+                await asyncio.sleep(1)
+        assert report.added == 1 and report.generation == 2
+        want = await answers(one, QUESTIONS)
+        for _ in range(2):
+            assert await answers(index, QUESTIONS) == want
+    finally:
+        await index.close()
+        await one.close()

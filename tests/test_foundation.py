@@ -102,6 +102,8 @@ def test_example_config_parses_and_covers_every_setting() -> None:
         ({"fetch": {"allowed_networks": ["the office"]}}, "fetch.allowed_networks[0]"),
         ({"fetch": {"connect_timeout_seconds": float("inf")}}, "fetch.connect_timeout_seconds"),
         ({"fetch": {"user_agent": "newsbot\r\nX-Evil: 1"}}, "fetch.user_agent"),
+        ({"cluster": {"shards": 2, "replicas": 0}}, "cluster.replicas"),
+        ({"cluster": {"shards": 2, "replicas": 9}}, "cluster.replicas"),
     ],
 )
 def test_bad_settings_name_the_key(raw: dict[str, object], key: str) -> None:

@@ -35,6 +35,11 @@ from newsbot.index.tokenizer import TokenizerSpec
 PARSE_CHUNK = 250  # files read by one task
 CHUNKS_AHEAD = 8  # tasks asked for beyond the chunk being collected
 CALLS_AT_ONCE = 16  # an actor's threads: each call holds one, and calls beyond wait their turn
+# with cluster.replicas: what every actor of a shard is told, and what any of them answers
+EVERY_COPY = frozenset({"open", "hold", "close"})
+ANY_COPY = frozenset(
+    {"search", "paragraph_rows", "term_use", "candidates", "latest", "stats", "stories", "topic_articles"}
+)
 UNTIMED = frozenset({"begin", "step", "abort"})  # a reindex's steps
 
 
@@ -153,7 +158,9 @@ class RayShards:
         self.settings = settings
         self.count = count
         self.timeout = settings.cluster.call_timeout_seconds
-        self.actors: list[Any] = []
+        self.actors: list[Any] = []  # each shard's first actor (it reindexes)
+        self.copies: list[list[Any]] = []  # each shard's other actors (cluster.replicas)
+        self._turns = [0] * count  # which of a shard's actors a question asks first
         self._joining = asyncio.Lock()
         self._join()
 
@@ -170,11 +177,15 @@ class RayShards:
             max_concurrency=CALLS_AT_ONCE,
         )(ShardHost)
         self.actors = [host.remote(self.settings, i, self.count) for i in range(self.count)]
+        more = self.settings.cluster.replicas - 1
+        self.copies = [
+            [host.remote(self.settings, i, self.count) for _ in range(more)] for i in range(self.count)
+        ]
 
     async def reconnect(self) -> None:
         """Leave the cluster (no shard answered: it may be gone); the next call joins it again, with
         new actors. Left joined to a cluster that is gone, Ray would end this process in a minute."""
-        self.actors = []
+        self.actors, self.copies = [], []
         await asyncio.to_thread(self.ray.shutdown)
 
     async def _rejoin(self) -> None:
@@ -191,11 +202,34 @@ class RayShards:
                 raise NewsbotError(f"cannot reach the Ray cluster at {address} (no answer)") from None
 
     async def call(self, shard: int, method: str, *args: Any) -> Any:
-        ray = self.ray
         if not self.actors:
             await self._rejoin()
+        first, copies = self.actors[shard], self.copies[shard] if self.copies else []
+        if not copies or not (method in EVERY_COPY or method in ANY_COPY):
+            return await self._call(first, shard, method, args)
+        if method in EVERY_COPY:  # (the first's answer; a copy that fails loads what it needs later)
+            results = await asyncio.gather(
+                self._call(first, shard, method, args),
+                *(self._call(a, shard, method, args) for a in copies),
+                return_exceptions=True,
+            )
+            if isinstance(results[0], BaseException):
+                raise results[0]
+            return results[0]
+        actors = [first, *copies]
+        turn = self._turns[shard] = (self._turns[shard] + 1) % len(actors)
+        for k in range(len(actors)):  # each actor in turn first; on failure, the next
+            try:
+                return await self._call(actors[(turn + k) % len(actors)], shard, method, args)
+            except ShardUnavailable:
+                if k == len(actors) - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _call(self, actor: Any, shard: int, method: str, args: tuple[Any, ...]) -> Any:
+        ray = self.ray
         try:
-            ref = self.actors[shard].call.remote(method, *args)
+            ref = actor.call.remote(method, *args)
             timeout = None if method in UNTIMED else self.timeout
             return await asyncio.wait_for(asyncio.wrap_future(ref.future()), timeout)
         except TimeoutError:
@@ -245,12 +279,13 @@ class RayShards:
                 start, reads = done, []
 
     async def close(self) -> None:
-        closing = [asyncio.wrap_future(a.call.remote("close").future()) for a in self.actors]
+        every = [*self.actors, *(a for copies in self.copies for a in copies)]
+        closing = [asyncio.wrap_future(a.call.remote("close").future()) for a in every]
         with contextlib.suppress(Exception):  # (an actor gone is closed)
             await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 10)
-        for actor in self.actors:
+        for actor in every:
             try:
                 self.ray.kill(actor)
             except Exception:  # already gone
                 continue
-        self.actors = []
+        self.actors, self.copies = [], []
