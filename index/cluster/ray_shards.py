@@ -216,15 +216,13 @@ class RayShards:
             if isinstance(results[0], BaseException):
                 raise results[0]
             return results[0]
-        actors = [first, *copies]
-        turn = self._turns[shard] = (self._turns[shard] + 1) % len(actors)
-        for k in range(len(actors)):  # each actor in turn first; on failure, the next
-            try:
-                return await self._call(actors[(turn + k) % len(actors)], shard, method, args)
-            except ShardUnavailable:
-                if k == len(actors) - 1:
-                    raise
-        raise AssertionError("unreachable")
+        every = [first, *copies]
+        turn = self._turns[shard] = (self._turns[shard] + 1) % len(every)
+        actors = every[turn:] + every[:turn]  # each actor in turn first
+        for actor in actors[:-1]:
+            with contextlib.suppress(ShardUnavailable):  # (then the next)
+                return await self._call(actor, shard, method, args)
+        return await self._call(actors[-1], shard, method, args)
 
     async def _call(self, actor: Any, shard: int, method: str, args: tuple[Any, ...]) -> Any:
         ray = self.ray

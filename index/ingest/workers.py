@@ -94,12 +94,7 @@ def read_all(to_read: list[SourceFile], spec: TokenizerSpec, progress: Progress)
     """Read and parse ``to_read`` (blocking: run it on a thread). In worker processes, which
     tokenize too, when there are at least ``PROCESS_THRESHOLD`` files and more than one core."""
     progress("parse", 0, len(to_read))
-    n_cores = cores()
-    if len(to_read) >= PROCESS_THRESHOLD and n_cores > 1:
-        stream = _in_processes(to_read, spec, n_cores)
-    else:
-        stream = _in_threads(to_read)
-    with contextlib.closing(stream) as results:
+    with contextlib.closing(_stream(to_read, spec)) as results:
         return collect(to_read, results, progress)
 
 
@@ -110,12 +105,7 @@ def read_parts(
     turn (a cluster's coordinator hands each part on to the shards before it reads the next)."""
     total = len(to_read)
     progress("parse", 0, total)
-    n_cores = cores()
-    if total >= PROCESS_THRESHOLD and n_cores > 1:
-        stream = _in_processes(to_read, spec, n_cores)
-    else:
-        stream = _in_threads(to_read)
-    with contextlib.closing(stream) as results:
+    with contextlib.closing(_stream(to_read, spec)) as results:
         for lo in range(0, total, size):
             part = to_read[lo : lo + size]
             yield collect(part, itertools.islice(results, len(part)), progress, lo, total)
@@ -141,6 +131,15 @@ def collect(
         if done % 200 == 0 or done == total:
             progress("parse", done, total)
     return out
+
+
+def _stream(to_read: list[SourceFile], spec: TokenizerSpec) -> Generator[Read, None, None]:
+    """Each file's :data:`Read`, in order: in worker processes, which tokenize too, when there are at
+    least ``PROCESS_THRESHOLD`` files and more than one core; else on threads."""
+    n_cores = cores()
+    if len(to_read) >= PROCESS_THRESHOLD and n_cores > 1:
+        return _in_processes(to_read, spec, n_cores)
+    return _in_threads(to_read)
 
 
 def _in_order(pool: Executor, fn: Callable[..., T], items: list[Any], *more: Any) -> Generator[T, None, None]:
