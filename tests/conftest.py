@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import os
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +34,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         needs = item.get_closest_marker("numba") or getattr(item, "originalname", item.name) in NEEDS_NUMBA
         if needs or "kernels_ready" in getattr(item, "fixturenames", ()):
             item.add_marker(skip)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the run even if a test left a thread running: an aiosqlite connection that a failing test
+    never closed keeps its thread waiting, and Python waits for it at exit, so the run would never end.
+    The run ends with the tests' own status; the threads are named."""
+    gc.collect()  # (a connection no longer referenced ends its thread)
+    deadline = time.monotonic() + 5
+    left = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in left:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    left = [t for t in left if t.is_alive()]
+    if left:
+        sys.stderr.write(f"\nthreads the tests left running, ended with the run: {[t.name for t in left]}\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(int(getattr(config, "_newsbot_status", 1)))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config._newsbot_status = exitstatus  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,43 @@ def test_newsbots_database_with_a_table_added_by_its_owner_is_still_newsbots(
     conn.close()
     code, out, _ = run(capsys, "ask", "harbor tram", "--db", str(db), "--json")
     assert code == 0 and json.loads(out)["hits"]
+
+
+OPEN_AT_ONCE = """
+import asyncio, sys, time
+from pathlib import Path
+from newsbot.index.store.database import SCHEMA_VERSION, Store
+
+async def main() -> None:
+    print("ready", flush=True)
+    while not Path(sys.argv[2]).exists():  # every process starts together
+        time.sleep(0.001)
+    store = await Store.open(Path(sys.argv[1]))
+    print(await store.scalar("PRAGMA user_version") == SCHEMA_VERSION)
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+def test_processes_opening_one_new_database_at_once_each_set_it_up_or_find_it_set_up(tmp_path: Path) -> None:
+    # (a shard's replicas open its new database together: each step of the schema is taken once)
+    db, go = tmp_path / "shard.db", tmp_path / "go"
+    for attempt in range(3):
+        fresh = db.with_name(f"shard{attempt}.db")
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_AT_ONCE, str(fresh), str(go)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        assert [p.stdout.readline() for p in procs if p.stdout] == ["ready\n"] * 4
+        go.touch()
+        results = [p.communicate(timeout=60) for p in procs]
+        go.unlink()
+        assert [(p.returncode, out.strip()) for p, (out, _) in zip(procs, results, strict=True)] == [
+            (0, "True")
+        ] * 4, [err for _, err in results]

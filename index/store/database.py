@@ -222,16 +222,24 @@ class Store:
 
     # --- schema -----------------------------------------------------------------------------
     async def migrate(self) -> None:
-        version = int(await self.scalar("PRAGMA user_version") or 0)
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} was made by a newer newsbot (schema {version}, this one knows {SCHEMA_VERSION})"
-            )
-        for number in range(version + 1, SCHEMA_VERSION + 1):
+        """Bring the schema up to this version, one step per transaction. The version is read under
+        the write lock, so that two processes opening one new database (a shard's replicas) take
+        turns: the second finds the first's steps done."""
+        if int(await self.scalar("PRAGMA user_version") or 0) == SCHEMA_VERSION:
+            return  # (no write lock taken: a reindex elsewhere may hold it)
+        while True:
             async with self.transaction():
-                for statement in statements(MIGRATIONS[number - 1]):
+                version = int(await self.scalar("PRAGMA user_version") or 0)
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.path} was made by a newer newsbot"
+                        f" (schema {version}, this one knows {SCHEMA_VERSION})"
+                    )
+                if version == SCHEMA_VERSION:
+                    return
+                for statement in statements(MIGRATIONS[version]):
                     await self.execute(statement)
-                await self.execute(f"PRAGMA user_version = {number}")
+                await self.execute(f"PRAGMA user_version = {version + 1}")
 
     # --- small helpers ----------------------------------------------------------------------
     async def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
