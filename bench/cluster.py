@@ -188,6 +188,7 @@ async def profiled(index: Any, questions: list[Question]) -> dict[str, Any]:
     merges: list[float] = []
     pickled: list[float] = []
     shards, real_call, real_merge = index.shards, index.shards.call, source.merge
+    real_search = shards.search
 
     async def call(shard: int, method: str, *args: Any) -> Any:
         started = time.perf_counter()
@@ -195,6 +196,13 @@ async def profiled(index: Any, questions: list[Question]) -> dict[str, Any]:
             return await real_call(shard, method, *args)
         finally:
             calls.setdefault(method, []).append(time.perf_counter() - started)
+
+    async def search(asked: Any) -> Any:  # every shard at once, in one step (ray_graph.py)
+        started = time.perf_counter()
+        try:
+            return await real_search(asked)
+        finally:
+            calls.setdefault("search, every shard in one step", []).append(time.perf_counter() - started)
 
     def merge(parts: Any, limit: int, **options: Any) -> Any:
         for part in parts:
@@ -207,7 +215,7 @@ async def profiled(index: Any, questions: list[Question]) -> dict[str, Any]:
         finally:
             merges.append(time.perf_counter() - started)
 
-    shards.call, source.merge = call, merge
+    shards.call, shards.search, source.merge = call, search, merge
     try:
         answers = [(await answer_json(index, question))[0] for question in questions]
         bare = []
@@ -216,7 +224,7 @@ async def profiled(index: Any, questions: list[Question]) -> dict[str, Any]:
             await real_call(0, "open")  # an opened actor returns at once
             bare.append(time.perf_counter() - started)
     finally:
-        del shards.call
+        del shards.call, shards.search
         source.merge = real_merge
     n = len(questions)
     return {
@@ -272,10 +280,28 @@ async def ray_floor(n: int = 300) -> dict[str, Any]:
                 ray.get(actor.same.remote(0))
                 seconds.append(time.perf_counter() - started)
             out[f"{name}, ray.get"] = latency_summary(seconds)
+        out["sync actor, compiled graph"] = await graph_floor(actors["sync actor"], n)
     finally:
         for actor in actors.values():
             ray.kill(actor)
     return out
+
+
+async def graph_floor(actor: Any, n: int) -> dict[str, Any]:
+    """An execution of a compiled graph of one call to ``actor``, as ``ray_graph.py`` runs one."""
+    from ray.dag import InputNode
+
+    with InputNode() as given:
+        graph = actor.same.bind(given).experimental_compile(enable_asyncio=True)
+    try:
+        seconds = []
+        for _ in range(n + 1):
+            started = time.perf_counter()
+            await (await graph.execute_async(0))
+            seconds.append(time.perf_counter() - started)
+        return latency_summary(seconds[1:])
+    finally:
+        graph.teardown()
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from newsbot.index.api import NewsIndex
-from newsbot.index.cluster import ray_shards
+from newsbot.index.cluster import ray_graph, ray_shards
 from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.config import SAMPLE_NEWS
 from newsbot.index.opening import open_index
@@ -46,6 +46,7 @@ async def test_ray_shards_give_one_indexs_answers_through_a_shard_restart(
     monkeypatch.setattr(ray_shards, "PART_FILES", 10)
     monkeypatch.setattr(ray_shards, "PARSE_CHUNK", 3)
     monkeypatch.setattr(ray_shards, "CHUNKS_AHEAD", 2)
+    monkeypatch.setattr(ray_graph, "RETRY_SECONDS", 2.0)
     folder = news_copy(tmp_path)
     async with await NewsIndex.open(make_settings(tmp_path / "one", [folder])) as one:
         await one.reindex()
@@ -57,6 +58,8 @@ async def test_ray_shards_give_one_indexs_answers_through_a_shard_restart(
         report = await index.reindex()
         assert report.generation == 1 and report.articles == 42
         assert await answers(index, QUESTIONS) == want
+        graph = index.shards.graph  # type: ignore[attr-defined]
+        assert graph.compiled == 1 and graph.answered >= 3 * 5  # every shard answered in one step
 
         # a burst of 100 questions, shard 1's actor killed (Ray restarts it) while they are asked
         asked = [QUESTIONS[i % 5] for i in range(100)]  # questions with words: every shard is asked
@@ -71,14 +74,24 @@ async def test_ray_shards_give_one_indexs_answers_through_a_shard_restart(
             assert a in partial or json.dumps(a) == whole[question]
         print(f"{len(partial)} of 100 answers were partial")
 
-        for _ in range(60):  # the restarted actor reopens its shard on its first call
-            if await answers(index, QUESTIONS) == want:
+        for _ in range(60):  # the restarted actor reopens its shard on its first call; a new graph
+            if await answers(index, QUESTIONS) == want and graph.compiled >= 2:
                 break
             await asyncio.sleep(1)
         assert await answers(index, QUESTIONS) == want
+        # the graph failed with the actor, and a new one answers once it is back
+        assert graph.failed >= 1 and graph.compiled >= 2
+        answered = graph.answered
+        assert await answers(index, QUESTIONS) == want and graph.answered >= answered + 3 * 5
         ray.kill(index.shards.actors[1], no_restart=True)  # gone for good: answers say so
-        note = (await index.ask("harbor tram riders")).note
-        assert note and "(shard 1 of 3)" in note
+        for _ in range(100):  # (once Ray has ended it: it may answer a moment longer)
+            if (await index.ask("harbor tram riders")).note:
+                break
+            await asyncio.sleep(0.1)
+        for _ in range(3):  # (the graph fails, then cannot be compiled: each shard is asked)
+            note = (await index.ask("harbor tram riders")).note
+            assert note and "(shard 1 of 3)" in note
+            await asyncio.sleep(1)
     finally:
         await index.close()
     again = await open_index(settings)  # new actors reopen the shards' stores and the cluster's generation

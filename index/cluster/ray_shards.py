@@ -18,6 +18,7 @@ import threading
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from newsbot.index.cluster.ray_graph import SearchGraph
 from newsbot.index.cluster.shard import Shard
 from newsbot.index.cluster.transport import PART_FILES
 from newsbot.index.config import Settings
@@ -69,6 +70,17 @@ class ShardHost:
         elif self.opened and method == "paragraph_rows":
             return self.shard.reader.paragraph_rows(*args)
         return asyncio.run_coroutine_threadsafe(_on_loop(self, method, args), self.loop).result()
+
+    def search_step(self, asked: tuple[Any, ...]) -> Any:
+        """This shard's search in the compiled graph (``ray_graph.py``): ``asked`` is every shard's
+        generation number, then the search's arguments. None when it must be asked the plain way (not
+        open yet, that generation not loaded here, an error: the plain call says which)."""
+        if not self.opened:
+            return None
+        try:
+            return self.shard.search_now(asked[0][self.shard.number], *asked[1:])
+        except Exception:
+            return None
 
     def node(self) -> str:
         """The Ray node this actor runs on."""
@@ -162,6 +174,7 @@ class RayShards:
         self.copies: list[list[Any]] = []  # each shard's other actors (cluster.replicas)
         self._turns = [0] * count  # which of a shard's actors a question asks first
         self._joining = asyncio.Lock()
+        self.graph: SearchGraph | None = None
         self._join()
 
     def _join(self) -> None:
@@ -181,10 +194,19 @@ class RayShards:
         self.copies = [
             [host.remote(self.settings, i, self.count) for _ in range(more)] for i in range(self.count)
         ]
+        self.graph = SearchGraph(self.actors, self.timeout)
+
+    async def search(self, asked: tuple[Any, ...]) -> list[Any] | None:
+        """Every shard's search in one step (the compiled graph), None for a shard (or all of them)
+        to be asked the plain way."""
+        if not self.actors:
+            await self._rejoin()
+        return None if self.graph is None else await self.graph.search(asked)
 
     async def reconnect(self) -> None:
         """Leave the cluster (no shard answered: it may be gone); the next call joins it again, with
         new actors. Left joined to a cluster that is gone, Ray would end this process in a minute."""
+        self._drop_graph()
         self.actors, self.copies = [], []
         await asyncio.to_thread(self.ray.shutdown)
 
@@ -276,7 +298,15 @@ class RayShards:
                 yield collect(sources[start:done], reads, progress, start, len(sources))
                 start, reads = done, []
 
+    def _drop_graph(self) -> None:
+        graph, self.graph = self.graph, None
+        if graph is not None:
+            graph.drop()
+
     async def close(self) -> None:
+        graph, self.graph = self.graph, None
+        if graph is not None:
+            await asyncio.to_thread(graph.close)
         every = [*self.actors, *(a for copies in self.copies for a in copies)]
         closing = [asyncio.wrap_future(a.call.remote("close").future()) for a in every]
         with contextlib.suppress(Exception):  # (an actor gone is closed)

@@ -66,9 +66,17 @@ class ClusterSource:
             self.down[shard] = exc
             return None
 
-    async def each(self, method: str, per_shard: list[tuple[Any, ...]]) -> list[Any]:
-        """Every shard's ``method(*per_shard[i])`` at once; None from those that are down."""
-        out = await asyncio.gather(*(self._call(i, method, *args) for i, args in enumerate(per_shard)))
+    async def each(
+        self, method: str, per_shard: list[tuple[Any, ...]], have: list[Any] | None = None
+    ) -> list[Any]:
+        """Every shard's ``method(*per_shard[i])`` at once (but where ``have`` holds its answer
+        already); None from those that are down."""
+        have = have or [None] * len(per_shard)
+        asks = (
+            self._call(i, method, *args) if have[i] is None else _given(have[i])
+            for i, args in enumerate(per_shard)
+        )
+        out = await asyncio.gather(*asks)
         if len(self.down) == self.shards.count:  # the cluster may be gone: join it afresh next time
             await self.shards.reconnect()
             raise ClusterUnavailable(str(next(iter(self.down.values()))))
@@ -89,7 +97,8 @@ class ClusterSource:
     ) -> dict[str, int]:
         """Every shard's use of ``terms``, candidates and best rows, in one call each (Shard.search)."""
         per = [(n, terms, window, params, rows) for n in self.numbers]
-        found = await self.each("search", per)
+        at_once = await self.shards.search((self.numbers, terms, window, params, rows))
+        found = await self.each("search", per, at_once)
         total: Counter[str] = Counter()
         count = self.shards.count
         for s, part in enumerate(found):
@@ -143,3 +152,7 @@ class ClusterSource:
                 key = (cluster_id(article, s, count), position)
                 out[key] = dataclasses.replace(row, article_id=key[0])
         return out
+
+
+async def _given(value: Any) -> Any:
+    return value

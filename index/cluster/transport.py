@@ -25,6 +25,12 @@ class Shards(Protocol):
         """Shard ``shard``'s ``method(*args)``; raises ShardUnavailable when it cannot answer."""
         ...
 
+    async def search(self, asked: tuple[Any, ...]) -> list[Any] | None:
+        """Every shard's ``search`` at once in one step, where the transport has one (Ray's compiled
+        graph): ``asked`` is each shard's generation number, then the search's arguments. None for
+        a shard, or instead of the list, where a shard must be asked by :meth:`call`."""
+        ...
+
     async def nodes(self) -> list[str]:
         """The node each shard runs on (shards of one node build in turn: ``steps.waves``)."""
         ...
@@ -68,6 +74,9 @@ class LocalShards:
             raise
         except Exception as exc:  # what a shard's process dying would look like over Ray
             raise ShardUnavailable(shard, f"{type(exc).__name__}: {exc}") from exc
+
+    async def search(self, asked: tuple[Any, ...]) -> list[Any] | None:
+        return None  # (a call here is as quick)
 
     async def nodes(self) -> list[str]:
         return ["this process"] * self.count
