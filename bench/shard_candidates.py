@@ -54,7 +54,7 @@ def cluster_settings(news: list[Path], folder: Path, shards: int, address: str) 
 
 async def recorded_calls(settings: Any, questions: list[tuple[str, dt.date]]) -> list[tuple[Any, ...]]:
     """Open (building if need be) the in-process cluster and ask ``questions``; every shard's
-    ``candidates`` call, as (shard, generation, term ids, window, params)."""
+    ``candidates`` call, as (shard, generation, term ids, window, params, the preselection's cut)."""
     from newsbot.index.cluster import shard as cluster_shard
     from newsbot.index.opening import open_index
 
@@ -71,9 +71,9 @@ async def recorded_calls(settings: Any, questions: list[tuple[str, dt.date]]) ->
             )
         held = {id(g): s.number for s in index.shards.shards for g in s._held.values()}  # type: ignore[attr-defined]
 
-        def recording(gen: Any, ids: list[int], window: Any, params: Any) -> Any:
-            calls.append((held.get(id(gen), -1), gen, list(ids), window, params))
-            return real(gen, ids, window, params)
+        def recording(gen: Any, ids: list[int], window: Any, params: Any, preselect: Any = None) -> Any:
+            calls.append((held.get(id(gen), -1), gen, list(ids), window, params, preselect))
+            return real(gen, ids, window, params, preselect)
 
         cluster_shard.candidates = recording  # type: ignore[assignment]
         for question, as_of in questions:
@@ -121,8 +121,8 @@ def timed(calls: list[tuple[Any, ...]], shards: int, repeat: int) -> dict[str, A
             continue
         per: list[list[float]] = [[] for _ in range(shards)]
         outs = []
-        for number, gen, ids, window, params in calls:
-            seconds, out = best_of(fn, (gen, ids, window, params), repeat)
+        for number, gen, ids, window, params, preselect in calls:
+            seconds, out = best_of(fn, (gen, ids, window, params, preselect), repeat)
             per[number].append(seconds)
             outs.append(out)
         rows[label] = {"per_shard": [latency_summary(p) for p in per], "outs": outs}

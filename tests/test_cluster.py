@@ -9,21 +9,25 @@ Answers are compared whole, as their JSON (passages, order, scores to six places
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from newsbot.index.api import NewsIndex
+from newsbot.index.cluster import source
 from newsbot.index.cluster.coordinator import ClusterIndex
 from newsbot.index.cluster.shard import Shard
 from newsbot.index.cluster.stats import shard_of
 from newsbot.index.cluster.transport import LocalShards
 from newsbot.index.config import SAMPLE_NEWS, Settings
 from newsbot.index.errors import IndexingError
+from newsbot.index.ranking.merge import Merged, merge
 from tests.helpers import CORPUS, SHARED, make_settings, write_article
 
 QUESTIONS = [
@@ -158,7 +162,9 @@ def test_copies_of_an_article_meet_on_one_shard() -> None:
 
 
 @pytest.mark.corpus
-async def test_the_dev_questions_get_one_indexs_answers(tmp_path: Path) -> None:
+async def test_the_dev_questions_get_one_indexs_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     questions_file = SHARED / "eval" / "realtimeqa_dev.jsonl"
     folder = CORPUS / "realtimeqa_demo"
     if not folder.is_dir() or not questions_file.is_file():
@@ -175,8 +181,23 @@ async def test_the_dev_questions_get_one_indexs_answers(tmp_path: Path) -> None:
         try:
             await index.reindex()
             assert await answers(index, questions) == want, shards
+            if shards == 3:  # shards that send only their best 5 by coarse score: those cut short
+                # are asked again for their full preselection, and the answers are the same
+                shorts: list[tuple[int, ...]] = []
+                monkeypatch.setattr(source, "kept", lambda count: 5)
+                monkeypatch.setattr(source, "merge", functools.partial(_noted, shorts))
+                assert await answers(index, questions) == want
+                monkeypatch.undo()
+                print(f"{sum(bool(s) for s in shorts)} of {len(shorts)} merges short")
+                assert sum(bool(s) for s in shorts) > 100 and not shorts[-1]
         finally:
             await index.close()
+
+
+def _noted(shorts: list[tuple[int, ...]], *args: Any, **options: Any) -> Merged:
+    merged = merge(*args, **options)
+    shorts.append(merged.short)
+    return merged
 
 
 async def test_a_cluster_reads_each_file_once_and_again_only_when_it_changes(

@@ -218,3 +218,38 @@ async def test_with_replicas_a_lost_actor_leaves_its_shard_answering(tmp_path: P
     finally:
         await index.close()
         await one.close()
+
+
+@pytest.mark.timeout(300)
+async def test_a_graph_that_does_not_answer_in_time_is_given_up_for_plain_calls(
+    tmp_path: Path, local_ray: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = news_copy(tmp_path)
+    async with await NewsIndex.open(make_settings(tmp_path / "one", [folder])) as one:
+        await one.reindex()
+        want = await answers(one, QUESTIONS)
+    index = await open_index(make_settings(tmp_path / "many", [folder], cluster={"shards": 2}))
+    assert isinstance(index, ClusterIndex)
+    try:
+        await index.reindex()
+        assert await answers(index, QUESTIONS) == want
+        graph = index.shards.graph  # type: ignore[attr-defined]
+        assert graph.compiled == 1 and graph.failed == 0 and graph.answered > 0
+
+        monkeypatch.setattr(ray_graph, "WAIT_SECONDS", 0.0)  # every execution is late
+        monkeypatch.setattr(ray_graph, "RETRY_SECONDS", 0.5)
+        burst = await asyncio.gather(*(answers(index, QUESTIONS) for _ in range(6)))
+        assert burst == [want] * 6  # the plain calls answered, with no note
+        assert graph.failed >= 1  # (given up: every shard asked by a plain call)
+
+        monkeypatch.setattr(ray_graph, "WAIT_SECONDS", 2.0)
+        await asyncio.sleep(1)  # (past RETRY_SECONDS, and the last graph torn down)
+        answered, compiled = graph.answered, graph.compiled
+        for _ in range(20):
+            if graph.answered > answered:
+                break
+            assert await answers(index, QUESTIONS) == want
+            await asyncio.sleep(0.2)
+        assert graph.answered > answered and graph.compiled == compiled + 1  # a new graph answers
+    finally:
+        await index.close()

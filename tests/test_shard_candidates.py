@@ -24,7 +24,8 @@ from newsbot.index.cluster.transport import LocalShards
 from newsbot.index.generation import Generation
 from newsbot.index.opening import open_index
 from newsbot.index.ranking import compiled, inputs, scratch
-from newsbot.index.ranking.merge import merge
+from newsbot.index.ranking.merge import Merged, merge
+from newsbot.index.ranking.merge import kept as merge_kept
 from newsbot.index.ranking.params import RankParams, Window
 from newsbot.index.ranking.shard import Candidates, candidates, candidates_numpy
 
@@ -44,13 +45,19 @@ def kernels_ready() -> None:
 
 
 def same(
-    gen: Generation, terms: list[int], window: Window, params: RankParams, *, by_kernels: bool = True
+    gen: Generation,
+    terms: list[int],
+    window: Window,
+    params: RankParams,
+    preselect: int | None = None,
+    *,
+    by_kernels: bool = True,
 ) -> Candidates:
     """Assert the compiled candidates equal numpy's, field by field and bit for bit; returns them.
     ``by_kernels``: the question is one the kernels take (not left to numpy)."""
-    want = candidates_numpy(gen, terms, window, params)
+    want = candidates_numpy(gen, terms, window, params, preselect)
     assert (compiled.candidates(gen, terms, window, params) is not None) == by_kernels or not terms
-    got = candidates(gen, terms, window, params)
+    got = candidates(gen, terms, window, params, preselect)
     for name in FIELDS:
         a, b = getattr(got, name), getattr(want, name)
         assert a.dtype == b.dtype and np.array_equal(a, b), (name, terms, window, params)
@@ -114,11 +121,13 @@ async def test_the_dev_questions_on_three_shards(
     rows = [
         json.loads(line) for line in questions_file.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-    calls: list[tuple[Generation, list[int], Window, RankParams]] = []
+    calls: list[tuple[Generation, list[int], Window, RankParams, int]] = []
 
-    def spy(gen: Generation, ids: list[int], window: Window, params: RankParams) -> Candidates:
-        calls.append((gen, list(ids), window, params))
-        return candidates(gen, ids, window, params)
+    def spy(
+        gen: Generation, ids: list[int], window: Window, params: RankParams, preselect: int
+    ) -> Candidates:
+        calls.append((gen, list(ids), window, params, preselect))
+        return candidates(gen, ids, window, params, preselect)
 
     settings = make_settings(tmp_path, [CORPUS / "realtimeqa_demo"])
     index = await ClusterIndex.open_cluster(settings, LocalShards(settings, 3))
@@ -130,8 +139,10 @@ async def test_the_dev_questions_on_three_shards(
     finally:
         await index.close()
     assert len(calls) >= 3 * len(rows)
-    kept = [preselected(same(*call)) for call in calls]
-    assert sum(n == inputs.PRESELECT for n in kept) > len(calls) // 2  # the preselection's cut decides
+    kept = [preselected(same(*call)) for call in calls]  # (each shard's share: merge.kept(3))
+    assert sum(n == call[4] for n, call in zip(kept, calls, strict=True)) > len(calls) // 2  # the cut decides
+    cuts = [call[4] for call in calls]  # (the full preselection: a shard asked again, cut short)
+    assert set(cuts) <= {merge_kept(3), inputs.PRESELECT} and cuts.count(merge_kept(3)) > 0.9 * len(cuts)
 
 
 def random_parts(rng: np.random.Generator, shards: int) -> list[Candidates]:
@@ -196,6 +207,55 @@ def test_the_merge_takes_the_global_cuts_ties_and_all() -> None:
         assert list(zip(got.shard.tolist(), got.row.tolist(), strict=True)) == want
         assert got.score.tolist() == [float(parts[s].final[r]) for s, r in want]
     assert len(merge([], 5)) == 0 and len(merge([Candidates.empty()] * 3, 5)) == 0
+
+
+def cut_to(part: Candidates, k: int) -> Candidates:
+    """``part`` as its shard sends it when asked for its best ``k`` by coarse score: the others left
+    out, but for those of a title match (sent as such, with no coarse score)."""
+    bodied = np.flatnonzero(np.isfinite(part.coarse))
+    order = bodied[
+        np.lexsort((part.position[bodied], part.key[bodied], part.day[bodied], -part.coarse[bodied]))
+    ]
+    titled = set(zip(part.titled_day.tolist(), part.titled_key.tolist(), strict=True))
+    coarse = part.coarse.copy()
+    keep = np.ones(len(part), dtype=bool)
+    for r in order[k:].tolist():
+        if (int(part.day[r]), int(part.key[r])) in titled:
+            coarse[r] = -np.inf
+        else:
+            keep[r] = False
+    fields = {name: getattr(part, name)[keep] for name in FIELDS[:7]}
+    fields["coarse"] = coarse[keep]
+    return Candidates(
+        **fields, titled_day=part.titled_day, titled_key=part.titled_key, titled_score=part.titled_score
+    )
+
+
+def ranked(parts: list[Candidates], merged: Merged) -> list[tuple[float, ...]]:
+    return [
+        (s, parts[s].day[r], parts[s].key[r], parts[s].position[r], parts[s].final[r])
+        for s, r in zip(merged.shard.tolist(), merged.row.tolist(), strict=True)
+    ]
+
+
+def test_shards_that_send_fewer_are_asked_again_when_short_and_the_merge_is_the_same() -> None:
+    rng = np.random.default_rng(11)
+    shorts = 0
+    for _ in range(400):
+        full = random_parts(rng, int(rng.integers(1, 6)))
+        limit, preselect, titles = (int(x) for x in rng.integers(1, 30, 3))
+        want = ranked(full, merge(full, limit, preselect=preselect, title_articles=titles))
+        k = int(rng.integers(1, preselect + 1))
+        parts, cut = [cut_to(p, k) for p in full], [k] * len(full)
+        got = merge(parts, limit, preselect=preselect, title_articles=titles, cut=cut)
+        if got.short:  # (as the coordinator does: those shards' full preselection, then again)
+            shorts += 1
+            for i in got.short:
+                parts[i], cut[i] = full[i], preselect
+            got = merge(parts, limit, preselect=preselect, title_articles=titles, cut=cut)
+            assert not got.short
+        assert ranked(parts, got) == want
+    assert shorts > 50  # (and many were not short)
 
 
 async def test_shards_load_the_compiled_ranking_as_the_command_asks(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from newsbot.index.errors import NoIndexError
 from newsbot.index.generation import Generation
 from newsbot.index.model import Stats, Story
 from newsbot.index.ranking import compiled
-from newsbot.index.ranking.params import RankParams, Window
+from newsbot.index.ranking.params import PRESELECT, RankParams, Window
 from newsbot.index.ranking.shard import Candidates, candidates
 from newsbot.index.store import generations, stories
 from newsbot.index.store.queries import ParagraphKey, ParagraphRow
@@ -142,10 +142,10 @@ class Shard:
         return {t: ids[t] for t in terms if t in ids}
 
     def _candidates(
-        self, gen: Generation, terms: list[str], window: Window, params: RankParams
+        self, gen: Generation, terms: list[str], window: Window, params: RankParams, preselect: int
     ) -> Candidates:
         ids = self._term_ids(terms)
-        return candidates(gen, [ids[t] for t in terms if t in ids], window, params)
+        return candidates(gen, [ids[t] for t in terms if t in ids], window, params, preselect)
 
     async def term_use(self, number: int, terms: list[str]) -> dict[str, int]:
         gen = await self._generation(number)
@@ -154,39 +154,57 @@ class Shard:
         return notes.term_use(gen, await asyncio.to_thread(self._term_ids, terms))
 
     async def candidates(
-        self, number: int, terms: list[str], window: Window, params: RankParams
+        self, number: int, terms: list[str], window: Window, params: RankParams, preselect: int = PRESELECT
     ) -> Candidates:
         gen = await self._generation(number)
         if gen is None:
             return Candidates.empty()
-        return await asyncio.to_thread(self._candidates, gen, terms, window, params)
+        return await asyncio.to_thread(self._candidates, gen, terms, window, params, preselect)
 
     async def search(
-        self, number: int, terms: list[str], window: Window, params: RankParams, rows: int
+        self,
+        number: int,
+        terms: list[str],
+        window: Window,
+        params: RankParams,
+        rows: int,
+        preselect: int = PRESELECT,
     ) -> Searched:
         """``term_use`` and ``candidates`` in one call, ranking the words some paragraph or title here
         holds (a word none holds adds nothing), with the rows of the ``rows`` best candidates."""
         gen = await self._generation(number)
-        return await asyncio.to_thread(self._search, gen, terms, window, params, rows)
+        return await asyncio.to_thread(self._search, gen, terms, window, params, rows, preselect)
 
     def search_now(
-        self, number: int, terms: list[str], window: Window, params: RankParams, rows: int
+        self,
+        number: int,
+        terms: list[str],
+        window: Window,
+        params: RankParams,
+        rows: int,
+        preselect: int = PRESELECT,
     ) -> Searched | None:
         """:meth:`search` on the calling thread, with no event loop (a Ray actor answers on its own
         threads); None when generation ``number`` is not loaded here (:meth:`search` loads it)."""
         gen = self._held.get(number)
         if gen is None and number:
             return None
-        return self._search(gen, terms, window, params, rows)
+        return self._search(gen, terms, window, params, rows, preselect)
 
     def _search(
-        self, gen: Generation | None, terms: list[str], window: Window, params: RankParams, rows: int
+        self,
+        gen: Generation | None,
+        terms: list[str],
+        window: Window,
+        params: RankParams,
+        rows: int,
+        preselect: int,
     ) -> Searched:
         self._open()  # (a closed shard answers nothing)
         if gen is None:
             return {}, Candidates.empty(), {}
         use = notes.term_use(gen, self._term_ids(terms))
-        found = self._candidates(gen, [t for t in terms if use.get(t)], window, params)
+        found = self._candidates(gen, [t for t in terms if use.get(t)], window, params, preselect)
         best = np.argsort(-found.final, kind="stable")[:rows]
         keys = [(int(found.article[r]), int(found.position[r])) for r in best.tolist()]
         return use, found, self.reader.paragraph_rows(keys) if keys else {}

@@ -24,8 +24,8 @@ from newsbot.index.answer.source import Passage
 from newsbot.index.cluster.stats import cluster_id, located
 from newsbot.index.cluster.transport import Shards
 from newsbot.index.errors import ClusterUnavailable, ShardUnavailable
-from newsbot.index.ranking.merge import merge
-from newsbot.index.ranking.params import RankParams, Window
+from newsbot.index.ranking.merge import kept, merge
+from newsbot.index.ranking.params import PRESELECT, RankParams, Window
 from newsbot.index.ranking.shard import Candidates
 from newsbot.index.store.queries import ParagraphKey, ParagraphRow
 
@@ -71,16 +71,16 @@ class ClusterSource:
     ) -> list[Any]:
         """Every shard's ``method(*per_shard[i])`` at once (but where ``have`` holds its answer
         already); None from those that are down."""
-        have = have or [None] * len(per_shard)
-        asks = (
-            self._call(i, method, *args) if have[i] is None else _given(have[i])
-            for i, args in enumerate(per_shard)
-        )
-        out = await asyncio.gather(*asks)
+        out = list(have or [None] * len(per_shard))
+        asked = [i for i, got in enumerate(out) if got is None]
+        if asked:
+            found = await asyncio.gather(*(self._call(i, method, *per_shard[i]) for i in asked))
+            for i, got in zip(asked, found, strict=True):
+                out[i] = got
         if len(self.down) == self.shards.count:  # the cluster may be gone: join it afresh next time
             await self.shards.reconnect()
             raise ClusterUnavailable(str(next(iter(self.down.values()))))
-        return list(out)
+        return out
 
     async def term_use(self, terms: list[str]) -> dict[str, int]:
         expected = self._expected
@@ -96,8 +96,9 @@ class ClusterSource:
         self, terms: list[str], window: Window, params: RankParams, limit: int, rows: int
     ) -> dict[str, int]:
         """Every shard's use of ``terms``, candidates and best rows, in one call each (Shard.search)."""
-        per = [(n, terms, window, params, rows) for n in self.numbers]
-        at_once = await self.shards.search((self.numbers, terms, window, params, rows))
+        cut = kept(self.shards.count)
+        per = [(n, terms, window, params, rows, cut) for n in self.numbers]
+        at_once = await self.shards.search((self.numbers, terms, window, params, rows, cut))
         found = await self.each("search", per, at_once)
         total: Counter[str] = Counter()
         count = self.shards.count
@@ -113,12 +114,21 @@ class ClusterSource:
 
     async def rank(self, terms: list[str], window: Window, params: RankParams, limit: int) -> list[Passage]:
         found = self._searched_for(terms, window, params, limit)
+        count = self.shards.count
+        cut = [kept(count)] * count
         if found is None:
-            per = [(n, terms, window, params) for n in self.numbers]
+            per = [(n, terms, window, params, cut[0]) for n in self.numbers]
             found = await self.each("candidates", per)
         parts = [Candidates.empty() if p is None else p for p in found]
-        merged = merge(parts, limit)
-        count = self.shards.count
+        merged = merge(parts, limit, cut=cut)
+        if merged.short:  # (rare: those shards' full preselection, and the merge again)
+            again = [(self.numbers[i], terms, window, params, PRESELECT) for i in merged.short]
+            more = await asyncio.gather(
+                *(self._call(i, "candidates", *a) for i, a in zip(merged.short, again, strict=True))
+            )
+            for i, part in zip(merged.short, more, strict=True):
+                parts[i], cut[i] = Candidates.empty() if part is None else part, PRESELECT
+            merged = merge(parts, limit, cut=cut)
         out = []
         for s, r, score in zip(
             merged.shard.tolist(), merged.row.tolist(), merged.score.tolist(), strict=True
@@ -152,7 +162,3 @@ class ClusterSource:
                 key = (cluster_id(article, s, count), position)
                 out[key] = dataclasses.replace(row, article_id=key[0])
         return out
-
-
-async def _given(value: Any) -> Any:
-    return value

@@ -261,15 +261,19 @@ def candidates(
     window: Window,
     params: RankParams,
     kernels: ModuleType | None = None,
+    preselect: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """A shard's candidates (``ranking/shard.py``) by the pruned kernels: (paragraphs, final scores,
-    coarse scores, best title matches, their titles' BM25; see ``pruned.candidates``). None when not
-    ready, or for what only the exhaustive ranking takes (a generation without block bounds, more than
-    ``scratch.MAX_TERMS`` distinct words, a negative whole-article weight): numpy answers those."""
+    coarse scores, best title matches, their titles' BM25; see ``pruned.candidates``), the best
+    ``preselect`` by coarse score (default ``PRESELECT``). None when not ready, or for what only the
+    exhaustive ranking takes (a generation without block bounds, more than ``scratch.MAX_TERMS``
+    distinct words, a negative whole-article weight): numpy answers those."""
     kernels = _usable(gen, kernels)
     if kernels is None or gen.n_paragraphs == 0:
         return None
     arrays, (settings, tables) = rank_arrays(gen), rank_settings(gen, window, params, 1)
+    if preselect is not None:
+        settings = settings._replace(preselect=preselect)
     terms, times = _query(term_ids, gen)
     bounds = bound_arrays(gen)
     if bounds is None or len(terms) > scratch.MAX_TERMS or settings.whole_article_weight < 0:

@@ -6,7 +6,8 @@ final score. Over a cluster each cut must be taken over every shard at once, or 
 depend on how the articles were split. So a shard applies its own cuts (which keep every paragraph
 the global cuts can keep: a paragraph among the best P of all is among the best P of its shard) and
 returns each candidate with its coarse and final scores and its place in the global order of ties;
-``merge.py`` takes the global cuts from these.
+``merge.py`` takes the global cuts from these. (A shard is asked for fewer than P, its share with a
+margin; ``merge.py`` asks again, for P, a shard whose every paragraph sent made the global cut.)
 
 Ties are ordered by (day, article key, position): a generation numbers its paragraphs in that order
 (``build.date_order``), so this is the order of paragraph numbers on one machine as well.
@@ -58,8 +59,12 @@ class Candidates:
         return len(self.final)
 
 
-def candidates(gen: Generation, term_ids: list[int], window: Window, params: RankParams) -> Candidates:
-    """The candidates of ``gen`` for a question of ``term_ids`` (see the module docstring).
+def candidates(
+    gen: Generation, term_ids: list[int], window: Window, params: RankParams, preselect: int | None = None
+) -> Candidates:
+    """The candidates of ``gen`` for a question of ``term_ids`` (see the module docstring), the
+    preselection cut at ``preselect`` (default: one index's, ``PRESELECT``; a cluster asks for fewer,
+    ``merge.kept``).
 
     Needs a generation with article keys (layout 12). By the compiled kernels once they are loaded
     (``compiled.start()``; ``pruned.candidates``, which reads only the blocks of postings that can
@@ -67,19 +72,23 @@ def candidates(gen: Generation, term_ids: list[int], window: Window, params: Ran
     """
     if not term_ids or gen.n_paragraphs == 0 or gen.art_keys is None:
         return Candidates.empty()
-    found = compiled.candidates(gen, term_ids, window, params)
+    found = compiled.candidates(gen, term_ids, window, params, preselect=preselect)
     if found is None:
-        return candidates_numpy(gen, term_ids, window, params)
+        return candidates_numpy(gen, term_ids, window, params, preselect)
     return _described(gen, *found)
 
 
-def candidates_numpy(gen: Generation, term_ids: list[int], window: Window, params: RankParams) -> Candidates:
+def candidates_numpy(
+    gen: Generation, term_ids: list[int], window: Window, params: RankParams, preselect: int | None = None
+) -> Candidates:
     """``candidates`` in numpy: the reference the kernels are tested against (tests/test_cluster.py),
     and what ranks where they are not loaded. The same float operations as ``search.rank_numpy``, so
     the scores equal one index's bit for bit."""
     if not term_ids or gen.n_paragraphs == 0 or gen.art_keys is None:
         return Candidates.empty()
     ix, (s, tables) = rank_arrays(gen), rank_settings(gen, window, params, 1)
+    if preselect is not None:
+        s = s._replace(preselect=preselect)
     with scratch.take_for(gen) as buf:
         b_touched, constant = accumulate(gen.body(), term_ids, buf.body)
         t_touched = a_touched = _EMPTY
