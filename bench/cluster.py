@@ -197,10 +197,10 @@ async def profiled(index: Any, questions: list[Question]) -> dict[str, Any]:
         finally:
             calls.setdefault(method, []).append(time.perf_counter() - started)
 
-    async def search(asked: Any) -> Any:  # every shard at once, in one step (ray_graph.py)
+    async def search(*args: Any) -> Any:  # every shard at once, in one step (ray_graph.py)
         started = time.perf_counter()
         try:
-            return await real_search(asked)
+            return await real_search(*args)
         finally:
             calls.setdefault("search, every shard in one step", []).append(time.perf_counter() - started)
 

@@ -69,15 +69,15 @@ class SearchGraph:
             self._next_try = time.monotonic() + RETRY_SECONDS
         return self._graph
 
-    async def search(self, asked: tuple[Any, ...]) -> list[Any] | None:
-        """Each shard's search for ``asked`` (each shard's generation number, then the search's
-        arguments), None for a shard that must be asked the plain way; None: ask every shard so."""
+    async def search(self, given: tuple[list[int], Any]) -> list[Any] | None:
+        """Each shard's search for ``given`` (each shard's generation number, and the search), None
+        for a shard that must be asked the plain way; None: ask every shard so."""
         async with self._turns:
             graph, gone = self._ready(), self._gone
             if graph is None or gone is None:
                 return None
             try:
-                answers: asyncio.Future[list[Any]] = asyncio.gather(*await graph.execute_async(asked))
+                answers: asyncio.Future[list[Any]] = asyncio.gather(*await graph.execute_async(given))
                 either: list[asyncio.Future[Any]] = [answers, gone]
                 await asyncio.wait(
                     either, timeout=min(WAIT_SECONDS, self.timeout), return_when="FIRST_COMPLETED"

@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from newsbot.index.cluster.ray_graph import SearchGraph
-from newsbot.index.cluster.shard import Shard
+from newsbot.index.cluster.shard import Asked, Shard
 from newsbot.index.cluster.transport import PART_FILES
 from newsbot.index.config import Settings
 from newsbot.index.errors import NewsbotError, ShardUnavailable
@@ -71,14 +71,15 @@ class ShardHost:
             return self.shard.reader.paragraph_rows(*args)
         return asyncio.run_coroutine_threadsafe(_on_loop(self, method, args), self.loop).result()
 
-    def search_step(self, asked: tuple[Any, ...]) -> Any:
-        """This shard's search in the compiled graph (``ray_graph.py``): ``asked`` is every shard's
-        generation number, then the search's arguments. None when it must be asked the plain way (not
-        open yet, that generation not loaded here, an error: the plain call says which)."""
+    def search_step(self, given: tuple[list[int], Asked]) -> Any:
+        """This shard's search in the compiled graph (``ray_graph.py``): ``given`` is every shard's
+        generation number and the search. None when it must be asked the plain way (not open yet,
+        that generation not loaded here, an error: the plain call says which)."""
         if not self.opened:
             return None
+        numbers, asked = given
         try:
-            return self.shard.search_now(asked[0][self.shard.number], *asked[1:])
+            return self.shard.search_now(numbers[self.shard.number], asked)
         except Exception:
             return None
 
@@ -196,12 +197,12 @@ class RayShards:
         ]
         self.graph = SearchGraph(self.actors, self.timeout)
 
-    async def search(self, asked: tuple[Any, ...]) -> list[Any] | None:
+    async def search(self, numbers: list[int], asked: Asked) -> list[Any] | None:
         """Every shard's search in one step (the compiled graph), None for a shard (or all of them)
         to be asked the plain way."""
         if not self.actors:
             await self._rejoin()
-        return None if self.graph is None else await self.graph.search(asked)
+        return None if self.graph is None else await self.graph.search((numbers, asked))
 
     async def reconnect(self) -> None:
         """Leave the cluster (no shard answered: it may be gone); the next call joins it again, with

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,19 @@ KEPT_TERM_IDS = 100_000  # term ids a shard keeps (_term_ids); past this, they a
 
 Searched = tuple[dict[str, int], Candidates, dict[ParagraphKey, ParagraphRow]]
 """What :meth:`Shard.search` returns: the words' use, the candidates, the best candidates' rows."""
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A question's search as every shard is asked it (:meth:`Shard.search`): its words, window and
+    weights, how many of the best candidates' rows to send, and the preselection's cut
+    (``merge.kept``)."""
+
+    terms: list[str]
+    window: Window
+    params: RankParams
+    rows: int
+    preselect: int = PRESELECT
 
 
 def shard_database(database: Path, shard: int, shards: int) -> Path:
@@ -161,50 +175,29 @@ class Shard:
             return Candidates.empty()
         return await asyncio.to_thread(self._candidates, gen, terms, window, params, preselect)
 
-    async def search(
-        self,
-        number: int,
-        terms: list[str],
-        window: Window,
-        params: RankParams,
-        rows: int,
-        preselect: int = PRESELECT,
-    ) -> Searched:
+    async def search(self, number: int, asked: Asked) -> Searched:
         """``term_use`` and ``candidates`` in one call, ranking the words some paragraph or title here
-        holds (a word none holds adds nothing), with the rows of the ``rows`` best candidates."""
+        holds (a word none holds adds nothing), with the rows of the ``asked.rows`` best candidates."""
         gen = await self._generation(number)
-        return await asyncio.to_thread(self._search, gen, terms, window, params, rows, preselect)
+        return await asyncio.to_thread(self._search, gen, asked)
 
-    def search_now(
-        self,
-        number: int,
-        terms: list[str],
-        window: Window,
-        params: RankParams,
-        rows: int,
-        preselect: int = PRESELECT,
-    ) -> Searched | None:
+    def search_now(self, number: int, asked: Asked) -> Searched | None:
         """:meth:`search` on the calling thread, with no event loop (a Ray actor answers on its own
         threads); None when generation ``number`` is not loaded here (:meth:`search` loads it)."""
         gen = self._held.get(number)
         if gen is None and number:
             return None
-        return self._search(gen, terms, window, params, rows, preselect)
+        return self._search(gen, asked)
 
-    def _search(
-        self,
-        gen: Generation | None,
-        terms: list[str],
-        window: Window,
-        params: RankParams,
-        rows: int,
-        preselect: int,
-    ) -> Searched:
+    def _search(self, gen: Generation | None, asked: Asked) -> Searched:
         self._open()  # (a closed shard answers nothing)
         if gen is None:
             return {}, Candidates.empty(), {}
+        terms, rows = asked.terms, asked.rows
         use = notes.term_use(gen, self._term_ids(terms))
-        found = self._candidates(gen, [t for t in terms if use.get(t)], window, params, preselect)
+        found = self._candidates(
+            gen, [t for t in terms if use.get(t)], asked.window, asked.params, asked.preselect
+        )
         best = np.argsort(-found.final, kind="stable")[:rows]
         keys = [(int(found.article[r]), int(found.position[r])) for r in best.tolist()]
         return use, found, self.reader.paragraph_rows(keys) if keys else {}

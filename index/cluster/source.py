@@ -21,6 +21,7 @@ from collections import Counter
 from typing import Any
 
 from newsbot.index.answer.source import Passage
+from newsbot.index.cluster.shard import Asked
 from newsbot.index.cluster.stats import cluster_id, located
 from newsbot.index.cluster.transport import Shards
 from newsbot.index.errors import ClusterUnavailable, ShardUnavailable
@@ -96,10 +97,9 @@ class ClusterSource:
         self, terms: list[str], window: Window, params: RankParams, limit: int, rows: int
     ) -> dict[str, int]:
         """Every shard's use of ``terms``, candidates and best rows, in one call each (Shard.search)."""
-        cut = kept(self.shards.count)
-        per = [(n, terms, window, params, rows, cut) for n in self.numbers]
-        at_once = await self.shards.search((self.numbers, terms, window, params, rows, cut))
-        found = await self.each("search", per, at_once)
+        asked = Asked(terms, window, params, rows, kept(self.shards.count))
+        at_once = await self.shards.search(self.numbers, asked)
+        found = await self.each("search", [(n, asked) for n in self.numbers], at_once)
         total: Counter[str] = Counter()
         count = self.shards.count
         for s, part in enumerate(found):

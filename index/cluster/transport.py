@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
-from newsbot.index.cluster.shard import Shard
+from newsbot.index.cluster.shard import Asked, Shard
 from newsbot.index.config import Settings
 from newsbot.index.errors import NewsbotError, ShardUnavailable
 from newsbot.index.ingest.sources import SourceFile
@@ -25,10 +25,10 @@ class Shards(Protocol):
         """Shard ``shard``'s ``method(*args)``; raises ShardUnavailable when it cannot answer."""
         ...
 
-    async def search(self, asked: tuple[Any, ...]) -> list[Any] | None:
-        """Every shard's ``search`` at once in one step, where the transport has one (Ray's compiled
-        graph): ``asked`` is each shard's generation number, then the search's arguments. None for
-        a shard, or instead of the list, where a shard must be asked by :meth:`call`."""
+    async def search(self, numbers: list[int], asked: Asked) -> list[Any] | None:
+        """Every shard's ``search(numbers[i], asked)`` at once in one step, where the transport has
+        one (Ray's compiled graph). None for a shard, or instead of the list, where a shard must be
+        asked by :meth:`call`."""
         ...
 
     async def nodes(self) -> list[str]:
@@ -75,7 +75,7 @@ class LocalShards:
         except Exception as exc:  # what a shard's process dying would look like over Ray
             raise ShardUnavailable(shard, f"{type(exc).__name__}: {exc}") from exc
 
-    async def search(self, asked: tuple[Any, ...]) -> list[Any] | None:
+    async def search(self, numbers: list[int], asked: Asked) -> list[Any] | None:
         return None  # (a call here is as quick)
 
     async def nodes(self) -> list[str]:
