@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -244,12 +246,24 @@ async def test_a_graph_that_does_not_answer_in_time_is_given_up_for_plain_calls(
 
         monkeypatch.setattr(ray_graph, "WAIT_SECONDS", 2.0)
         await asyncio.sleep(1)  # (past RETRY_SECONDS, and the last graph torn down)
-        answered, compiled = graph.answered, graph.compiled
+        answered, compiled, failed = graph.answered, graph.compiled, graph.failed
         for _ in range(20):
             if graph.answered > answered:
                 break
             assert await answers(index, QUESTIONS) == want
             await asyncio.sleep(0.2)
         assert graph.answered > answered and graph.compiled == compiled + 1  # a new graph answers
+        real_teardown = ray_graph._teardown
+
+        def slow_teardown(dropped: Any) -> None:
+            time.sleep(1)  # (so that it still runs when the index is closed)
+            real_teardown(dropped)
+
+        monkeypatch.setattr(ray_graph, "_teardown", slow_teardown)
+        monkeypatch.setattr(ray_graph, "WAIT_SECONDS", 0.0)
+        assert await answers(index, QUESTIONS[:1]) == want[:1] and graph.failed > failed
     finally:
         await index.close()
+    # every graph is torn down once the index is closed, the one given up last too (a teardown left
+    # running past Ray's shutdown would crash this process later)
+    assert not [t for t in threading.enumerate() if t.name == "graph-teardown"]

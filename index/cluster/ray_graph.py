@@ -3,13 +3,17 @@ shards' actors, compiled once and executed per question.
 
 An actor call costs about 1.3 ms here (Ray's task submission, scheduling and object store); a
 compiled graph's execution passes its input and results through channels set up once, about 0.3 ms.
+A shard's answer crosses the graph as pickled bytes: numpy arrays read from a graph's channel
+are views of its shared memory, which are not to outlive the graph (freeing one after the graph is
+torn down crashes the process).
+
 The graph is a speed-up only: every shard answers the plain way (``RayShards.call``, with its timeout,
 replicas and notes) whenever the graph has no answer from it. A shard's step returns None when it
 cannot answer at once (not open yet, the generation not loaded, an error); then it alone is asked the
-plain way. When the graph itself fails (an actor died: Ray shuts the graph down; no answer within the
-call timeout), it is dropped, the question asks every shard the plain way, and a new graph is compiled
-after ``RETRY_SECONDS``. Where Ray cannot compile one (a Ray client connection, ``ray://``), questions
-use plain calls only.
+plain way. When the graph itself fails (an actor died: Ray shuts the graph down; no answer within
+``WAIT_SECONDS``), it is given up for every question waiting on it, which ask every shard the plain
+way; it is torn down in the background, and a new graph is compiled after ``RETRY_SECONDS``. Where
+Ray cannot compile one, questions use plain calls only.
 """
 
 from __future__ import annotations
@@ -111,12 +115,15 @@ class SearchGraph:
             self._teardown.start()
 
     def close(self) -> None:
-        """Tear the graph down now (before the actors are closed)."""
+        """Tear the graph down now, and wait for a graph given up earlier to be torn down: before the
+        actors are closed, and before Ray is shut down."""
         graph, self._graph = self._graph, None
         self._next_try = float("inf")
         self._give_up()
         if graph is not None:
             _teardown(graph)
+        if self._teardown is not None:
+            self._teardown.join()
 
     def _give_up(self) -> None:
         """Send the questions waiting for the graph to ask each shard instead."""

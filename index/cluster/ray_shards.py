@@ -13,6 +13,7 @@ import asyncio
 import collections
 import contextlib
 import os
+import pickle
 import sys
 import threading
 from collections.abc import AsyncGenerator
@@ -42,6 +43,7 @@ ANY_COPY = frozenset(
     {"search", "paragraph_rows", "term_use", "candidates", "latest", "stats", "stories", "topic_articles"}
 )
 UNTIMED = frozenset({"begin", "step", "abort"})  # a reindex's steps
+GRAPH_TEARDOWN_SECONDS = 10.0  # how long leaving a lost cluster waits for the graph's teardown
 
 
 class ShardHost:
@@ -79,9 +81,11 @@ class ShardHost:
             return None
         numbers, asked = given
         try:
-            return self.shard.search_now(numbers[self.shard.number], asked)
+            found = self.shard.search_now(numbers[self.shard.number], asked)
         except Exception:
             return None
+        # as bytes: arrays read from the graph's channel would be views of its memory (ray_graph.py)
+        return None if found is None else pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL)
 
     def node(self) -> str:
         """The Ray node this actor runs on."""
@@ -202,13 +206,18 @@ class RayShards:
         to be asked the plain way."""
         if not self.actors:
             await self._rejoin()
-        return None if self.graph is None else await self.graph.search((numbers, asked))
+        found = None if self.graph is None else await self.graph.search((numbers, asked))
+        return None if found is None else [f if f is None else pickle.loads(f) for f in found]
 
     async def reconnect(self) -> None:
         """Leave the cluster (no shard answered: it may be gone); the next call joins it again, with
         new actors. Left joined to a cluster that is gone, Ray would end this process in a minute."""
-        self._drop_graph()
+        graph, self.graph = self.graph, None
         self.actors, self.copies = [], []
+        if graph is not None:  # (torn down first; Ray's own calls in it time out on a lost cluster)
+            closing = asyncio.ensure_future(asyncio.to_thread(graph.close))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(closing), GRAPH_TEARDOWN_SECONDS)
         await asyncio.to_thread(self.ray.shutdown)
 
     async def _rejoin(self) -> None:
@@ -298,11 +307,6 @@ class RayShards:
             if done - start >= PART_FILES or i == len(chunks) - 1:
                 yield collect(sources[start:done], reads, progress, start, len(sources))
                 start, reads = done, []
-
-    def _drop_graph(self) -> None:
-        graph, self.graph = self.graph, None
-        if graph is not None:
-            graph.drop()
 
     async def close(self) -> None:
         graph, self.graph = self.graph, None

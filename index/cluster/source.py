@@ -96,7 +96,9 @@ class ClusterSource:
     async def _search(
         self, terms: list[str], window: Window, params: RankParams, limit: int, rows: int
     ) -> dict[str, int]:
-        """Every shard's use of ``terms``, candidates and best rows, in one call each (Shard.search)."""
+        """Every shard's use of ``terms``, candidates and best rows (Shard.search): all in one step
+        where the transport has one (Ray's compiled graph), else, and for any shard it left out, in
+        one call each."""
         asked = Asked(terms, window, params, rows, kept(self.shards.count))
         at_once = await self.shards.search(self.numbers, asked)
         found = await self.each("search", [(n, asked) for n in self.numbers], at_once)
