@@ -146,7 +146,7 @@ async def cmd_console(args: argparse.Namespace, *, start: bool = False) -> int:
     async with await open_index(settings, create=start, reading=not start) as index:
         if start:
             await _first_start(index, args, settings)
-        await index.current_generation()  # nothing indexed, or damaged: one line, before the prompt
+        await index.check_serving()  # nothing indexed, or damaged: one line, before the prompt
         await run_console(index, out, as_of=args.as_of)
     if compiled.loading():  # the process waits for it rather than stop LLVM half-way
         err.print("[dim]Finishing a one-time compile of the fast ranking (a few seconds)…[/dim]")

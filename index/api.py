@@ -200,6 +200,11 @@ class NewsIndex:
         is indexed, StoreError when nothing can be read (a newer one that cannot be read is passed by)."""
         return await self._serving.current()
 
+    async def check_serving(self) -> None:
+        """Raise NoIndexError when nothing is indexed, StoreError when it cannot be read: what a
+        question would meet (a console says it before its prompt)."""
+        await self.current_generation()
+
     @property
     def is_empty(self) -> bool:
         """True until a first reindex has published something."""

@@ -86,6 +86,9 @@ class ClusterIndex(NewsIndex):
     async def current_generation(self) -> Generation:
         raise NoIndexError("a cluster has no single generation")
 
+    async def check_serving(self) -> None:
+        self._serving_numbers()
+
     async def refresh(self, force: bool = False) -> None:
         if getattr(self, "shards", None) is not None:
             await self._load_numbers()
