@@ -122,6 +122,25 @@ async def test_incremental_reindexes_keep_the_answers_equal(tmp_path: Path) -> N
         await one.close()
 
 
+async def test_forgetting_a_folder_whose_articles_some_shards_lack(tmp_path: Path) -> None:
+    folder, extra = news_copy(tmp_path), tmp_path / "extra"
+    write_article(extra, "ferry.txt", "Night ferry", ["The harbor ferry now runs at night for riders."])
+    asked = [*QUESTIONS, ("night ferry", None)]
+    index = await cluster(make_settings(tmp_path / "many", [folder, extra]), 3)
+    one = await NewsIndex.open(make_settings(tmp_path / "one", [folder, extra]))
+    try:
+        assert counts(await index.reindex()) == counts(await one.reindex())
+        # the one article of the folder is on one shard: the others know the folder by its file
+        report, alone = await index.reindex(forget=[extra]), await one.reindex(forget=[extra])
+        assert report.removed == alone.removed == 1 and report.articles == alone.articles
+        assert await answers(index, asked) == await answers(one, asked)
+        with pytest.raises(IndexingError, match=r"nothing from .*extra is in the index"):
+            await index.reindex(forget=[extra])  # (forgotten: no shard knows it any more)
+    finally:
+        await index.close()
+        await one.close()
+
+
 async def test_a_failed_cluster_reindex_leaves_the_previous_one_serving(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

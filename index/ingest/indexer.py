@@ -194,7 +194,9 @@ class Indexer:
         """The stored roots of the folders to forget: their files count as gone in this run."""
         if not self.forget:
             return set()
-        indexed = {r for (r,) in await store.rows("SELECT DISTINCT root FROM files")}
+        # (a shard knows a folder by its own files, or by those whose articles all went elsewhere)
+        sql = "SELECT DISTINCT root FROM files UNION SELECT DISTINCT root FROM units_elsewhere"
+        indexed = {r for (r,) in await store.rows(sql)}
         roots = {printable(str(f.expanduser().resolve())) for f in self.forget}
         unknown = sorted(roots - indexed)
         if unknown:
