@@ -162,3 +162,39 @@ def test_processes_opening_one_new_database_at_once_each_set_it_up_or_find_it_se
         assert [(p.returncode, out.strip()) for p, (out, _) in zip(procs, results, strict=True)] == [
             (0, "True")
         ] * 4, [err for _, err in results]
+
+
+async def test_a_locked_answer_given_at_once_while_opening_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (SQLite says "locked" without waiting out its busy timeout in some races between processes)
+    from newsbot.index.errors import StoreError
+    from newsbot.index.store import database
+
+    real, tries = database.Store._open, []
+
+    async def locked_twice(path: Path, target: str, **options: object) -> database.Store:
+        tries.append(path)
+        if len(tries) <= 2:
+            exc = sqlite3.OperationalError("database is locked")
+            exc.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+            raise exc
+        return await real(path, target, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(database.Store, "_open", staticmethod(locked_twice))
+    store = await database.Store.open(tmp_path / "news.db")
+    await store.close()
+    assert len(tries) == 3
+
+    async def always_locked(path: Path, target: str, **options: object) -> database.Store:
+        tries.append(path)
+        exc = sqlite3.OperationalError("database is locked")
+        exc.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+        raise exc
+
+    tries.clear()  # locked for good: said in one line, after the tries
+    monkeypatch.setattr(database, "OPEN_AGAIN", (0.01, None))
+    monkeypatch.setattr(database.Store, "_open", staticmethod(always_locked))
+    with pytest.raises(StoreError, match="is locked by another process"):
+        await database.Store.open(tmp_path / "news.db")
+    assert len(tries) == 2

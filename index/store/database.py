@@ -24,6 +24,7 @@ from newsbot.index.errors import StoreError
 from newsbot.index.store.schema import MIGRATIONS, NEWSBOT_TABLES, SCHEMA_VERSION, statements
 
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's write lock before "locked"
+OPEN_AGAIN = (0.05, 0.2, 1.0, None)  # waits before opening again after a "locked" SQLite gave at once
 
 
 # SQLite's primary result codes for "this connection cannot write": read-only, I/O error (the -shm file
@@ -61,6 +62,15 @@ def translate(exc: Exception, path: Path) -> StoreError:
             return StoreError(f"cannot write the database {path}: its folder is read-only")
         return StoreError(f"cannot open the database {path}: can it and its folder be read and written?")
     return StoreError(f"database error on {path}: {exc}")
+
+
+def _busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "locked" that its busy timeout did not wait out: it answers so at
+    once in some races, as between processes setting up one new database together."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.Error) and code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return isinstance(exc, StoreError) and "is locked by another process" in str(exc)
 
 
 def _unwritable(exc: BaseException) -> bool:
@@ -170,12 +180,21 @@ class Store:
         cannot make its -shm file) is opened read-only instead.
         """
         _usable(path, create and not reading)
-        try:
-            return await cls._open(path, str(path), migrate=migrate)
-        except (sqlite3.Error, OSError) as exc:
-            if not (reading and _unwritable(exc)):
-                raise translate(exc, path) from None
-            first = exc
+        first: Exception | None = None
+        for wait in OPEN_AGAIN:
+            try:
+                return await cls._open(path, str(path), migrate=migrate)
+            except (sqlite3.Error, OSError, StoreError) as exc:
+                if wait is not None and _busy(exc):
+                    await asyncio.sleep(wait)
+                    continue
+                if isinstance(exc, StoreError):
+                    raise
+                if not (reading and _unwritable(exc)):
+                    raise translate(exc, path) from None
+                first = exc
+                break
+        assert first is not None
         for uri in _read_only_uris(path):
             with contextlib.suppress(sqlite3.Error, OSError):
                 return await cls._open(path, uri, migrate=False, read_only=True)
