@@ -124,10 +124,11 @@ class ClusterSource:
         parts = [Candidates.empty() if p is None else p for p in found]
         merged = merge(parts, limit, cut=cut)
         if merged.short:  # (rare: those shards' full preselection, and the merge again)
-            again = [(self.numbers[i], terms, window, params, PRESELECT) for i in merged.short]
-            more = await asyncio.gather(
-                *(self._call(i, "candidates", *a) for i, a in zip(merged.short, again, strict=True))
+            asks = (
+                self._call(i, "candidates", self.numbers[i], terms, window, params, PRESELECT)
+                for i in merged.short
             )
+            more = await asyncio.gather(*asks)
             for i, part in zip(merged.short, more, strict=True):
                 parts[i], cut[i] = Candidates.empty() if part is None else part, PRESELECT
             merged = merge(parts, limit, cut=cut)

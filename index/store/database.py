@@ -24,6 +24,7 @@ from newsbot.index.errors import StoreError
 from newsbot.index.store.schema import MIGRATIONS, NEWSBOT_TABLES, SCHEMA_VERSION, statements
 
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's write lock before "locked"
+LOCKED = "is locked by another process"  # (what translate says of SQLite's "locked", and _busy reads)
 OPEN_AGAIN = (0.05, 0.2, 1.0, None)  # waits before opening again after a "locked" SQLite gave at once
 
 
@@ -54,7 +55,7 @@ def translate(exc: Exception, path: Path) -> StoreError:
     if "readonly" in text or "read-only" in text:
         return StoreError(f"the database {path} is read-only: cannot write to it")
     if "locked" in text or "busy" in text:
-        return StoreError(f"the database {path} is locked by another process; try again shortly")
+        return StoreError(f"the database {path} {LOCKED}; try again shortly")
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{path} is not a newsbot database, or it is damaged")
     if "unable to open" in text:
@@ -70,7 +71,7 @@ def _busy(exc: BaseException) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if isinstance(exc, sqlite3.Error) and code is not None:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return isinstance(exc, StoreError) and "is locked by another process" in str(exc)
+    return isinstance(exc, StoreError) and LOCKED in str(exc)
 
 
 def _unwritable(exc: BaseException) -> bool:
